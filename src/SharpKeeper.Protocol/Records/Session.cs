@@ -1,0 +1,133 @@
+using SharpKeeper.Protocol.Jute;
+
+namespace SharpKeeper.Protocol.Records;
+
+/// <summary>The first frame a client sends. readOnly is absent in clients older than 3.4.</summary>
+public sealed record ConnectRequest(int ProtocolVersion, long LastZxidSeen, int Timeout, long SessionId, byte[] Password, bool ReadOnly)
+{
+    public static ConnectRequest Read(ref JuteReader r)
+    {
+        var version = r.ReadInt();
+        var lastZxid = r.ReadLong();
+        var timeout = r.ReadInt();
+        var sessionId = r.ReadLong();
+        var password = r.ReadBuffer() ?? [];
+        var readOnly = !r.AtEnd && r.ReadBool();
+        return new ConnectRequest(version, lastZxid, timeout, sessionId, password, readOnly);
+    }
+
+    public void Write(JuteWriter w)
+    {
+        w.WriteInt(ProtocolVersion);
+        w.WriteLong(LastZxidSeen);
+        w.WriteInt(Timeout);
+        w.WriteLong(SessionId);
+        w.WriteBuffer(Password);
+        w.WriteBool(ReadOnly);
+    }
+}
+
+/// <summary>The server's answer to <see cref="ConnectRequest"/>. A session id of 0 and timeout 0 mean refused.</summary>
+public sealed record ConnectResponse(int ProtocolVersion, int Timeout, long SessionId, byte[] Password, bool ReadOnly)
+{
+    public static ConnectResponse Read(ref JuteReader r)
+    {
+        var version = r.ReadInt();
+        var timeout = r.ReadInt();
+        var sessionId = r.ReadLong();
+        var password = r.ReadBuffer() ?? [];
+        var readOnly = !r.AtEnd && r.ReadBool();
+        return new ConnectResponse(version, timeout, sessionId, password, readOnly);
+    }
+
+    public void Write(JuteWriter w)
+    {
+        w.WriteInt(ProtocolVersion);
+        w.WriteInt(Timeout);
+        w.WriteLong(SessionId);
+        w.WriteBuffer(Password);
+        w.WriteBool(ReadOnly);
+    }
+}
+
+public readonly record struct RequestHeader(int Xid, OpCode Type)
+{
+    public static RequestHeader Read(ref JuteReader r) => new(r.ReadInt(), (OpCode)r.ReadInt());
+
+    public void Write(JuteWriter w)
+    {
+        w.WriteInt(Xid);
+        w.WriteInt((int)Type);
+    }
+}
+
+public readonly record struct ReplyHeader(int Xid, long Zxid, ErrorCode Err)
+{
+    public static ReplyHeader Read(ref JuteReader r) => new(r.ReadInt(), r.ReadLong(), (ErrorCode)r.ReadInt());
+
+    public void Write(JuteWriter w)
+    {
+        w.WriteInt(Xid);
+        w.WriteLong(Zxid);
+        w.WriteInt((int)Err);
+    }
+}
+
+/// <summary>A watch notification (sent with xid -1).</summary>
+public sealed record WatcherEvent(EventType Type, KeeperState State, string Path)
+{
+    public static WatcherEvent Read(ref JuteReader r) => new((EventType)r.ReadInt(), (KeeperState)r.ReadInt(), r.ReadRequiredString());
+
+    public void Write(JuteWriter w)
+    {
+        w.WriteInt((int)Type);
+        w.WriteInt((int)State);
+        w.WriteString(Path);
+    }
+}
+
+public sealed record AuthPacket(int Type, string Scheme, byte[] Auth)
+{
+    public static AuthPacket Read(ref JuteReader r) => new(r.ReadInt(), r.ReadRequiredString(), r.ReadBuffer() ?? []);
+
+    public void Write(JuteWriter w)
+    {
+        w.WriteInt(Type);
+        w.WriteString(Scheme);
+        w.WriteBuffer(Auth);
+    }
+}
+
+/// <summary>setWatches (opcode 101) and setWatches2 (105, with the persistent lists).</summary>
+public sealed record SetWatchesRequest(
+    long RelativeZxid,
+    List<string> DataWatches,
+    List<string> ExistWatches,
+    List<string> ChildWatches,
+    List<string> PersistentWatches,
+    List<string> PersistentRecursiveWatches)
+{
+    public static SetWatchesRequest Read(ref JuteReader r, bool version2)
+    {
+        var zxid = r.ReadLong();
+        var data = r.ReadStringVector() ?? [];
+        var exist = r.ReadStringVector() ?? [];
+        var child = r.ReadStringVector() ?? [];
+        var persistent = version2 ? r.ReadStringVector() ?? [] : [];
+        var recursive = version2 ? r.ReadStringVector() ?? [] : [];
+        return new SetWatchesRequest(zxid, data, exist, child, persistent, recursive);
+    }
+
+    public void Write(JuteWriter w, bool version2)
+    {
+        w.WriteLong(RelativeZxid);
+        w.WriteStringVector(DataWatches);
+        w.WriteStringVector(ExistWatches);
+        w.WriteStringVector(ChildWatches);
+        if (version2)
+        {
+            w.WriteStringVector(PersistentWatches);
+            w.WriteStringVector(PersistentRecursiveWatches);
+        }
+    }
+}
