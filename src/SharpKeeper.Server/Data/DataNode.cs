@@ -1,0 +1,56 @@
+using SharpKeeper.Protocol.Records;
+
+namespace SharpKeeper.Server.Data;
+
+/// <summary>
+/// One znode. Kept compact: the stat fields inline, the ACL list shared by reference with every
+/// node that has the same ACL, and no child dictionary until the first child arrives.
+/// </summary>
+public sealed class DataNode(byte[]? data, IReadOnlyList<Acl> acl)
+{
+    private Dictionary<string, DataNode>? _children;
+
+    public byte[]? Data { get; set; } = data;
+    public IReadOnlyList<Acl> Acl { get; set; } = acl;
+    public long Czxid { get; set; }
+    public long Mzxid { get; set; }
+    public long Ctime { get; set; }
+    public long Mtime { get; set; }
+    public long Pzxid { get; set; }
+    public long EphemeralOwner { get; set; }
+    public int Version { get; set; }
+    public int Cversion { get; set; }
+    public int Aversion { get; set; }
+
+    public int ChildCount => _children?.Count ?? 0;
+
+    public IEnumerable<string> ChildNames => _children?.Keys ?? Enumerable.Empty<string>();
+
+    public IEnumerable<KeyValuePair<string, DataNode>> Children =>
+        _children ?? Enumerable.Empty<KeyValuePair<string, DataNode>>();
+
+    public DataNode? GetChild(ReadOnlySpan<char> name) =>
+        _children is not null && _children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out var child) ? child : null;
+
+    public void AddChild(string name, DataNode child) => (_children ??= new Dictionary<string, DataNode>(StringComparer.Ordinal))[name] = child;
+
+    public bool RemoveChild(string name)
+    {
+        if (_children is null || !_children.Remove(name))
+        {
+            return false;
+        }
+
+        if (_children.Count == 0)
+        {
+            _children = null;
+        }
+
+        return true;
+    }
+
+    public List<string> ChildNameList() => _children is null ? [] : [.. _children.Keys];
+
+    public Stat ToStat() => new(
+        Czxid, Mzxid, Ctime, Mtime, Version, Cversion, Aversion, EphemeralOwner, Data?.Length ?? 0, ChildCount, Pzxid);
+}

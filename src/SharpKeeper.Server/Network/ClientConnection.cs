@@ -1,0 +1,413 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using SharpKeeper.Protocol;
+using SharpKeeper.Protocol.Jute;
+using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Auth;
+using SharpKeeper.Server.Processing;
+
+namespace SharpKeeper.Server.Network;
+
+/// <summary>
+/// One client socket: decodes length-prefixed jute frames into core messages, and writes the core's
+/// replies through a pipe that a send loop drains to the socket. Any malformed input closes this
+/// connection only.
+/// </summary>
+public sealed class ClientConnection : IClientConnection
+{
+    private static long s_nextId;
+
+    private readonly Socket _socket;
+    private readonly ServerCore _core;
+    private readonly NetworkOptions _options;
+    private readonly ILogger _logger;
+    private readonly Pipe _output = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+    private readonly JuteWriter _scratch = new(512);
+    private readonly Func<string, Task<string>> _fourLetterWords;
+    private int _closed;
+
+    public ClientConnection(Socket socket, ServerCore core, NetworkOptions options, ILogger logger, Func<string, Task<string>> fourLetterWords)
+    {
+        _socket = socket;
+        _core = core;
+        _options = options;
+        _logger = logger;
+        _fourLetterWords = fourLetterWords;
+        ConnectionId = Interlocked.Increment(ref s_nextId);
+        var remote = (IPEndPoint)socket.RemoteEndPoint!;
+        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        RemoteAddress = address.ToString();
+        RemoteEndPoint = new IPEndPoint(address, remote.Port);
+        Stats = new ConnectionStats { EstablishedWallMillis = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
+        AuthInfo = [new Id(AuthProviders.Ip, RemoteAddress)];
+    }
+
+    public long ConnectionId { get; }
+    public string RemoteAddress { get; }
+    public IPEndPoint RemoteEndPoint { get; }
+    public long SessionId { get; set; }
+    public IReadOnlyList<Id> AuthInfo { get; set; }
+    public ConnectionStats Stats { get; }
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+    public int NegotiatedTimeout { get; private set; }
+
+    /// <summary>Runs the connection until either side closes it.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var sending = SendLoopAsync();
+        try
+        {
+            await ReceiveLoopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            // The core closes the output (it owns the writer), which ends the send loop; at shutdown
+            // the core may be gone, so the send loop is cancelled directly.
+            _core.Post(new ConnectionClosedMessage(this));
+            if (cancellationToken.IsCancellationRequested)
+            {
+                _output.Reader.CancelPendingRead();
+            }
+
+            await sending.ConfigureAwait(false);
+            _socket.Dispose();
+        }
+    }
+
+    private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
+    {
+        await using var stream = new NetworkStream(_socket, ownsSocket: false);
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
+        var handshaken = false;
+        while (!IsClosed)
+        {
+            var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = read.Buffer;
+            try
+            {
+                while (!IsClosed && TryTakeFrame(ref buffer, handshaken, out var frame, out var fourLetterWord))
+                {
+                    if (fourLetterWord is not null)
+                    {
+                        await AnswerFourLetterWordAsync(fourLetterWord).ConfigureAwait(false);
+                        return;
+                    }
+
+                    Stats.PacketReceived();
+                    if (!handshaken)
+                    {
+                        OnConnectFrame(frame);
+                        handshaken = true;
+                    }
+                    else
+                    {
+                        OnRequestFrame(frame);
+                    }
+                }
+            }
+            catch (JuteException e)
+            {
+                _logger.LogWarning("Closing connection from {Remote}: malformed request ({Reason})", RemoteEndPoint, e.Message);
+                return;
+            }
+            catch (FrameTooLargeException e)
+            {
+                _logger.LogWarning(
+                    "Closing connection from {Remote}: packet length {Length} is out of range (jute.maxbuffer is {Max})",
+                    RemoteEndPoint, e.Length, _options.JuteMaxBuffer);
+                return;
+            }
+            finally
+            {
+                reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            if (read.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
+    private bool TryTakeFrame(ref ReadOnlySequence<byte> buffer, bool handshaken, out ReadOnlySequence<byte> frame, out string? fourLetterWord)
+    {
+        frame = default;
+        fourLetterWord = null;
+        if (buffer.Length < 4)
+        {
+            return false;
+        }
+
+        Span<byte> prefix = stackalloc byte[4];
+        buffer.Slice(0, 4).CopyTo(prefix);
+        if (!handshaken && FourLetterWords.TryParse(prefix, out var word))
+        {
+            fourLetterWord = word;
+            buffer = buffer.Slice(4);
+            return true;
+        }
+
+        var length = BinaryPrimitives.ReadInt32BigEndian(prefix);
+        if (length < 0 || length > _options.JuteMaxBuffer)
+        {
+            throw new FrameTooLargeException(length);
+        }
+
+        if (buffer.Length < 4L + length)
+        {
+            return false;
+        }
+
+        frame = buffer.Slice(4, length);
+        buffer = buffer.Slice(4 + length);
+        return true;
+    }
+
+    private void OnConnectFrame(ReadOnlySequence<byte> frame)
+    {
+        var request = Decode(frame, static (ref JuteReader r) => ConnectRequest.Read(ref r));
+        _core.Post(new ConnectMessage(this, request));
+    }
+
+    private void OnRequestFrame(ReadOnlySequence<byte> frame)
+    {
+        var request = Decode(frame, DecodeRequest);
+        if (request is null)
+        {
+            return;
+        }
+
+        _core.Post(new RequestMessage(request));
+    }
+
+    private ClientRequest? DecodeRequest(ref JuteReader r)
+    {
+        var header = RequestHeader.Read(ref r);
+        var type = header.Type;
+        PathRequest? body = null;
+        List<MultiOp>? ops = null;
+        SetWatchesRequest? setWatches = null;
+        AuthPacket? auth = null;
+        switch (type)
+        {
+            case OpCode.Ping or OpCode.CloseSession or OpCode.WhoAmI:
+                break;
+            case OpCode.Multi or OpCode.MultiRead:
+                ops = RequestCodec.ReadMulti(ref r);
+                break;
+            case OpCode.SetWatches or OpCode.SetWatches2:
+                setWatches = SetWatchesRequest.Read(ref r, type == OpCode.SetWatches2);
+                break;
+            case OpCode.Auth:
+                auth = AuthPacket.Read(ref r);
+                break;
+            case OpCode.DeleteContainer:
+                // Only the server itself removes containers.
+                RejectUnknown(header);
+                return null;
+            default:
+                body = RequestCodec.ReadPathRequest(type, ref r);
+                if (body is null)
+                {
+                    RejectUnknown(header);
+                    return null;
+                }
+
+                break;
+        }
+
+        return new ClientRequest
+        {
+            Connection = this,
+            Xid = header.Xid,
+            Type = type,
+            Body = body,
+            MultiOps = ops,
+            SetWatches = setWatches,
+            Auth = auth,
+            ReceivedMonotonicMillis = _core.Clock.MonotonicMillis,
+        };
+    }
+
+    /// <summary>As ZooKeeper: an unknown request type is answered with Unimplemented and the connection closed.</summary>
+    private void RejectUnknown(RequestHeader header)
+    {
+        _logger.LogWarning("Received packet of unknown type {Type} from {Remote}; closing the connection", (int)header.Type, RemoteEndPoint);
+        var xid = header.Xid;
+        _core.Post(new InvokeMessage(() =>
+        {
+            SendReply(new ReplyHeader(xid, 0, ErrorCode.Unimplemented), null);
+            Close("unknown request type");
+        }));
+    }
+
+    private delegate T Decoder<T>(ref JuteReader reader);
+
+    private static T Decode<T>(ReadOnlySequence<byte> frame, Decoder<T> decode)
+    {
+        if (frame.IsSingleSegment)
+        {
+            var reader = new JuteReader(frame.FirstSpan);
+            return decode(ref reader);
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent((int)frame.Length);
+        try
+        {
+            frame.CopyTo(rented);
+            var reader = new JuteReader(rented.AsSpan(0, (int)frame.Length));
+            return decode(ref reader);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private async Task AnswerFourLetterWordAsync(string word)
+    {
+        string text;
+        try
+        {
+            text = await _fourLetterWords(word).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.LogWarning(e, "Four-letter word {Word} failed", word);
+            text = "";
+        }
+
+        // Before a handshake the core never writes to this connection, so this thread may.
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        _output.Writer.Write(bytes);
+        await _output.Writer.FlushAsync().ConfigureAwait(false);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var reader = _output.Reader;
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadAsync().ConfigureAwait(false);
+                if (read.IsCanceled)
+                {
+                    break;
+                }
+
+                foreach (var segment in read.Buffer)
+                {
+                    var remaining = segment;
+                    while (!remaining.IsEmpty)
+                    {
+                        var sent = await _socket.SendAsync(remaining, SocketFlags.None).ConfigureAwait(false);
+                        remaining = remaining[sent..];
+                    }
+                }
+
+                reader.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        {
+        }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+
+            _socket.Close();
+        }
+    }
+
+    public void SendConnectResponse(ConnectResponse response)
+    {
+        NegotiatedTimeout = response.Timeout;
+        _scratch.Reset();
+        _scratch.BeginFrame();
+        response.Write(_scratch);
+        _scratch.EndFrame();
+        Write(_scratch.WrittenSpan);
+    }
+
+    public void SendReply(in ReplyHeader header, Response? body)
+    {
+        _scratch.Reset();
+        _scratch.BeginFrame();
+        header.Write(_scratch);
+        body?.Write(_scratch);
+        _scratch.EndFrame();
+        Write(_scratch.WrittenSpan);
+    }
+
+    public void Process(EventType type, string path, IReadOnlyList<Acl>? nodeAcl)
+    {
+        if (IsClosed || (nodeAcl is not null && !AclChecker.IsAllowed(nodeAcl, Perms.Read, AuthInfo)))
+        {
+            return;
+        }
+
+        _scratch.Reset();
+        _scratch.BeginFrame();
+        new ReplyHeader(Xids.Notification, -1, ErrorCode.Ok).Write(_scratch);
+        _scratch.WriteInt((int)type);
+        _scratch.WriteInt((int)KeeperState.SyncConnected);
+        _scratch.WriteString(path);
+        _scratch.EndFrame();
+        Write(_scratch.WrittenSpan);
+        Stats.PacketSent();
+        _core.MarkDirty(this);
+    }
+
+    private void Write(ReadOnlySpan<byte> bytes)
+    {
+        if (!IsClosed)
+        {
+            _output.Writer.Write(bytes);
+        }
+    }
+
+    public void Flush()
+    {
+        if (!IsClosed)
+        {
+            _ = _output.Writer.FlushAsync();
+        }
+    }
+
+    public void Close(string reason)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        _logger.LogDebug("Closing connection {Id} from {Remote} (session 0x{Session:x}): {Reason}", ConnectionId, RemoteEndPoint, SessionId, reason);
+
+        // Completing the writer commits what is queued; the send loop drains it, then shuts the socket.
+        _output.Writer.Complete();
+    }
+
+    private sealed class FrameTooLargeException(int length) : Exception
+    {
+        public int Length { get; } = length;
+    }
+}

@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using SharpKeeper.Server.Processing;
+
+namespace SharpKeeper.Server.Network;
+
+/// <summary>Accepts client connections on the client port, enforcing maxClientCnxns per IP address.</summary>
+public sealed class ClientListener : IAsyncDisposable
+{
+    private readonly Socket _listener;
+    private readonly ServerCore _core;
+    private readonly NetworkOptions _options;
+    private readonly ILogger _logger;
+    private readonly Func<string, Task<string>> _fourLetterWords;
+    private readonly ConcurrentDictionary<string, int> _perIp = new();
+    private readonly ConcurrentDictionary<ClientConnection, Task> _running = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _acceptLoop;
+
+    public ClientListener(IPEndPoint endpoint, ServerCore core, NetworkOptions options, ILogger logger, Func<string, Task<string>> fourLetterWords)
+    {
+        _core = core;
+        _options = options;
+        _logger = logger;
+        _fourLetterWords = fourLetterWords;
+        _listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            _listener.DualMode = true;
+        }
+
+        _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _listener.Bind(endpoint);
+        _listener.Listen(1024);
+        LocalEndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    public int ConnectionCount => _running.Count;
+
+    public void Start() => _acceptLoop = AcceptLoopAsync();
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                _logger.LogWarning("Accept failed: {Error}", e.SocketErrorCode);
+                continue;
+            }
+
+            socket.NoDelay = true;
+            var ip = ((IPEndPoint)socket.RemoteEndPoint!).Address;
+            var key = (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString();
+            var count = _perIp.AddOrUpdate(key, 1, (_, c) => c + 1);
+            if (_options.MaxClientConnectionsPerIp > 0 && count > _options.MaxClientConnectionsPerIp)
+            {
+                _perIp.AddOrUpdate(key, 0, (_, c) => c - 1);
+                _logger.LogWarning("Too many connections from /{Ip} - max is {Max}", key, _options.MaxClientConnectionsPerIp);
+                socket.Dispose();
+                continue;
+            }
+
+            var connection = new ClientConnection(socket, _core, _options, _logger, _fourLetterWords);
+            _running[connection] = RunConnectionAsync(connection, key);
+        }
+    }
+
+    private async Task RunConnectionAsync(ClientConnection connection, string ip)
+    {
+        await Task.Yield();
+        try
+        {
+            await connection.RunAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.LogWarning(e, "Connection from {Remote} failed", connection.RemoteEndPoint);
+        }
+        finally
+        {
+            _perIp.AddOrUpdate(ip, 0, (_, c) => c - 1);
+            _running.TryRemove(connection, out _);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _listener.Dispose();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(_running.Values).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,30 @@
+using SharpKeeper.Protocol;
+using SharpKeeper.Protocol.Records;
+
+namespace SharpKeeper.Server.Processing;
+
+/// <summary>A decoded client request on its way through the core.</summary>
+public sealed class ClientRequest
+{
+    public required IClientConnection? Connection { get; init; }
+    /// <summary>Set by the core from the connection when handled (the handshake may still be in flight at decode time).</summary>
+    public long SessionId { get; set; }
+    public required int Xid { get; init; }
+    public required OpCode Type { get; init; }
+
+    /// <summary>The body for path requests (create, getData, ...).</summary>
+    public PathRequest? Body { get; init; }
+
+    /// <summary>multi / multiRead operations.</summary>
+    public List<MultiOp>? MultiOps { get; init; }
+
+    public SetWatchesRequest? SetWatches { get; init; }
+
+    public AuthPacket? Auth { get; init; }
+
+    public long ReceivedMonotonicMillis { get; init; }
+
+    public bool IsWrite => Type is OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.CreateTtl
+        or OpCode.Delete or OpCode.DeleteContainer or OpCode.SetData or OpCode.SetAcl or OpCode.Check
+        or OpCode.Multi or OpCode.CloseSession or OpCode.CreateSession or OpCode.Reconfig;
+}

@@ -1,0 +1,22 @@
+using SharpKeeper.Protocol.Records;
+
+namespace SharpKeeper.Server.Processing;
+
+/// <summary>Everything that reaches the core does so as one of these messages, handled one at a time.</summary>
+public abstract record CoreMessage;
+
+public sealed record ConnectMessage(IClientConnection Connection, ConnectRequest Request) : CoreMessage;
+
+public sealed record RequestMessage(ClientRequest Request) : CoreMessage;
+
+public sealed record ConnectionClosedMessage(IClientConnection Connection) : CoreMessage;
+
+public sealed record TickMessage : CoreMessage
+{
+    public static readonly TickMessage Instance = new();
+}
+
+public sealed record LogSyncedMessage(long Zxid) : CoreMessage;
+
+/// <summary>Runs a function on the core thread (admin commands read a consistent view this way).</summary>
+public sealed record InvokeMessage(Action Action) : CoreMessage;

@@ -1,0 +1,20 @@
+namespace SharpKeeper.Server.Processing;
+
+/// <summary>The settings the request core needs, taken from the server configuration.</summary>
+public sealed record CoreOptions
+{
+    public int TickTimeMs { get; init; } = 2000;
+    public int MinSessionTimeoutMs { get; init; } = 4000;
+    public int MaxSessionTimeoutMs { get; init; } = 40000;
+    public bool ExtendedTypesEnabled { get; init; }
+    public long ServerId { get; init; } = 1;
+
+    /// <summary>"super:base64digest": an addAuth digest that produces it authenticates as super.</summary>
+    public string? SuperDigest { get; init; }
+
+    /// <summary>How often empty containers and expired TTL nodes are looked for (znode.container.checkIntervalMs).</summary>
+    public int ContainerCheckIntervalMs { get; init; } = 60000;
+
+    /// <summary>At most this many container/TTL deletions per minute (znode.container.maxPerMinute).</summary>
+    public int ContainerMaxPerMinute { get; init; } = 10000;
+}

@@ -1,0 +1,35 @@
+using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Data;
+
+namespace SharpKeeper.Server.Processing;
+
+/// <summary>
+/// A client connection as the core sees it. All calls come from the core's thread; sends are
+/// buffered and written to the socket by the network layer.
+/// </summary>
+public interface IClientConnection : IWatcher
+{
+    long ConnectionId { get; }
+
+    /// <summary>The peer's IP address, as the "ip" auth scheme sees it.</summary>
+    string RemoteAddress { get; }
+
+    long SessionId { get; set; }
+
+    /// <summary>The ids the session authenticated as (shared with its session).</summary>
+    IReadOnlyList<Id> AuthInfo { get; set; }
+
+    ConnectionStats Stats { get; }
+
+    bool IsClosed { get; }
+
+    void SendConnectResponse(ConnectResponse response);
+
+    void SendReply(in ReplyHeader header, Response? body);
+
+    /// <summary>Closes after the replies queued so far are written.</summary>
+    void Close(string reason);
+
+    /// <summary>Pushes buffered replies to the socket; called once per batch of core work.</summary>
+    void Flush();
+}

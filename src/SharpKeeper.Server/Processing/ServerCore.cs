@@ -1,0 +1,500 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using SharpKeeper.Protocol;
+using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Auth;
+using SharpKeeper.Server.Data;
+using SharpKeeper.Server.Persistence;
+using SharpKeeper.Server.Sessions;
+
+namespace SharpKeeper.Server.Processing;
+
+/// <summary>
+/// The request pipeline of one server: prepare (validate, ACL, build txn) -> log (append, group
+/// fsync) -> apply (tree, watches) -> reply, with each session's requests answered in order.
+/// A single-threaded state machine fed by <see cref="CoreMessage"/>s: all time, network and disk
+/// come in through <see cref="IClock"/>, <see cref="IClientConnection"/> and <see cref="ITxnLog"/>,
+/// so tests can drive it deterministically with <see cref="Handle"/> and <see cref="EndBatch"/>.
+/// </summary>
+public sealed class ServerCore
+{
+    private readonly Channel<CoreMessage> _inbox = Channel.CreateUnbounded<CoreMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CoreOptions _options;
+    private readonly IClock _clock;
+    private readonly ITxnLog _log;
+    private readonly ILogger _logger;
+    private readonly PendingChanges _pending;
+    private readonly RequestPreparer _preparer;
+    private readonly ReadRequestHandler _reads;
+    private readonly Dictionary<long, SessionState> _states = new();
+    private readonly Queue<Outstanding> _outstanding = new();
+    private readonly HashSet<IClientConnection> _dirty = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<IClientConnection> _connections = new(ReferenceEqualityComparer.Instance);
+    private long _nextZxid;
+    private bool _appended;
+    private long _nextContainerCheck;
+
+    public ServerCore(CoreOptions options, IClock clock, ITxnLog log, ILogger logger, DataTree? tree = null)
+    {
+        _options = options;
+        _clock = clock;
+        _log = log;
+        _logger = logger;
+        Tree = tree ?? new DataTree();
+        Sessions = new SessionTracker(options.TickTimeMs, options.ServerId, clock.WallMillis);
+        _pending = new PendingChanges(Tree);
+        _preparer = new RequestPreparer(_pending, Tree, options.ExtendedTypesEnabled);
+        _reads = new ReadRequestHandler(Tree, options.SuperDigest);
+        _nextZxid = Tree.LastProcessedZxid + 1;
+        _nextContainerCheck = clock.MonotonicMillis + options.ContainerCheckIntervalMs;
+        _log.Synced += zxid => Post(new LogSyncedMessage(zxid));
+    }
+
+    public DataTree Tree { get; }
+    public SessionTracker Sessions { get; }
+    public ServerStats Stats { get; } = new();
+    public CoreOptions Options => _options;
+    public IClock Clock => _clock;
+    public IReadOnlyCollection<IClientConnection> Connections => _connections;
+    public int OutstandingTxns => _outstanding.Count;
+
+    public void Post(CoreMessage message) => _inbox.Writer.TryWrite(message);
+
+    /// <summary>Runs a function on the core thread and returns its result.</summary>
+    public Task<T> InvokeAsync<T>(Func<T> function)
+    {
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(new InvokeMessage(() =>
+        {
+            try
+            {
+                completion.SetResult(function());
+            }
+            catch (Exception e)
+            {
+                completion.SetException(e);
+            }
+        }));
+        return completion.Task;
+    }
+
+    /// <summary>Processes messages until cancelled, in batches: one log flush and one socket flush per batch.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var ticker = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(_options.TickTimeMs / 2, 10, 1000)));
+        _ = TickLoopAsync(ticker, cancellationToken);
+        var reader = _inbox.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var message))
+                {
+                    Handle(message);
+                }
+
+                EndBatch();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task TickLoopAsync(PeriodicTimer ticker, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await ticker.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Post(TickMessage.Instance);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public void Handle(CoreMessage message)
+    {
+        try
+        {
+            switch (message)
+            {
+                case RequestMessage m:
+                    OnRequest(m.Request);
+                    break;
+                case LogSyncedMessage m:
+                    OnSynced(m.Zxid);
+                    break;
+                case ConnectMessage m:
+                    OnConnect(m.Connection, m.Request);
+                    break;
+                case ConnectionClosedMessage m:
+                    OnConnectionClosed(m.Connection);
+                    break;
+                case TickMessage:
+                    OnTick();
+                    break;
+                case InvokeMessage m:
+                    m.Action();
+                    break;
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug in handling one message must not take the server down; the connection involved is closed.
+            _logger.LogError(e, "Unexpected error handling {Message}", message.GetType().Name);
+            (message as RequestMessage)?.Request.Connection?.Close("internal error");
+        }
+    }
+
+    /// <summary>Ends a batch: asks the log for one group commit and pushes every touched connection's replies out.</summary>
+    public void EndBatch()
+    {
+        if (_appended)
+        {
+            _appended = false;
+            _log.Flush();
+        }
+
+        foreach (var connection in _dirty)
+        {
+            connection.Flush();
+        }
+
+        _dirty.Clear();
+    }
+
+    /// <summary>Marks a connection as having replies to flush at the end of this batch (core thread only).</summary>
+    public void MarkDirty(IClientConnection connection) => _dirty.Add(connection);
+
+    private void OnConnect(IClientConnection connection, ConnectRequest request)
+    {
+        _connections.Add(connection);
+        Stats.PacketReceived();
+        if (request.LastZxidSeen > Tree.LastProcessedZxid)
+        {
+            _logger.LogInformation(
+                "Refusing session request for client {Address}: it has seen zxid 0x{Seen:x}, our last zxid is 0x{Ours:x}; the client must try another server",
+                connection.RemoteAddress, request.LastZxidSeen, Tree.LastProcessedZxid);
+            connection.Close("client is ahead of this server");
+            return;
+        }
+
+        var timeout = Math.Clamp(request.Timeout, _options.MinSessionTimeoutMs, _options.MaxSessionTimeoutMs);
+        connection.AuthInfo = [new Id(AuthProviders.Ip, connection.RemoteAddress)];
+        var now = _clock.MonotonicMillis;
+
+        if (request.SessionId == 0)
+        {
+            var id = Sessions.NextSessionId();
+            Sessions.Add(id, timeout, now);
+            var state = new SessionState { Owner = connection };
+            _states[id] = state;
+            connection.SessionId = id;
+            var header = new TxnHeader(id, 0, _nextZxid++, _clock.WallMillis, OpCode.CreateSession);
+            var prepared = new PreparedTxn(header, new CreateSessionTxn(timeout), []);
+            Append(prepared, new Outstanding(prepared, null, connection));
+            state.Pending.Enqueue(PendingEntry.ForWrite(header.Zxid));
+            _logger.LogInformation("Creating new session 0x{Session:x} for {Address} with timeout {Timeout} ms", id, connection.RemoteAddress, timeout);
+            return;
+        }
+
+        var session = Sessions.Get(request.SessionId);
+        var valid = session is not null && !session.IsClosing && SessionPassword.Matches(request.SessionId, request.Password)
+            && _states.ContainsKey(request.SessionId);
+        if (!valid)
+        {
+            _logger.LogInformation("Invalid session 0x{Session:x} for client {Address}, probably expired", request.SessionId, connection.RemoteAddress);
+            Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, 0, 0, new byte[SessionPassword.Length], false)));
+            connection.Close("session expired or password wrong");
+            return;
+        }
+
+        var existing = _states[request.SessionId];
+        if (existing.Owner is { } previous && !ReferenceEquals(previous, connection))
+        {
+            previous.Close("session moved to a new connection");
+            Tree.RemoveWatcher(previous);
+        }
+
+        existing.Owner = connection;
+        existing.Pending.Clear();
+        connection.SessionId = request.SessionId;
+        Sessions.Add(request.SessionId, timeout, now);
+        _logger.LogInformation("Reconnected session 0x{Session:x} from {Address}", request.SessionId, connection.RemoteAddress);
+        Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, request.SessionId, SessionPassword.For(request.SessionId), false)));
+    }
+
+    private void OnRequest(ClientRequest request)
+    {
+        Stats.PacketReceived();
+        var connection = request.Connection!;
+        request.SessionId = connection.SessionId;
+        if (connection.IsClosed || !_states.TryGetValue(request.SessionId, out var state) || !ReferenceEquals(state.Owner, connection))
+        {
+            return;
+        }
+
+        connection.Stats.Outstanding++;
+        Stats.OutstandingRequests++;
+        var now = _clock.MonotonicMillis;
+        if (!Sessions.Touch(request.SessionId, now))
+        {
+            Reply(request, ErrorCode.SessionExpired, null, Tree.LastProcessedZxid);
+            return;
+        }
+
+        if (request.Type == OpCode.CloseSession)
+        {
+            var session = Sessions.Get(request.SessionId)!;
+            session.IsClosing = true;
+            var close = _preparer.PrepareCloseSession(request.SessionId, _nextZxid++, _clock.WallMillis);
+            var prepared = close with { Header = close.Header with { Cxid = request.Xid } };
+            Append(prepared, new Outstanding(prepared, request, connection));
+            state.Pending.Enqueue(PendingEntry.ForWrite(prepared.Header.Zxid));
+            return;
+        }
+
+        if (request.IsWrite)
+        {
+            var prepared = _preparer.Prepare(request, _nextZxid++, _clock.WallMillis, connection.AuthInfo);
+            Append(prepared, new Outstanding(prepared, request, connection));
+            state.Pending.Enqueue(PendingEntry.ForWrite(prepared.Header.Zxid));
+            return;
+        }
+
+        if (state.Pending.Count == 0)
+        {
+            ExecuteRead(request);
+        }
+        else
+        {
+            state.Pending.Enqueue(PendingEntry.ForRead(request));
+        }
+    }
+
+    private void Append(PreparedTxn prepared, Outstanding outstanding)
+    {
+        _log.Append(prepared.Header, prepared.Txn);
+        _outstanding.Enqueue(outstanding);
+        _appended = true;
+    }
+
+    private void OnSynced(long zxid)
+    {
+        while (_outstanding.Count > 0 && _outstanding.Peek().Prepared.Header.Zxid <= zxid)
+        {
+            var outstanding = _outstanding.Dequeue();
+            var prepared = outstanding.Prepared;
+            var result = Tree.ProcessTxn(prepared.Header, prepared.Txn);
+            _pending.Applied(prepared.Header.Zxid, prepared.Touched);
+            Complete(outstanding, result);
+        }
+    }
+
+    private void Complete(Outstanding outstanding, ProcessTxnResult result)
+    {
+        var header = outstanding.Prepared.Header;
+        var sessionId = header.ClientId;
+        switch (header.Type)
+        {
+            case OpCode.CreateSession:
+                {
+                    var connection = outstanding.Connection!;
+                    if (!connection.IsClosed)
+                    {
+                        var timeout = ((CreateSessionTxn)outstanding.Prepared.Txn).Timeout;
+                        Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, sessionId, SessionPassword.For(sessionId), false)));
+                    }
+
+                    break;
+                }
+
+            case OpCode.CloseSession:
+                {
+                    Sessions.Remove(sessionId);
+                    var state = _states.GetValueOrDefault(sessionId);
+                    _states.Remove(sessionId);
+                    if (outstanding.Request is { } request)
+                    {
+                        Reply(request, ErrorCode.Ok, null, header.Zxid);
+                    }
+
+                    if (state?.Owner is { } owner)
+                    {
+                        owner.Close(outstanding.Request is null ? "session expired" : "client closed the session");
+                        Tree.RemoveWatcher(owner);
+                    }
+
+                    _logger.LogInformation(
+                        outstanding.Request is null ? "Expired session 0x{Session:x}" : "Closed session 0x{Session:x}", sessionId);
+                    return;
+                }
+
+            default:
+                if (outstanding.Request is { } writeRequest)
+                {
+                    var (err, body) = WriteResponses.For(writeRequest.Type, header.Type, result);
+                    Reply(writeRequest, err, body, header.Zxid);
+                }
+
+                break;
+        }
+
+        if (_states.TryGetValue(sessionId, out var owningState))
+        {
+            if (owningState.Pending.Count > 0 && owningState.Pending.Peek().WriteZxid == header.Zxid)
+            {
+                owningState.Pending.Dequeue();
+            }
+
+            DrainReads(owningState);
+        }
+    }
+
+    private void DrainReads(SessionState state)
+    {
+        while (state.Pending.Count > 0 && state.Pending.Peek().Read is { } read)
+        {
+            state.Pending.Dequeue();
+            ExecuteRead(read);
+        }
+    }
+
+    private void ExecuteRead(ClientRequest request)
+    {
+        var connection = request.Connection!;
+        var outcome = _reads.Execute(request, connection);
+
+        // ZooKeeper answers auth with zxid 0; everything else carries the last applied zxid.
+        Reply(request, outcome.Err, outcome.Body, request.Type == OpCode.Auth ? 0 : Tree.LastProcessedZxid);
+        if (outcome.CloseConnection)
+        {
+            connection.Close("authentication failed");
+        }
+    }
+
+    private void Reply(ClientRequest request, ErrorCode err, Response? body, long zxid)
+    {
+        var connection = request.Connection;
+        Stats.OutstandingRequests--;
+        if (connection is null || connection.IsClosed)
+        {
+            return;
+        }
+
+        var latency = Math.Max(0, _clock.MonotonicMillis - request.ReceivedMonotonicMillis);
+        connection.Stats.Outstanding--;
+        connection.Stats.LastCxid = request.Xid;
+        connection.Stats.LastZxid = zxid;
+        connection.Stats.LastOperation = OperationNames.Of(request.Type);
+        connection.Stats.LastResponseWallMillis = _clock.WallMillis;
+        connection.Stats.RecordLatency(latency);
+        Stats.RecordLatency(latency);
+        Stats.PacketSent();
+        connection.Stats.PacketSent();
+        var header = new ReplyHeader(request.Xid, zxid, err);
+        connection.SendReply(header, err == ErrorCode.Ok ? body : null);
+        _dirty.Add(connection);
+    }
+
+    private void Send(IClientConnection connection, Action<IClientConnection> send)
+    {
+        if (connection.IsClosed)
+        {
+            return;
+        }
+
+        send(connection);
+        Stats.PacketSent();
+        connection.Stats.PacketSent();
+        _dirty.Add(connection);
+    }
+
+    private void OnConnectionClosed(IClientConnection connection)
+    {
+        connection.Close("connection ended");
+        _connections.Remove(connection);
+        _dirty.Remove(connection);
+        Tree.RemoveWatcher(connection);
+        if (connection.SessionId != 0 && _states.TryGetValue(connection.SessionId, out var state) && ReferenceEquals(state.Owner, connection))
+        {
+            state.Owner = null;
+            state.Pending.Clear();
+        }
+    }
+
+    private void OnTick()
+    {
+        var now = _clock.MonotonicMillis;
+        foreach (var session in Sessions.Expire(now))
+        {
+            _logger.LogInformation("Expiring session 0x{Session:x}, timeout of {Timeout} ms exceeded", session.Id, session.TimeoutMs);
+            var prepared = _preparer.PrepareCloseSession(session.Id, _nextZxid++, _clock.WallMillis);
+            Append(prepared, new Outstanding(prepared, null, null));
+        }
+
+        if (now >= _nextContainerCheck)
+        {
+            _nextContainerCheck = now + _options.ContainerCheckIntervalMs;
+            DeleteEmptyContainers();
+        }
+    }
+
+    /// <summary>Removes containers that had children and lost them all, and TTL nodes idle past their TTL.</summary>
+    private void DeleteEmptyContainers()
+    {
+        var wallNow = _clock.WallMillis;
+        var candidates = new List<string>();
+        foreach (var path in Tree.Containers)
+        {
+            var node = Tree.GetNode(path);
+            if (node is { ChildCount: 0, Cversion: > 0 })
+            {
+                candidates.Add(path);
+            }
+        }
+
+        foreach (var path in Tree.Ttls)
+        {
+            var node = Tree.GetNode(path);
+            if (node is { ChildCount: 0 } && wallNow - node.Mtime > EphemeralType.TtlOf(node.EphemeralOwner))
+            {
+                candidates.Add(path);
+            }
+        }
+
+        foreach (var path in candidates.Take(_options.ContainerMaxPerMinute))
+        {
+            var request = new ClientRequest
+            {
+                Connection = null,
+                SessionId = 0,
+                Xid = 0,
+                Type = OpCode.DeleteContainer,
+                Body = new PathVersionRequest(path, -1),
+            };
+            var prepared = _preparer.Prepare(request, _nextZxid++, wallNow, []);
+            Append(prepared, new Outstanding(prepared, null, null));
+        }
+    }
+
+    private sealed class SessionState
+    {
+        public IClientConnection? Owner { get; set; }
+
+        /// <summary>This session's requests not yet answered, in arrival order: writes awaiting apply and reads waiting behind them.</summary>
+        public Queue<PendingEntry> Pending { get; } = new();
+    }
+
+    private readonly record struct PendingEntry(long WriteZxid, ClientRequest? Read)
+    {
+        public static PendingEntry ForWrite(long zxid) => new(zxid, null);
+
+        public static PendingEntry ForRead(ClientRequest request) => new(0, request);
+    }
+
+    private sealed record Outstanding(PreparedTxn Prepared, ClientRequest? Request, IClientConnection? Connection);
+}

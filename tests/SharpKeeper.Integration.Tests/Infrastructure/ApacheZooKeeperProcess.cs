@@ -1,0 +1,98 @@
+using System.Diagnostics;
+
+namespace SharpKeeper.Integration.Tests.Infrastructure;
+
+/// <summary>Debian's Apache ZooKeeper 3.8 standalone on a free loopback port: the oracle of the differential tests.</summary>
+public sealed class ApacheZooKeeperProcess : IAsyncDisposable
+{
+    private const string Jar = "/usr/share/java/zookeeper.jar";
+    private readonly Process _process;
+
+    private ApacheZooKeeperProcess(Process process, int port, string directory)
+    {
+        _process = process;
+        Port = port;
+        Directory = directory;
+    }
+
+    public int Port { get; }
+    public string Directory { get; }
+
+    public static bool IsInstalled => File.Exists(Jar);
+
+    public static async Task<ApacheZooKeeperProcess> StartAsync()
+    {
+        if (!IsInstalled)
+        {
+            throw new InvalidOperationException($"{Jar} is missing: run tests/compat/install-deps.sh (Debian package zookeeper)");
+        }
+
+        var port = FreePort.Pick();
+        var directory = Path.Combine(Path.GetTempPath(), "apache-zk-it-" + Guid.NewGuid().ToString("N")[..12]);
+        System.IO.Directory.CreateDirectory(Path.Combine(directory, "data"));
+        var config = Path.Combine(directory, "zoo.cfg");
+        await File.WriteAllTextAsync(config, $"""
+            tickTime=2000
+            dataDir={Path.Combine(directory, "data")}
+            clientPort={port}
+            clientPortAddress=127.0.0.1
+            4lw.commands.whitelist=*
+            admin.enableServer=false
+            """);
+        var start = new ProcessStartInfo("java")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = directory,
+        };
+        foreach (var argument in new[]
+        {
+            "-Xmx256m", "-Dzookeeper.extendedTypesEnabled=true", "-Dznode.container.checkIntervalMs=1000",
+            "-cp", "/etc/zookeeper/conf_example:" + Jar, "org.apache.zookeeper.server.ZooKeeperServerMain", config,
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new ApacheZooKeeperProcess(process, port, directory);
+        if (!await FourLetter.WaitUntilServingAsync(port, TimeSpan.FromSeconds(60), () => !process.HasExited))
+        {
+            await server.DisposeAsync();
+            throw new InvalidOperationException($"Apache ZooKeeper did not start on port {port}");
+        }
+
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        finally
+        {
+            _process.Dispose();
+            try
+            {
+                System.IO.Directory.Delete(Directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
