@@ -1,3 +1,4 @@
+using SharpKeeper.Protocol;
 using SharpKeeper.Protocol.Records;
 
 namespace SharpKeeper.Server.Data;
@@ -51,6 +52,15 @@ public sealed class DataNode(byte[]? data, IReadOnlyList<Acl> acl)
 
     public List<string> ChildNameList() => _children is null ? [] : [.. _children.Keys];
 
-    public Stat ToStat() => new(
-        Czxid, Mzxid, Ctime, Mtime, Version, Cversion, Aversion, EphemeralOwner, Data?.Length ?? 0, ChildCount, Pzxid);
+    /// <summary>
+    /// The Stat a client sees. As in ZooKeeper, the stored cversion counts child creations, and the
+    /// client sees every create and delete (2 * creates - children still present); container and
+    /// TTL markers are not shown as an ephemeral owner.
+    /// </summary>
+    public Stat ToStat()
+    {
+        var children = ChildCount;
+        var owner = EphemeralType.IsContainer(EphemeralOwner) || EphemeralType.IsTtl(EphemeralOwner) ? 0 : EphemeralOwner;
+        return new Stat(Czxid, Mzxid, Ctime, Mtime, Version, (Cversion * 2) - children, Aversion, owner, Data?.Length ?? 0, children, Pzxid);
+    }
 }

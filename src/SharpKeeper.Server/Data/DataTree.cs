@@ -56,7 +56,7 @@ public sealed class DataTree
     {
         var node = Root;
         var span = path.AsSpan();
-        if (span.Length == 0 || span[0] != '/')
+        if (span.Length == 0 || span[0] != '/' || (span.Length > 1 && span[^1] == '/'))
         {
             return null;
         }

@@ -142,7 +142,8 @@ public sealed class ReadRequestHandler(DataTree tree, string? superDigest)
         {
             (int)AddWatchMode.Persistent => WatchMode.Persistent,
             (int)AddWatchMode.PersistentRecursive => WatchMode.PersistentRecursive,
-            _ => throw new KeeperException(ErrorCode.BadArguments, request.Path),
+            // ZooKeeper fails to decode an unknown mode and answers MarshallingError.
+            _ => throw new KeeperException(ErrorCode.MarshallingError, request.Path),
         };
         tree.AddWatch(request.Path, connection, mode);
 
@@ -219,7 +220,9 @@ public sealed class ReadRequestHandler(DataTree tree, string? superDigest)
 
         if (!ids.Contains(id))
         {
-            ids.Add(id);
+            // Authenticated ids are listed before the connection's ip id, as ZooKeeper's whoAmI shows them.
+            var ipIndex = ids.FindIndex(i => i.Scheme == AuthProviders.Ip);
+            ids.Insert(ipIndex < 0 ? ids.Count : ipIndex, id);
         }
 
         connection.AuthInfo = ids;

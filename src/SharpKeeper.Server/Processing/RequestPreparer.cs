@@ -79,7 +79,9 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
 
             try
             {
-                subs.Add(new SubTxn(op.Type, PrepareOne(op.Type, op.Request, request.SessionId, header, authInfo, touched)));
+                // ZooKeeper logs a create2 inside a multi as a plain create (its result carries no stat).
+                var type = op.Type == OpCode.Create2 ? OpCode.Create : op.Type;
+                subs.Add(new SubTxn(type, PrepareOne(op.Type, op.Request, request.SessionId, header, authInfo, touched)));
             }
             catch (KeeperException e)
             {
@@ -190,11 +192,6 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
         // As ZooKeeper: a TTL mode needs 0 < ttl <= max, and any other mode must not carry a TTL.
         var ttl = type == OpCode.CreateTtl ? create.Ttl : -1;
         if (mode.IsTtl() ? ttl <= 0 || ttl > EphemeralType.MaxTtl : ttl >= 0)
-        {
-            throw new KeeperException(ErrorCode.BadArguments, create.Path);
-        }
-
-        if ((type == OpCode.CreateContainer) != mode.IsContainer())
         {
             throw new KeeperException(ErrorCode.BadArguments, create.Path);
         }

@@ -7,12 +7,10 @@ namespace SharpKeeper.Integration.Tests.Differential;
 /// <summary>Runs a script against Apache ZooKeeper and SharpKeeper and requires identical transcripts.</summary>
 public abstract class DifferentialTestBase(DifferentialFixture fixture)
 {
-    private static int s_case;
-
     protected static readonly List<Acl> Open = [.. Acl.OpenAclUnsafe];
 
-    /// <summary>A root path unique to this case, the same on both servers.</summary>
-    protected static string NewRoot(string name) => $"/diff-{name}-{Interlocked.Increment(ref s_case)}";
+    /// <summary>The root path of a case: the same on both servers, distinct between cases.</summary>
+    protected static string NewRoot(string name) => $"/diff-{name}";
 
     protected async Task AssertSameAsync(int sessions, Func<Transcript, Task> script)
     {
