@@ -19,6 +19,8 @@ public sealed class Transcript(int port) : IAsyncDisposable
 
     public IReadOnlyList<string> Lines => _lines;
 
+    public int Port => port;
+
     /// <summary>Opens <paramref name="count"/> sessions, then fixes the zxid base.</summary>
     public async Task OpenAsync(int count)
     {
@@ -27,11 +29,28 @@ public sealed class Transcript(int port) : IAsyncDisposable
             _sessions.Add(await RawSession.ConnectAsync(port));
         }
 
+        await RebaseAsync();
+    }
+
+    /// <summary>
+    /// Makes later zxids relative to now. Used after waiting on the server's own background work,
+    /// whose number of transactions may legitimately differ with timing.
+    /// </summary>
+    public async Task RebaseAsync()
+    {
         var (header, _) = await _sessions[0].SendAsync(OpCode.Exists, new PathWatchRequest("/zookeeper", false));
         _baseZxid = header.Zxid;
     }
 
     public RawSession Session(int index) => _sessions[index];
+
+    /// <summary>Adds a session that the transcript never pings (so it can expire); returns its index.</summary>
+    public async Task<int> ConnectQuietAsync(int timeoutMs)
+    {
+        _sessions.Add(await RawSession.ConnectAsync(port, timeoutMs));
+        _closed.Add(_sessions.Count - 1);
+        return _sessions.Count - 1;
+    }
 
     public void Note(string line) => _lines.Add(line);
 

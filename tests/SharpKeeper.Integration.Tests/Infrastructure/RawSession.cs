@@ -168,10 +168,22 @@ public sealed class RawSession : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>Ends the session with closeSession when it is still open, so it does not expire later mid-test.</summary>
+    public async ValueTask DisposeAsync()
     {
+        if (SessionId != 0 && _client.Connected)
+        {
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await SendAsync(OpCode.CloseSession, _ => { }).WaitAsync(cts.Token);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or TimeoutException or ObjectDisposedException or System.Net.Sockets.SocketException)
+            {
+            }
+        }
+
         _client.Dispose();
-        return ValueTask.CompletedTask;
     }
 }
 
