@@ -14,8 +14,26 @@ public abstract class DifferentialTestBase(DifferentialFixture fixture)
 
     protected async Task AssertSameAsync(int sessions, Func<Transcript, Task> script)
     {
-        var apache = await RunAsync(fixture.ApachePort, sessions, script);
-        var sharp = await RunAsync(fixture.SharpPort, sessions, script);
+        List<string> apache, sharp;
+        try
+        {
+            apache = await RunAsync(fixture.ApachePort, sessions, script);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"Apache ZooKeeper (port {fixture.ApachePort}) failed: {e.Message}", e);
+        }
+
+        try
+        {
+            sharp = await RunAsync(fixture.SharpPort, sessions, script);
+        }
+        catch (IOException e)
+        {
+            var log = fixture.SharpLog;
+            throw new InvalidOperationException($"SharpKeeper (port {fixture.SharpPort}) failed: {e.Message}\n{log[Math.Max(0, log.Length - 6000)..]}", e);
+        }
+
         if (!apache.SequenceEqual(sharp))
         {
             var report = new StringBuilder("Transcripts differ (A = Apache ZooKeeper 3.8, S = SharpKeeper):\n");

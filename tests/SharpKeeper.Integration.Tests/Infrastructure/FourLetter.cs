@@ -24,7 +24,7 @@ public static class FourLetter
         }
     }
 
-    /// <summary>Polls ruok until imok or the deadline.</summary>
+    /// <summary>Polls until the server answers ruok and reports a mode, or the deadline passes.</summary>
     public static async Task<bool> WaitUntilServingAsync(int port, TimeSpan deadline, Func<bool>? stillRunning = null)
     {
         var until = DateTime.UtcNow + deadline;
@@ -35,7 +35,9 @@ public static class FourLetter
                 return false;
             }
 
-            if (await SendAsync(port, "ruok", TimeSpan.FromSeconds(2)) == "imok")
+            // ruok answers before the database is loaded; srvr shows a Mode line only once requests are served.
+            if (await SendAsync(port, "ruok", TimeSpan.FromSeconds(2)) == "imok"
+                && (await SendAsync(port, "srvr", TimeSpan.FromSeconds(2)))?.Contains("Mode: ", StringComparison.Ordinal) == true)
             {
                 return true;
             }
