@@ -13,9 +13,13 @@ public sealed class SharpKeeperServer : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
-    private readonly ITxnLog _log;
+    private readonly FileTxnLog _log;
+    private readonly FileStore _store;
+    private readonly object _snapshotGate = new();
+    private Task _snapshotWriting = Task.CompletedTask;
     private ClientListener? _listener;
     private Task? _coreLoop;
+    private Task? _purgeLoop;
 
     public SharpKeeperServer(ServerConfig config, ILoggerFactory loggerFactory, IClock? clock = null)
     {
@@ -23,7 +27,10 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         LoggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("SharpKeeper.Server");
         Clock = clock ?? SystemClock.Instance;
-        _log = new InMemoryTxnLog();
+        var storeLogger = loggerFactory.CreateLogger("SharpKeeper.Server.Persistence");
+        _store = new FileStore(config.DataDir, config.DataLogDir, storeLogger);
+        Recovered = _store.Recover();
+        _log = new FileTxnLog(config.DataLogDir, config.PreAllocSize, config.ForceSync, storeLogger);
         Core = new ServerCore(
             new CoreOptions
             {
@@ -34,10 +41,15 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 SuperDigest = config.SuperDigest,
                 ServerId = config.MyId ?? 1,
                 ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
+                ContainerMaxPerMinute = config.ContainerMaxPerMinute,
+                SnapCount = config.SnapCount,
             },
             Clock,
             _log,
-            loggerFactory.CreateLogger("SharpKeeper.Server.Core"));
+            loggerFactory.CreateLogger("SharpKeeper.Server.Core"),
+            Recovered.Tree);
+        Core.RestoreSessions(Recovered.Sessions);
+        Core.SnapshotDue += TakeSnapshot;
         Admin = new FourLetterWordHandler(this);
     }
 
@@ -45,6 +57,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     public ILoggerFactory LoggerFactory { get; }
     public IClock Clock { get; }
     public ServerCore Core { get; }
+    public FileStore Store => _store;
+    public FileTxnLog TxnLog => _log;
+    public RecoveredState Recovered { get; }
     public FourLetterWordHandler Admin { get; }
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
 
@@ -62,7 +77,18 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 Config.DataDir, Config.DataLogDir);
         }
 
+        // As ZooKeeper: a snapshot right after loading, so the next start need not replay this log again.
+        if (Recovered.ReplayedTxns > 0 || StoreLayout.List(_store.SnapshotDirectory, StoreLayout.SnapshotPrefix).Count == 0)
+        {
+            _store.WriteSnapshot(Core.Tree, Core.SessionTimeouts(), Config.ForceSync);
+        }
+
         _coreLoop = Task.Run(() => Core.RunAsync(_stop.Token));
+        if (Config.AutopurgePurgeInterval > 0)
+        {
+            _purgeLoop = PurgeLoopAsync(TimeSpan.FromHours(Config.AutopurgePurgeInterval));
+        }
+
         var address = Config.ClientPortAddress is { Length: > 0 } text ? ParseAddress(text) : IPAddress.IPv6Any;
         var endpoint = new IPEndPoint(address, Config.ClientPort ?? 2181);
         _listener = new ClientListener(
@@ -73,6 +99,74 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             Admin.ExecuteAsync);
         _listener.Start();
         _logger.LogInformation("SharpKeeper {Version} serving clients on {Endpoint} (standalone)", VersionInfo.Full, _listener.LocalEndPoint);
+    }
+
+    /// <summary>
+    /// Runs on the core thread: starts a new log file at the next txn and serializes the tree as of
+    /// the last applied zxid into memory; the file is written in the background while writes go on.
+    /// </summary>
+    private void TakeSnapshot()
+    {
+        lock (_snapshotGate)
+        {
+            if (!_snapshotWriting.IsCompleted)
+            {
+                _logger.LogWarning("Too busy to snapshot, skipping: the previous snapshot is still being written");
+                return;
+            }
+
+            _log.RollLog();
+            var zxid = Core.Tree.LastProcessedZxid;
+            var bytes = SnapshotFile.Serialize(Core.Tree, Core.SessionTimeouts());
+            var path = Path.Combine(_store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, zxid));
+            _snapshotWriting = Task.Run(() =>
+            {
+                try
+                {
+                    SnapshotFile.WriteBytes(path, bytes.WrittenSpan, Config.ForceSync);
+                    _logger.LogInformation("Snapshot written: {File} ({Bytes} bytes)", path, bytes.Length);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _logger.LogError("Cannot write snapshot {File}: {Message}", path, e.Message);
+                }
+                finally
+                {
+                    bytes.Dispose();
+                }
+            });
+        }
+    }
+
+    private async Task PurgeLoopAsync(TimeSpan interval)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            do
+            {
+                Purge();
+            }
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Purge()
+    {
+        try
+        {
+            foreach (var file in _store.Purge(Config.AutopurgeSnapRetainCount))
+            {
+                _logger.LogInformation("Purged {File}", file);
+            }
+        }
+        catch (IOException e)
+        {
+            _logger.LogWarning("Purge failed: {Message}", e.Message);
+        }
     }
 
     private static IPAddress ParseAddress(string text)
@@ -98,6 +192,12 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             await _coreLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
+        if (_purgeLoop is not null)
+        {
+            await _purgeLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        await _snapshotWriting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _log.Dispose();
         _stop.Dispose();
     }

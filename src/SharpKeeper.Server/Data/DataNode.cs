@@ -50,6 +50,23 @@ public sealed class DataNode(byte[]? data, IReadOnlyList<Acl> acl)
         return true;
     }
 
+    public void ClearChildren() => _children = null;
+
+    public void CopyFrom(DataNode other)
+    {
+        Data = other.Data;
+        Acl = other.Acl;
+        Czxid = other.Czxid;
+        Mzxid = other.Mzxid;
+        Ctime = other.Ctime;
+        Mtime = other.Mtime;
+        Pzxid = other.Pzxid;
+        EphemeralOwner = other.EphemeralOwner;
+        Version = other.Version;
+        Cversion = other.Cversion;
+        Aversion = other.Aversion;
+    }
+
     public List<string> ChildNameList() => _children is null ? [] : [.. _children.Keys];
 
     /// <summary>

@@ -78,6 +78,31 @@ public sealed class DataTree
         return node;
     }
 
+    /// <summary>Starts loading a snapshot: the root takes the snapshot's values and loses its children.</summary>
+    public void LoadRoot(DataNode root)
+    {
+        Root.CopyFrom(root);
+        Root.Acl = Acls.Intern(root.Acl);
+        Root.ClearChildren();
+        _ephemerals.Clear();
+        _containers.Clear();
+        _ttls.Clear();
+
+        // As ZooKeeper counts it: the root under both "" and "/".
+        NodeCount = 2;
+        ApproximateDataSize = root.Data?.Length ?? 0;
+    }
+
+    /// <summary>Adds a node read from a snapshot under its (already loaded) parent.</summary>
+    public void LoadNode(DataNode parent, string path, DataNode node)
+    {
+        node.Acl = Acls.Intern(node.Acl);
+        parent.AddChild(ZkPath.Name(path), node);
+        NodeCount++;
+        ApproximateDataSize += path.Length + (node.Data?.Length ?? 0);
+        IndexOwner(path, node.EphemeralOwner);
+    }
+
     public IReadOnlyCollection<string> EphemeralsOf(long sessionId) =>
         _ephemerals.TryGetValue(sessionId, out var set) ? set : [];
 

@@ -12,6 +12,9 @@ public sealed record CoreOptions
     /// <summary>"super:base64digest": an addAuth digest that produces it authenticates as super.</summary>
     public string? SuperDigest { get; init; }
 
+    /// <summary>Snapshots are taken after about this many txns (randomised between half and all of it, as ZooKeeper does).</summary>
+    public int SnapCount { get; init; } = 100000;
+
     /// <summary>How often empty containers and expired TTL nodes are looked for (znode.container.checkIntervalMs).</summary>
     public int ContainerCheckIntervalMs { get; init; } = 60000;
 

@@ -33,6 +33,9 @@ public sealed class ServerCore
     private long _nextZxid;
     private bool _appended;
     private long _nextContainerCheck;
+    private readonly Random _snapshotJitter;
+    private long _txnsSinceSnapshot;
+    private long _snapshotThreshold;
 
     public ServerCore(CoreOptions options, IClock clock, ITxnLog log, ILogger logger, DataTree? tree = null)
     {
@@ -47,6 +50,8 @@ public sealed class ServerCore
         _reads = new ReadRequestHandler(Tree, options.SuperDigest);
         _nextZxid = Tree.LastProcessedZxid + 1;
         _nextContainerCheck = clock.MonotonicMillis + options.ContainerCheckIntervalMs;
+        _snapshotJitter = new Random((int)options.ServerId);
+        _snapshotThreshold = NextSnapshotThreshold();
         _log.Synced += zxid => Post(new LogSyncedMessage(zxid));
     }
 
@@ -57,6 +62,29 @@ public sealed class ServerCore
     public IClock Clock => _clock;
     public IReadOnlyCollection<IClientConnection> Connections => _connections;
     public int OutstandingTxns => _outstanding.Count;
+
+    /// <summary>Raised on the core thread when enough txns have been applied since the last snapshot.</summary>
+    public event Action? SnapshotDue;
+
+    /// <summary>Brings back the sessions recovered from disk, each with a full timeout from now.</summary>
+    public void RestoreSessions(IReadOnlyDictionary<long, int> sessions)
+    {
+        var now = _clock.MonotonicMillis;
+        foreach (var (id, timeout) in sessions)
+        {
+            Sessions.Add(id, timeout, now);
+            _states[id] = new SessionState();
+        }
+    }
+
+    /// <summary>Session ids and timeouts as a snapshot records them.</summary>
+    public Dictionary<long, int> SessionTimeouts() => Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs);
+
+    private long NextSnapshotThreshold()
+    {
+        var half = Math.Max(1, _options.SnapCount / 2);
+        return half + _snapshotJitter.Next(half);
+    }
 
     public void Post(CoreMessage message) => _inbox.Writer.TryWrite(message);
 
@@ -291,6 +319,14 @@ public sealed class ServerCore
             var result = Tree.ProcessTxn(prepared.Header, prepared.Txn);
             _pending.Applied(prepared.Header.Zxid, prepared.Touched);
             Complete(outstanding, result);
+            _txnsSinceSnapshot++;
+        }
+
+        if (_txnsSinceSnapshot >= _snapshotThreshold)
+        {
+            _txnsSinceSnapshot = 0;
+            _snapshotThreshold = NextSnapshotThreshold();
+            SnapshotDue?.Invoke();
         }
     }
 

@@ -1,0 +1,147 @@
+using Microsoft.Extensions.Logging;
+using SharpKeeper.Protocol;
+using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Data;
+
+namespace SharpKeeper.Server.Persistence;
+
+/// <summary>What recovery rebuilt: the tree as of the last durable txn and the sessions alive then.</summary>
+public sealed record RecoveredState(DataTree Tree, Dictionary<long, int> Sessions, long SnapshotZxid, int ReplayedTxns);
+
+/// <summary>
+/// The dataDir / dataLogDir pair: recovery (newest intact snapshot, then log replay), snapshots
+/// and purging, all in Apache ZooKeeper's layout so either server can start on the other's files.
+/// </summary>
+public sealed class FileStore(string dataDir, string dataLogDir, ILogger logger)
+{
+    public string SnapshotDirectory { get; } = Path.Combine(dataDir, StoreLayout.VersionDirectory);
+    public string LogDirectory { get; } = Path.Combine(dataLogDir, StoreLayout.VersionDirectory);
+
+    public RecoveredState Recover()
+    {
+        Directory.CreateDirectory(SnapshotDirectory);
+        Directory.CreateDirectory(LogDirectory);
+        var (tree, sessions, snapshotZxid) = LoadNewestSnapshot();
+        var logs = StoreLayout.List(LogDirectory, StoreLayout.LogPrefix);
+
+        // Start at the last log file that begins at or before the snapshot; earlier ones hold nothing newer.
+        var start = Math.Max(0, logs.FindLastIndex(l => l.Zxid <= snapshotZxid));
+        var replayed = 0;
+        for (var i = start; i < logs.Count; i++)
+        {
+            var (_, path) = logs[i];
+            var scan = TxnLogReader.Read(path, (header, txn) =>
+            {
+                if (header.Zxid <= tree.LastProcessedZxid)
+                {
+                    return;
+                }
+
+                tree.ProcessTxn(header, txn);
+                TrackSession(sessions, header, txn);
+                replayed++;
+            });
+            if (scan.TornTail)
+            {
+                if (i != logs.Count - 1)
+                {
+                    throw new CorruptStoreException(path, scan.ValidLength, "damaged record in a log file that is not the newest");
+                }
+
+                logger.LogWarning(
+                    "Log {File} ends with a torn record at offset {Offset} (a crash during a write); cutting it off",
+                    path, scan.ValidLength);
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
+                file.SetLength(Math.Max(scan.ValidLength, TxnLogFormat.HeaderSize));
+                file.Flush(flushToDisk: true);
+            }
+        }
+
+        logger.LogInformation(
+            "Recovered {Nodes} znodes and {Sessions} sessions: snapshot 0x{Snapshot:x} plus {Replayed} txns, last zxid 0x{Last:x}",
+            tree.NodeCount, sessions.Count, snapshotZxid, replayed, tree.LastProcessedZxid);
+        return new RecoveredState(tree, sessions, snapshotZxid, replayed);
+    }
+
+    private (DataTree Tree, Dictionary<long, int> Sessions, long Zxid) LoadNewestSnapshot()
+    {
+        var snapshots = StoreLayout.List(SnapshotDirectory, StoreLayout.SnapshotPrefix);
+        for (var i = snapshots.Count - 1; i >= 0; i--)
+        {
+            var (zxid, path) = snapshots[i];
+            try
+            {
+                if (!SnapshotFile.LooksComplete(path))
+                {
+                    logger.LogWarning("Snapshot {File} is incomplete; trying an older one", path);
+                    continue;
+                }
+
+                var (tree, sessions) = SnapshotFile.Read(path);
+                tree.LastProcessedZxid = zxid;
+                logger.LogInformation("Loaded snapshot {File}", path);
+                return (tree, sessions, zxid);
+            }
+            catch (CorruptStoreException e)
+            {
+                logger.LogWarning("Snapshot {File} is damaged ({Reason}); trying an older one", path, e.Message);
+            }
+        }
+
+        return (new DataTree(), new Dictionary<long, int>(), 0);
+    }
+
+    private static void TrackSession(Dictionary<long, int> sessions, in TxnHeader header, Txn txn)
+    {
+        switch (header.Type)
+        {
+            case OpCode.CreateSession when txn is CreateSessionTxn create:
+                sessions[header.ClientId] = create.Timeout;
+                break;
+            case OpCode.CloseSession:
+                sessions.Remove(header.ClientId);
+                break;
+        }
+    }
+
+    /// <summary>Writes snapshot.&lt;zxid&gt; of a tree (serialized by the caller's thread into memory first).</summary>
+    public string WriteSnapshot(DataTree tree, IReadOnlyDictionary<long, int> sessions, bool fsync)
+    {
+        var path = Path.Combine(SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, tree.LastProcessedZxid));
+        SnapshotFile.Write(path, tree, sessions, fsync);
+        return path;
+    }
+
+    /// <summary>
+    /// Keeps the newest <paramref name="retain"/> snapshots and the log files that can still be
+    /// needed with them (every log after the oldest kept snapshot, and the one log that spans it).
+    /// Returns the files deleted.
+    /// </summary>
+    public List<string> Purge(int retain)
+    {
+        retain = Math.Max(3, retain);
+        var deleted = new List<string>();
+        var snapshots = StoreLayout.List(SnapshotDirectory, StoreLayout.SnapshotPrefix);
+        if (snapshots.Count <= retain)
+        {
+            return deleted;
+        }
+
+        var oldestKept = snapshots[^retain].Zxid;
+        foreach (var (_, path) in snapshots.Take(snapshots.Count - retain))
+        {
+            File.Delete(path);
+            deleted.Add(path);
+        }
+
+        var logs = StoreLayout.List(LogDirectory, StoreLayout.LogPrefix);
+        var spanning = logs.FindLastIndex(l => l.Zxid <= oldestKept);
+        for (var i = 0; i < spanning; i++)
+        {
+            File.Delete(logs[i].Path);
+            deleted.Add(logs[i].Path);
+        }
+
+        return deleted;
+    }
+}

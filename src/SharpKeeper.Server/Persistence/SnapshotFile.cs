@@ -1,0 +1,217 @@
+using System.Buffers.Binary;
+using SharpKeeper.Protocol;
+using SharpKeeper.Protocol.Jute;
+using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Data;
+
+namespace SharpKeeper.Server.Persistence;
+
+/// <summary>
+/// Snapshots in Apache ZooKeeper 3.8's format: header (magic "ZKSN", version 2, dbid -1), the
+/// sessions (id, timeout), the ACL cache (id -> ACL list), every node depth-first as (path, data,
+/// acl id, StatPersisted) from the root "" to a "/" terminator, then the Adler-32 of all of it and
+/// a "/" seal.
+/// </summary>
+public static class SnapshotFile
+{
+    /// <summary>The ACL id ZooKeeper reserves for world:anyone with all permissions.</summary>
+    private const long OpenAclId = -1;
+
+    public static void Write(string path, DataTree tree, IReadOnlyDictionary<long, int> sessions, bool fsync)
+    {
+        using var w = Serialize(tree, sessions);
+        WriteBytes(path, w.WrittenSpan, fsync);
+    }
+
+    /// <summary>Serializes a whole snapshot into memory (on the thread that owns the tree).</summary>
+    public static JuteWriter Serialize(DataTree tree, IReadOnlyDictionary<long, int> sessions)
+    {
+        var w = new JuteWriter(1 << 20);
+        TxnLogFormat.WriteFileHeader(w, StoreLayout.SnapshotMagic, -1);
+        w.WriteInt(sessions.Count);
+        foreach (var (id, timeout) in sessions)
+        {
+            w.WriteLong(id);
+            w.WriteInt(timeout);
+        }
+
+        var aclIds = new Dictionary<IReadOnlyList<Acl>, long>(ReferenceEqualityComparer.Instance);
+        CollectAcls(tree.Root, aclIds);
+        w.WriteInt(aclIds.Count(kv => kv.Value != OpenAclId));
+        foreach (var (acl, id) in aclIds)
+        {
+            if (id != OpenAclId)
+            {
+                w.WriteLong(id);
+                Acl.WriteList(w, acl);
+            }
+        }
+
+        WriteNode(w, "", tree.Root, aclIds);
+        w.WriteString("/");
+        w.WriteLong(Adler32.Compute(w.WrittenSpan));
+        w.WriteString("/");
+        return w;
+    }
+
+    /// <summary>Writes under a temporary name and renames, so a crash never leaves a half snapshot under the real name.</summary>
+    public static void WriteBytes(string path, ReadOnlySpan<byte> bytes, bool fsync)
+    {
+        var temporary = path + ".tmp";
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            file.Write(bytes);
+            file.Flush(flushToDisk: fsync);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static void CollectAcls(DataNode node, Dictionary<IReadOnlyList<Acl>, long> ids)
+    {
+        var stack = new Stack<DataNode>();
+        stack.Push(node);
+        while (stack.Count > 0)
+        {
+            var current = stack.Pop();
+            if (!ids.ContainsKey(current.Acl))
+            {
+                ids[current.Acl] = current.Acl.SequenceEqual(Acl.OpenAclUnsafe) ? OpenAclId : ids.Count + 1;
+            }
+
+            foreach (var (_, child) in current.Children)
+            {
+                stack.Push(child);
+            }
+        }
+    }
+
+    private static void WriteNode(JuteWriter w, string path, DataNode node, Dictionary<IReadOnlyList<Acl>, long> aclIds)
+    {
+        w.WriteString(path);
+        w.WriteBuffer(node.Data);
+        w.WriteLong(aclIds[node.Acl]);
+        w.WriteLong(node.Czxid);
+        w.WriteLong(node.Mzxid);
+        w.WriteLong(node.Ctime);
+        w.WriteLong(node.Mtime);
+        w.WriteInt(node.Version);
+        w.WriteInt(node.Cversion);
+        w.WriteInt(node.Aversion);
+        w.WriteLong(node.EphemeralOwner);
+        w.WriteLong(node.Pzxid);
+        foreach (var (name, child) in node.Children)
+        {
+            WriteNode(w, path + "/" + name, child, aclIds);
+        }
+    }
+
+    /// <summary>Whether a file ends with the "/" seal (a cheap check that the snapshot was completed).</summary>
+    public static bool LooksComplete(string path)
+    {
+        using var file = File.OpenRead(path);
+        if (file.Length < 10 + TxnLogFormat.HeaderSize)
+        {
+            return false;
+        }
+
+        Span<byte> tail = stackalloc byte[5];
+        file.Seek(-5, SeekOrigin.End);
+        file.ReadExactly(tail);
+        return BinaryPrimitives.ReadInt32BigEndian(tail) == 1 && tail[4] == (byte)'/';
+    }
+
+    /// <summary>Loads a snapshot into a fresh tree; throws <see cref="CorruptStoreException"/> when it is damaged.</summary>
+    public static (DataTree Tree, Dictionary<long, int> Sessions) Read(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        try
+        {
+            return Decode(bytes, path);
+        }
+        catch (JuteException e)
+        {
+            throw new CorruptStoreException(path, -1, "snapshot does not decode: " + e.Message);
+        }
+    }
+
+    private static (DataTree Tree, Dictionary<long, int> Sessions) Decode(byte[] bytes, string path)
+    {
+        var r = new JuteReader(bytes);
+        var magic = r.ReadInt();
+        var version = r.ReadInt();
+        r.ReadLong();
+        if (magic != StoreLayout.SnapshotMagic || version != StoreLayout.FormatVersion)
+        {
+            throw new CorruptStoreException(path, 0, $"not a version-2 snapshot (magic 0x{magic:x8}, version {version})");
+        }
+
+        var sessions = new Dictionary<long, int>();
+        for (var count = r.ReadInt(); count > 0; count--)
+        {
+            sessions[r.ReadLong()] = r.ReadInt();
+        }
+
+        var acls = new Dictionary<long, IReadOnlyList<Acl>> { [OpenAclId] = Acl.OpenAclUnsafe };
+        for (var count = r.ReadInt(); count > 0; count--)
+        {
+            var id = r.ReadLong();
+            acls[id] = Acl.ReadList(ref r) ?? [];
+        }
+
+        var tree = new DataTree();
+        var nodes = new Dictionary<string, DataNode>(StringComparer.Ordinal);
+        for (var nodePath = r.ReadRequiredString(); nodePath != "/"; nodePath = r.ReadRequiredString())
+        {
+            var data = r.ReadBuffer();
+            var aclId = r.ReadLong();
+            if (!acls.TryGetValue(aclId, out var acl))
+            {
+                throw new CorruptStoreException(path, r.Position, $"node {nodePath} refers to unknown ACL id {aclId}");
+            }
+
+            var node = new DataNode(data, acl)
+            {
+                Czxid = r.ReadLong(),
+                Mzxid = r.ReadLong(),
+                Ctime = r.ReadLong(),
+                Mtime = r.ReadLong(),
+                Version = r.ReadInt(),
+                Cversion = r.ReadInt(),
+                Aversion = r.ReadInt(),
+                EphemeralOwner = r.ReadLong(),
+                Pzxid = r.ReadLong(),
+            };
+            if (nodePath.Length == 0)
+            {
+                tree.LoadRoot(node);
+                nodes[""] = tree.Root;
+                continue;
+            }
+
+            var slash = nodePath.LastIndexOf('/');
+            if (slash < 0 || !nodes.TryGetValue(nodePath[..slash], out var parent))
+            {
+                throw new CorruptStoreException(path, r.Position, $"node {nodePath} has no parent in the snapshot");
+            }
+
+            tree.LoadNode(parent, nodePath, node);
+            nodes[nodePath] = node;
+        }
+
+        var checksumEnd = r.Position;
+        var expected = r.ReadLong();
+        if (r.ReadRequiredString() != "/")
+        {
+            throw new CorruptStoreException(path, r.Position, "missing seal");
+        }
+
+        var actual = Adler32.Compute(bytes.AsSpan(0, checksumEnd));
+        if (actual != expected)
+        {
+            throw new CorruptStoreException(path, checksumEnd, "checksum mismatch");
+        }
+
+        return (tree, sessions);
+    }
+}

@@ -1,0 +1,159 @@
+using System.Buffers.Binary;
+using SharpKeeper.Protocol.Jute;
+using SharpKeeper.Protocol.Records;
+
+namespace SharpKeeper.Server.Persistence;
+
+/// <summary>
+/// The transaction log file format of Apache ZooKeeper 3.8: a 16-byte header (magic "ZKLG",
+/// version 2, dbid 0), then records of [long adler32][int length][TxnHeader + txn][byte 'B'],
+/// then zeros up to the preallocated size.
+/// </summary>
+public static class TxnLogFormat
+{
+    public const int HeaderSize = 16;
+
+    public static void WriteFileHeader(JuteWriter w, int magic, long dbId)
+    {
+        w.WriteInt(magic);
+        w.WriteInt(StoreLayout.FormatVersion);
+        w.WriteLong(dbId);
+    }
+
+    /// <summary>Appends one complete record (checksum, length, body, end marker) to <paramref name="w"/>.</summary>
+    public static void WriteRecord(JuteWriter w, in TxnHeader header, Txn txn, JuteWriter scratch)
+    {
+        scratch.Reset();
+        header.Write(scratch);
+        TxnCodec.WriteBody(scratch, header.Type, txn);
+        w.WriteLong(Adler32.Compute(scratch.WrittenSpan));
+        w.WriteBuffer(scratch.WrittenSpan);
+        w.WriteRaw([StoreLayout.EndOfRecord]);
+    }
+
+    /// <summary>Decodes a record body: the header, then the txn (a trailing TxnDigest, if any, is ignored).</summary>
+    public static (TxnHeader Header, Txn Txn) DecodeBody(ReadOnlySpan<byte> body)
+    {
+        var r = new JuteReader(body);
+        var header = TxnHeader.Read(ref r);
+        return (header, TxnCodec.ReadBody(ref r, header.Type));
+    }
+
+    /// <summary>ZooKeeper's preallocation rule: grow by preAllocSize whenever within 4 KB of the current end.</summary>
+    public static long SizeWithPadding(long position, long fileSize, long preAllocSize)
+    {
+        if (preAllocSize > 0 && position + 4096 >= fileSize)
+        {
+            if (position > fileSize)
+            {
+                fileSize = position + preAllocSize;
+                fileSize -= fileSize % preAllocSize;
+            }
+            else
+            {
+                fileSize += preAllocSize;
+            }
+        }
+
+        return fileSize;
+    }
+}
+
+/// <summary>What reading one log file found.</summary>
+public sealed record TxnLogScan(string Path, long FirstZxid, long LastZxid, int Records, long ValidLength, bool TornTail);
+
+/// <summary>Damage inside a log or snapshot that is not a torn tail: fatal, naming the file and offset.</summary>
+public sealed class CorruptStoreException(string path, long offset, string reason)
+    : Exception($"{path}: corrupt at offset {offset}: {reason}")
+{
+    public string FilePath { get; } = path;
+    public long Offset { get; } = offset;
+}
+
+/// <summary>Reads log files record by record, verifying each checksum.</summary>
+public static class TxnLogReader
+{
+    /// <summary>
+    /// Calls <paramref name="onRecord"/> for every intact record in order. A damaged or incomplete
+    /// record followed only by zeros is a torn tail (a crash mid-write) and ends the scan; damage
+    /// with data after it throws <see cref="CorruptStoreException"/>.
+    /// </summary>
+    public static TxnLogScan Read(string path, Action<TxnHeader, Txn>? onRecord)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < TxnLogFormat.HeaderSize || bytes.AsSpan(0, TxnLogFormat.HeaderSize).IndexOfAnyExcept((byte)0) < 0)
+        {
+            // Created but never written: the crash came before the header reached the disk.
+            return new TxnLogScan(path, -1, -1, 0, 0, TornTail: bytes.Length > 0);
+        }
+
+        var magic = BinaryPrimitives.ReadInt32BigEndian(bytes);
+        var version = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4));
+        if (magic != StoreLayout.LogMagic || version != StoreLayout.FormatVersion)
+        {
+            throw new CorruptStoreException(path, 0, $"not a version-2 transaction log (magic 0x{magic:x8}, version {version})");
+        }
+
+        long offset = TxnLogFormat.HeaderSize;
+        long first = -1, last = -1;
+        var records = 0;
+        while (true)
+        {
+            var remaining = bytes.Length - offset;
+            if (remaining < 12 || bytes.AsSpan((int)offset, 12).IndexOfAnyExcept((byte)0) < 0)
+            {
+                // End of data: only zeros (preallocation) or a fragment shorter than a record prefix.
+                var torn = remaining > 0 && bytes.AsSpan((int)offset).IndexOfAnyExcept((byte)0) >= 0;
+                return new TxnLogScan(path, first, last, records, offset, torn);
+            }
+
+            var checksum = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan((int)offset));
+            var length = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan((int)offset + 8));
+            var end = offset + 12 + (long)length + 1;
+            string? problem = null;
+            if (length <= 0 || end > bytes.Length)
+            {
+                problem = $"record length {length} does not fit the file";
+            }
+            else if (Adler32.Compute(bytes.AsSpan((int)offset + 12, length)) != checksum)
+            {
+                problem = "checksum mismatch";
+            }
+            else if (bytes[end - 1] != StoreLayout.EndOfRecord)
+            {
+                problem = "missing end-of-record marker";
+            }
+
+            if (problem is not null)
+            {
+                var afterRecord = length > 0 && end <= bytes.Length ? end : offset + 12;
+                if (afterRecord < bytes.Length && bytes.AsSpan((int)afterRecord).IndexOfAnyExcept((byte)0) >= 0)
+                {
+                    throw new CorruptStoreException(path, offset, problem + ", and valid-looking data follows");
+                }
+
+                return new TxnLogScan(path, first, last, records, offset, TornTail: true);
+            }
+
+            (TxnHeader Header, Txn Txn) entry;
+            try
+            {
+                entry = TxnLogFormat.DecodeBody(bytes.AsSpan((int)offset + 12, length));
+            }
+            catch (JuteException e)
+            {
+                throw new CorruptStoreException(path, offset, "record checksum is right but it does not decode: " + e.Message);
+            }
+
+            onRecord?.Invoke(entry.Header, entry.Txn);
+            if (first < 0)
+            {
+                first = entry.Header.Zxid;
+            }
+
+            last = entry.Header.Zxid;
+            records++;
+            offset = end;
+        }
+    }
+}
