@@ -76,19 +76,20 @@ public static class TxnLogReader
     /// <summary>
     /// Calls <paramref name="onRecord"/> for every intact record in order. A damaged or incomplete
     /// record followed only by zeros is a torn tail (a crash mid-write) and ends the scan; damage
-    /// with data after it throws <see cref="CorruptStoreException"/>.
+    /// with data after it throws <see cref="CorruptStoreException"/>. Reads only as far as the data
+    /// goes, not through the preallocated zeros.
     /// </summary>
     public static TxnLogScan Read(string path, Action<TxnHeader, Txn>? onRecord)
     {
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < TxnLogFormat.HeaderSize || bytes.AsSpan(0, TxnLogFormat.HeaderSize).IndexOfAnyExcept((byte)0) < 0)
+        using var file = new LogFileWindow(path);
+        if (!file.TryLoad(0, TxnLogFormat.HeaderSize) || file.Span(0, TxnLogFormat.HeaderSize).IndexOfAnyExcept((byte)0) < 0)
         {
             // Created but never written: the crash came before the header reached the disk.
-            return new TxnLogScan(path, -1, -1, 0, 0, TornTail: bytes.Length > 0);
+            return new TxnLogScan(path, -1, -1, 0, 0, TornTail: file.Length > 0);
         }
 
-        var magic = BinaryPrimitives.ReadInt32BigEndian(bytes);
-        var version = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4));
+        var magic = BinaryPrimitives.ReadInt32BigEndian(file.Span(0, 4));
+        var version = BinaryPrimitives.ReadInt32BigEndian(file.Span(4, 4));
         if (magic != StoreLayout.LogMagic || version != StoreLayout.FormatVersion)
         {
             throw new CorruptStoreException(path, 0, $"not a version-2 transaction log (magic 0x{magic:x8}, version {version})");
@@ -99,35 +100,33 @@ public static class TxnLogReader
         var records = 0;
         while (true)
         {
-            var remaining = bytes.Length - offset;
-            if (remaining < 12 || bytes.AsSpan((int)offset, 12).IndexOfAnyExcept((byte)0) < 0)
+            if (!file.TryLoad(offset, 12) || file.Span(offset, 12).IndexOfAnyExcept((byte)0) < 0)
             {
                 // End of data: only zeros (preallocation) or a fragment shorter than a record prefix.
-                var torn = remaining > 0 && bytes.AsSpan((int)offset).IndexOfAnyExcept((byte)0) >= 0;
-                return new TxnLogScan(path, first, last, records, offset, torn);
+                return new TxnLogScan(path, first, last, records, offset, TornTail: file.HasNonZeroFrom(offset));
             }
 
-            var checksum = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan((int)offset));
-            var length = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan((int)offset + 8));
+            var checksum = BinaryPrimitives.ReadInt64BigEndian(file.Span(offset, 8));
+            var length = BinaryPrimitives.ReadInt32BigEndian(file.Span(offset + 8, 4));
             var end = offset + 12 + (long)length + 1;
             string? problem = null;
-            if (length <= 0 || end > bytes.Length)
+            if (length <= 0 || end > file.Length || !file.TryLoad(offset, (int)(end - offset)))
             {
                 problem = $"record length {length} does not fit the file";
             }
-            else if (Adler32.Compute(bytes.AsSpan((int)offset + 12, length)) != checksum)
+            else if (Adler32.Compute(file.Span(offset + 12, length)) != checksum)
             {
                 problem = "checksum mismatch";
             }
-            else if (bytes[end - 1] != StoreLayout.EndOfRecord)
+            else if (file.Span(end - 1, 1)[0] != StoreLayout.EndOfRecord)
             {
                 problem = "missing end-of-record marker";
             }
 
             if (problem is not null)
             {
-                var afterRecord = length > 0 && end <= bytes.Length ? end : offset + 12;
-                if (afterRecord < bytes.Length && bytes.AsSpan((int)afterRecord).IndexOfAnyExcept((byte)0) >= 0)
+                var afterRecord = length > 0 && end <= file.Length ? end : offset + 12;
+                if (file.HasNonZeroFrom(afterRecord))
                 {
                     throw new CorruptStoreException(path, offset, problem + ", and valid-looking data follows");
                 }
@@ -138,7 +137,7 @@ public static class TxnLogReader
             (TxnHeader Header, Txn Txn) entry;
             try
             {
-                entry = TxnLogFormat.DecodeBody(bytes.AsSpan((int)offset + 12, length));
+                entry = TxnLogFormat.DecodeBody(file.Span(offset + 12, length));
             }
             catch (JuteException e)
             {
@@ -155,5 +154,76 @@ public static class TxnLogReader
             records++;
             offset = end;
         }
+    }
+
+    /// <summary>A forward-only window over a file: loads chunks on demand and drops what lies behind.</summary>
+    private sealed class LogFileWindow(string path) : IDisposable
+    {
+        private const int Chunk = 1 << 20;
+        private readonly FileStream _stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+        private byte[] _buffer = new byte[Chunk];
+        private long _start;
+        private int _count;
+
+        public long Length => _stream.Length;
+
+        /// <summary>Makes [offset, offset + count) available; false when the file is shorter.</summary>
+        public bool TryLoad(long offset, int count)
+        {
+            if (offset + count > Length)
+            {
+                return false;
+            }
+
+            if (offset >= _start && offset + count <= _start + _count)
+            {
+                return true;
+            }
+
+            var keep = (int)Math.Max(0, _start + _count - offset);
+            var needed = Math.Max(count, Chunk);
+            var fresh = needed > _buffer.Length ? new byte[needed] : _buffer;
+            if (keep > 0)
+            {
+                Array.Copy(_buffer, (int)(offset - _start), fresh, 0, keep);
+            }
+
+            _buffer = fresh;
+            _start = offset;
+            _count = keep;
+            _stream.Position = offset + keep;
+            while (_count < count)
+            {
+                var read = _stream.Read(_buffer, _count, _buffer.Length - _count);
+                if (read == 0)
+                {
+                    return false;
+                }
+
+                _count += read;
+            }
+
+            return true;
+        }
+
+        public ReadOnlySpan<byte> Span(long offset, int count) => _buffer.AsSpan((int)(offset - _start), count);
+
+        public bool HasNonZeroFrom(long offset)
+        {
+            var buffer = new byte[Chunk];
+            _stream.Position = Math.Min(offset, Length);
+            int read;
+            while ((read = _stream.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                if (buffer.AsSpan(0, read).IndexOfAnyExcept((byte)0) >= 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        public void Dispose() => _stream.Dispose();
     }
 }

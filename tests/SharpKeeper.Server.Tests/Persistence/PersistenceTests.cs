@@ -1,0 +1,208 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using SharpKeeper.Protocol;
+using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Data;
+using SharpKeeper.Server.Persistence;
+
+namespace SharpKeeper.Server.Tests.Persistence;
+
+public sealed class PersistenceTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sk-persist-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string LogDir => Path.Combine(_dir, StoreLayout.VersionDirectory);
+
+    private static readonly List<Acl> Open = [.. Acl.OpenAclUnsafe];
+
+    private static TxnHeader Header(long zxid, OpCode type, long session = 0x55) => new(session, (int)zxid, zxid, 1000 + zxid, type);
+
+    /// <summary>Writes txns through the real log and waits until they are reported durable.</summary>
+    private void WriteLog(params (TxnHeader Header, Txn Txn)[] entries)
+    {
+        using var log = new FileTxnLog(_dir, 64 * 1024, forceSync: true, NullLogger.Instance);
+        using var synced = new ManualResetEventSlim();
+        long durable = 0;
+        log.Synced += z =>
+        {
+            durable = z;
+            if (z == entries[^1].Header.Zxid)
+            {
+                synced.Set();
+            }
+        };
+        foreach (var (header, txn) in entries)
+        {
+            log.Append(header, txn);
+        }
+
+        log.Flush();
+        Assert.True(synced.Wait(TimeSpan.FromSeconds(10)), $"log never synced (last durable {durable})");
+    }
+
+    private static (TxnHeader, Txn)[] CreateTxns(int count, long firstZxid = 1) =>
+        [.. Enumerable.Range(0, count).Select(i => (Header(firstZxid + i, OpCode.Create), (Txn)new CreateTxn($"/n{i}", [(byte)i], Open, false, i + 1)))];
+
+    [Fact]
+    public void LogRoundTripsEveryTxnInZxidOrder()
+    {
+        var entries = CreateTxns(100);
+        WriteLog(entries);
+        var file = Assert.Single(StoreLayout.List(LogDir, StoreLayout.LogPrefix));
+        Assert.Equal(1, file.Zxid);
+        Assert.Equal(64 * 1024, new FileInfo(file.Path).Length);
+        var seen = new List<(TxnHeader Header, Txn Txn)>();
+        var scan = TxnLogReader.Read(file.Path, (h, t) => seen.Add((h, t)));
+        Assert.False(scan.TornTail);
+        Assert.Equal(100, scan.Records);
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), seen.Select(s => s.Header.Zxid));
+        var third = Assert.IsType<CreateTxn>(seen[2].Txn);
+        Assert.Equal("/n2", third.Path);
+        Assert.Equal([2], third.Data);
+        Assert.Equal(3, third.ParentCVersion);
+    }
+
+    [Fact]
+    public void TornLastRecordIsCutOffAndEarlierRecordsSurvive()
+    {
+        WriteLog(CreateTxns(10));
+        var path = StoreLayout.List(LogDir, StoreLayout.LogPrefix)[0].Path;
+        var full = TxnLogReader.Read(path, null);
+
+        // Zero the last 5 bytes of the last record, as a crash in the middle of its write leaves it.
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = full.ValidLength - 5;
+            file.Write(new byte[5]);
+        }
+
+        var scan = TxnLogReader.Read(path, null);
+        Assert.True(scan.TornTail);
+        Assert.Equal(9, scan.Records);
+
+        var state = new FileStore(_dir, _dir, NullLogger.Instance).Recover();
+        Assert.Equal(9, state.Tree.LastProcessedZxid);
+        Assert.NotNull(state.Tree.GetNode("/n8"));
+        Assert.Null(state.Tree.GetNode("/n9"));
+        Assert.False(TxnLogReader.Read(path, null).TornTail);
+    }
+
+    [Fact]
+    public void DamageBeforeTheTailIsFatalAndNamesFileAndOffset()
+    {
+        WriteLog(CreateTxns(10));
+        var path = StoreLayout.List(LogDir, StoreLayout.LogPrefix)[0].Path;
+        long secondRecord = 0;
+        var index = 0;
+        var offsets = new List<long>();
+        var bytes = File.ReadAllBytes(path);
+        for (long offset = TxnLogFormat.HeaderSize; index < 3; index++)
+        {
+            offsets.Add(offset);
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan((int)offset + 8));
+            offset += 12 + length + 1;
+        }
+
+        secondRecord = offsets[1];
+        bytes[secondRecord + 20] ^= 0xFF;
+        File.WriteAllBytes(path, bytes);
+
+        var e = Assert.Throws<CorruptStoreException>(() => new FileStore(_dir, _dir, NullLogger.Instance).Recover());
+        Assert.Equal(path, e.FilePath);
+        Assert.Equal(secondRecord, e.Offset);
+        Assert.Contains("checksum", e.Message);
+    }
+
+    [Fact]
+    public void SnapshotRoundTripsNodesStatsAclsAndSessions()
+    {
+        var tree = new DataTree();
+        var digest = new List<Acl> { new(Perms.Read | Perms.Write, new Id("digest", "bob:abc=")) };
+        tree.ProcessTxn(Header(1, OpCode.Create), new CreateTxn("/a", [1, 2, 3], Open, false, 1));
+        tree.ProcessTxn(Header(2, OpCode.Create), new CreateTxn("/a/eph", null, digest, true, 1));
+        tree.ProcessTxn(Header(3, OpCode.CreateContainer), new CreateTxn("/c", [], Open, false, 2));
+        tree.ProcessTxn(Header(4, OpCode.CreateTtl), new CreateTxn("/t", [], Open, false, 3, Ttl: 5000));
+        tree.ProcessTxn(Header(5, OpCode.SetData), new SetDataTxn("/a", [9], 1));
+        tree.ProcessTxn(Header(6, OpCode.Delete), new DeleteTxn("/c"));
+        var path = Path.Combine(_dir, "snapshot.6");
+        SnapshotFile.Write(path, tree, new Dictionary<long, int> { [0x55] = 30000 }, fsync: true);
+        Assert.True(SnapshotFile.LooksComplete(path));
+
+        var (loaded, sessions) = SnapshotFile.Read(path);
+        Assert.Equal(30000, sessions[0x55]);
+        Assert.Equal(tree.NodeCount, loaded.NodeCount);
+        foreach (var node in new[] { "/", "/a", "/a/eph", "/t", "/zookeeper", "/zookeeper/config" })
+        {
+            Assert.Equal(tree.GetNode(node)!.ToStat(), loaded.GetNode(node)!.ToStat());
+            Assert.Equal(tree.GetNode(node)!.Acl, loaded.GetNode(node)!.Acl);
+        }
+
+        Assert.Equal([9], loaded.GetNode("/a")!.Data);
+        Assert.Null(loaded.GetNode("/c"));
+        Assert.Equal(["/a/eph"], loaded.EphemeralsOf(0x55));
+        Assert.Equal(["/t"], loaded.Ttls);
+    }
+
+    [Fact]
+    public void DamagedNewestSnapshotFallsBackToAnOlderOne()
+    {
+        var store = new FileStore(_dir, _dir, NullLogger.Instance);
+        Directory.CreateDirectory(store.SnapshotDirectory);
+        var tree = new DataTree();
+        tree.ProcessTxn(Header(1, OpCode.Create), new CreateTxn("/old", null, Open, false, 1));
+        store.WriteSnapshot(tree, new Dictionary<long, int>(), fsync: false);
+        tree.ProcessTxn(Header(2, OpCode.Create), new CreateTxn("/new", null, Open, false, 2));
+        var newest = store.WriteSnapshot(tree, new Dictionary<long, int>(), fsync: false);
+        var bytes = File.ReadAllBytes(newest);
+        bytes[40] ^= 0x5A;
+        File.WriteAllBytes(newest, bytes);
+
+        var state = store.Recover();
+        Assert.Equal(1, state.SnapshotZxid);
+        Assert.NotNull(state.Tree.GetNode("/old"));
+        Assert.Null(state.Tree.GetNode("/new"));
+    }
+
+    [Fact]
+    public void RecoveryReplaysLogsAfterTheSnapshotAndTracksSessions()
+    {
+        var store = new FileStore(_dir, _dir, NullLogger.Instance);
+        Directory.CreateDirectory(store.SnapshotDirectory);
+        var tree = new DataTree();
+        tree.ProcessTxn(Header(1, OpCode.Create), new CreateTxn("/base", null, Open, false, 1));
+        store.WriteSnapshot(tree, new Dictionary<long, int>(), fsync: false);
+        WriteLog(
+            (Header(1, OpCode.Create), new CreateTxn("/base", null, Open, false, 1)),
+            (Header(2, OpCode.CreateSession, 0x77), new CreateSessionTxn(12000)),
+            (Header(3, OpCode.Create, 0x77), new CreateTxn("/base/e", null, Open, true, 1)),
+            (Header(4, OpCode.CreateSession, 0x78), new CreateSessionTxn(8000)),
+            (Header(5, OpCode.CloseSession, 0x78), new CloseSessionTxn([])),
+            (Header(6, OpCode.Error), new ErrorTxn(ErrorCode.NodeExists)));
+
+        var state = store.Recover();
+        Assert.Equal(6, state.Tree.LastProcessedZxid);
+        Assert.Equal(0x77, state.Tree.GetNode("/base/e")!.EphemeralOwner);
+        Assert.Equal(new Dictionary<long, int> { [0x77] = 12000 }, state.Sessions);
+        Assert.Equal(5, state.ReplayedTxns);
+    }
+
+    [Fact]
+    public void PurgeKeepsTheNewestSnapshotsAndTheLogsTheyNeed()
+    {
+        var store = new FileStore(_dir, _dir, NullLogger.Instance);
+        Directory.CreateDirectory(store.SnapshotDirectory);
+        foreach (var zxid in new long[] { 0x10, 0x20, 0x30, 0x40, 0x50 })
+        {
+            File.WriteAllText(Path.Combine(store.SnapshotDirectory, StoreLayout.FileName("snapshot", zxid)), "x");
+            File.WriteAllText(Path.Combine(store.LogDirectory, StoreLayout.FileName("log", zxid - 8)), "x");
+        }
+
+        var deleted = store.Purge(3).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(["log.18", "log.8", "snapshot.10", "snapshot.20"], deleted);
+        Assert.Equal(["log.28", "log.38", "log.48"], StoreLayout.List(store.LogDirectory, "log").Select(l => Path.GetFileName(l.Path)));
+    }
+
+    [Fact]
+    public void Adler32MatchesTheKnownVector() => Assert.Equal(0x11E60398L, Adler32.Compute("Wikipedia"u8));
+}
