@@ -20,7 +20,10 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
 
     public static bool IsInstalled => File.Exists(Jar);
 
-    public static async Task<ApacheZooKeeperProcess> StartAsync()
+    public bool KeepDirectory { get; init; }
+
+    /// <summary>Starts Apache ZooKeeper; with <paramref name="directory"/> it uses that folder's data (and zoo.cfg extras).</summary>
+    public static async Task<ApacheZooKeeperProcess> StartAsync(string? directory = null, string extraConfig = "")
     {
         if (!IsInstalled)
         {
@@ -28,7 +31,8 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
         }
 
         var port = FreePort.Pick();
-        var directory = Path.Combine(Path.GetTempPath(), "apache-zk-it-" + Guid.NewGuid().ToString("N")[..12]);
+        var keep = directory is not null;
+        directory ??= Path.Combine(Path.GetTempPath(), "apache-zk-it-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "data"));
         var config = Path.Combine(directory, "zoo.cfg");
         await File.WriteAllTextAsync(config, $"""
@@ -38,6 +42,7 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
             clientPortAddress=127.0.0.1
             4lw.commands.whitelist=*
             admin.enableServer=false
+            {extraConfig}
             """);
         var start = new ProcessStartInfo("java")
         {
@@ -60,7 +65,7 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ApacheZooKeeperProcess(process, port, directory);
+        var server = new ApacheZooKeeperProcess(process, port, directory) { KeepDirectory = keep };
         if (!await FourLetter.WaitUntilServingAsync(port, TimeSpan.FromSeconds(60), () => !process.HasExited))
         {
             await server.DisposeAsync();
@@ -86,12 +91,15 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
         finally
         {
             _process.Dispose();
-            try
+            if (!KeepDirectory)
             {
-                System.IO.Directory.Delete(Directory, recursive: true);
-            }
-            catch (IOException)
-            {
+                try
+                {
+                    System.IO.Directory.Delete(Directory, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
             }
         }
     }

@@ -35,10 +35,14 @@ public sealed class SharpKeeperProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<SharpKeeperProcess> StartAsync(string extraConfig = "")
+    public bool KeepDirectory { get; init; }
+
+    /// <summary>Starts a server; with <paramref name="directory"/> it reuses that dataDir (a restart).</summary>
+    public static async Task<SharpKeeperProcess> StartAsync(string extraConfig = "", string? directory = null, int? port = null)
     {
-        var port = FreePort.Pick();
-        var directory = Path.Combine(Path.GetTempPath(), "sharpkeeper-it-" + Guid.NewGuid().ToString("N")[..12]);
+        port ??= FreePort.Pick();
+        var keep = directory is not null;
+        directory ??= Path.Combine(Path.GetTempPath(), "sharpkeeper-it-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(directory);
         var configPath = Path.Combine(directory, "zoo.cfg");
         await File.WriteAllTextAsync(configPath, $"""
@@ -61,13 +65,13 @@ public sealed class SharpKeeperProcess : IAsyncDisposable
         start.ArgumentList.Add("start-foreground");
         start.ArgumentList.Add(configPath);
         var process = new Process { StartInfo = start };
-        var server = new SharpKeeperProcess(process, port, directory, configPath);
+        var server = new SharpKeeperProcess(process, port.Value, directory, configPath) { KeepDirectory = keep };
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (!await FourLetter.WaitUntilServingAsync(port, TimeSpan.FromSeconds(30), () => !process.HasExited))
+        if (!await FourLetter.WaitUntilServingAsync(port.Value, TimeSpan.FromSeconds(30), () => !process.HasExited))
         {
             var log = server.Log;
             await server.DisposeAsync();
@@ -90,15 +94,21 @@ public sealed class SharpKeeperProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>kill -9: the process gets no chance to flush anything.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
         {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            }
+            await KillAsync();
         }
         catch (InvalidOperationException)
         {
@@ -106,12 +116,17 @@ public sealed class SharpKeeperProcess : IAsyncDisposable
         finally
         {
             _process.Dispose();
-            try
+
+            // A directory passed in belongs to the caller.
+            if (!KeepDirectory)
             {
-                System.IO.Directory.Delete(Directory, recursive: true);
-            }
-            catch (IOException)
-            {
+                try
+                {
+                    System.IO.Directory.Delete(Directory, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
             }
         }
     }
