@@ -15,5 +15,20 @@ stop.SetAction(parse => ServerCommands.Stop(parse.GetValue(configArgument)));
 var version = new Command("version", "Print the version");
 version.SetAction(_ => ServerCommands.Version());
 
-var root = new RootCommand("SharpKeeper: a ZooKeeper-compatible coordination service") { startForeground, status, stop, version };
+var retainOption = new Option<int>("-n") { Description = "Snapshots to keep (at least 3)", DefaultValueFactory = _ => 3 };
+var cleanup = new Command("cleanup", "Delete old snapshots and the logs no kept snapshot needs (zkCleanup.sh)") { configArgument, retainOption };
+cleanup.SetAction(parse => StoreCommands.Cleanup(parse.GetValue(configArgument), parse.GetValue(retainOption)));
+
+var fileArgument = new Argument<string>("file") { Description = "A snapshot.<zxid> or log.<zxid> file" };
+var withDataOption = new Option<bool>("-d") { Description = "Also print each node's data (base64)" };
+var snapshotDump = new Command("snapshot-dump", "Print a snapshot's nodes and sessions (zkSnapShotToolkit)") { fileArgument, withDataOption };
+snapshotDump.SetAction(parse => StoreCommands.SnapshotDump(parse.GetValue(fileArgument)!, parse.GetValue(withDataOption)));
+
+var txnlogDump = new Command("txnlog-dump", "Print a transaction log's records, verifying checksums (zkTxnLogToolkit)") { fileArgument };
+txnlogDump.SetAction(parse => StoreCommands.TxnLogDump(parse.GetValue(fileArgument)!));
+
+var root = new RootCommand("SharpKeeper: a ZooKeeper-compatible coordination service")
+{
+    startForeground, status, stop, version, cleanup, snapshotDump, txnlogDump,
+};
 return await root.Parse(args).InvokeAsync();
