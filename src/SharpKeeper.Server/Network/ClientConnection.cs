@@ -197,7 +197,8 @@ public sealed class ClientConnection : IClientConnection
         AuthPacket? auth = null;
         switch (type)
         {
-            case OpCode.Ping or OpCode.CloseSession or OpCode.WhoAmI:
+            case OpCode.Ping or OpCode.CloseSession or OpCode.WhoAmI or OpCode.Reconfig:
+                // No body needed: reconfig is refused (ReconfigDisabled) as a standalone Apache server refuses it.
                 break;
             case OpCode.Multi or OpCode.MultiRead:
                 ops = RequestCodec.ReadMulti(ref r);

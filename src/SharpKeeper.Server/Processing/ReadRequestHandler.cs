@@ -37,7 +37,6 @@ public sealed class ReadRequestHandler(DataTree tree, string? superDigest)
                 OpCode.WhoAmI => new ReadOutcome(ErrorCode.Ok, WhoAmI(connection)),
                 OpCode.MultiRead => new ReadOutcome(ErrorCode.Ok, MultiRead(request.MultiOps!, connection)),
                 OpCode.Auth => Authenticate(request.Auth!, connection),
-                OpCode.Reconfig => new ReadOutcome(ErrorCode.Unimplemented, null),
                 _ => new ReadOutcome(ErrorCode.Unimplemented, null),
             };
         }

@@ -171,6 +171,9 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
                     return new CheckVersionTxn(check.Path, CheckVersion(node.Version, check.Version, check.Path));
                 }
 
+            case (OpCode.Reconfig, _):
+                throw new KeeperException(ErrorCode.ReconfigDisabled);
+
             default:
                 throw new KeeperException(ErrorCode.Unimplemented);
         }

@@ -271,4 +271,18 @@ public sealed class OpcodeDifferentialTests(DifferentialFixture fixture) : Diffe
         t.Note("closed after closeSession: " + await t.Session(1).IsClosedByServerAsync(TimeSpan.FromSeconds(10)));
         await t.OpAsync(0, OpCode.Exists, Watch(r + "/eph", false));
     });
+
+    [Fact]
+    public Task ReconfigIsDisabledOnAStandaloneServer() => AssertSameAsync(1, async t =>
+    {
+        var reply = await t.Session(0).SendAsync(OpCode.Reconfig, w =>
+        {
+            w.WriteString("server.5=localhost:1234:1235;1236");
+            w.WriteString(null);
+            w.WriteString(null);
+            w.WriteLong(-1);
+        });
+        t.Note($"reconfig -> {reply.Header.Err}");
+        await t.OpAsync(0, OpCode.Exists, Watch("/zookeeper/config", false));
+    });
 }

@@ -181,3 +181,27 @@ public sealed class ServerCoreTests
         Assert.Equal(first + 1, failed.Zxid);
     }
 }
+
+public sealed class SuperUserTests
+{
+    [Fact]
+    public void SuperDigestBypassesEveryAcl()
+    {
+        var h = new CoreHarness(new CoreOptions { SuperDigest = Auth.AuthProviders.DigestOf("super:admin") });
+        var owner = h.Connect();
+        h.Call(owner, OpCode.Create2,
+            new CreateRequest("/locked", [1], [new Acl(Perms.Read, new Id("digest", Auth.AuthProviders.DigestOf("x:y")))], 0));
+        var admin = h.Connect();
+        Assert.Equal(ErrorCode.NoAuth, h.Call(admin, OpCode.GetData, new PathWatchRequest("/locked", false)).Header.Err);
+        h.Core.Handle(new RequestMessage(new ClientRequest
+        {
+            Connection = admin,
+            Xid = -4,
+            Type = OpCode.Auth,
+            Auth = new AuthPacket(0, "digest", System.Text.Encoding.UTF8.GetBytes("super:admin")),
+        }));
+        Assert.Equal(ErrorCode.Ok, admin.Replies.Last().Header.Err);
+        Assert.Equal(ErrorCode.Ok, h.Call(admin, OpCode.GetData, new PathWatchRequest("/locked", false)).Header.Err);
+        Assert.Equal(ErrorCode.Ok, h.Call(admin, OpCode.SetAcl, new SetAclRequest("/locked", [.. Acl.OpenAclUnsafe], -1)).Header.Err);
+    }
+}
