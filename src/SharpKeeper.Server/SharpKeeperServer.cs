@@ -50,6 +50,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             Recovered.Tree);
         Core.RestoreSessions(Recovered.Sessions);
         Core.SnapshotDue += TakeSnapshot;
+        _log.Failed += _ => Core.Post(new InvokeMessage(Core.OnLogFailed));
         Admin = new FourLetterWordHandler(this);
     }
 
@@ -67,6 +68,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     public IPEndPoint? ClientEndPoint => _listener?.LocalEndPoint;
 
     public int ConnectionCount => _listener?.ConnectionCount ?? 0;
+
+    /// <summary>The open client connections, including those not yet handshaken and four-letter-word ones.</summary>
+    public IEnumerable<ClientConnection> ClientConnections => _listener?.Connections ?? [];
 
     public void Start()
     {

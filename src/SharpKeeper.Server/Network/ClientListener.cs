@@ -41,6 +41,9 @@ public sealed class ClientListener : IAsyncDisposable
 
     public int ConnectionCount => _running.Count;
 
+    /// <summary>The open connections, handshaken or not (a snapshot), as the cons and stat words list them.</summary>
+    public ICollection<ClientConnection> Connections => _running.Keys;
+
     public void Start() => _acceptLoop = AcceptLoopAsync();
 
     private async Task AcceptLoopAsync()

@@ -36,6 +36,7 @@ public sealed class ServerCore
     private readonly Random _snapshotJitter;
     private long _txnsSinceSnapshot;
     private long _snapshotThreshold;
+    private bool _logFailed;
 
     public ServerCore(CoreOptions options, IClock clock, ITxnLog log, ILogger logger, DataTree? tree = null)
     {
@@ -65,6 +66,36 @@ public sealed class ServerCore
 
     /// <summary>Raised on the core thread when enough txns have been applied since the last snapshot.</summary>
     public event Action? SnapshotDue;
+
+    /// <summary>True once the log could not be written: the server answers reads and refuses every write.</summary>
+    public bool IsLogFailed => _logFailed;
+
+    /// <summary>
+    /// The log cannot be written (disk full, read-only, I/O error). Writes in flight may or may not
+    /// be on disk, so their clients are disconnected (outcome unknown, as after a crash) rather
+    /// than told anything; new writes are refused with NotReadOnly; reads go on. Runs on the core thread.
+    /// </summary>
+    public void OnLogFailed()
+    {
+        if (_logFailed)
+        {
+            return;
+        }
+
+        _logFailed = true;
+        _logger.LogCritical("The transaction log failed: this server now refuses writes until it is restarted on a working disk");
+        while (_outstanding.Count > 0)
+        {
+            var outstanding = _outstanding.Dequeue();
+            outstanding.Connection?.Close("write outcome unknown: the transaction log failed");
+        }
+
+        _pending.Clear();
+        foreach (var state in _states.Values)
+        {
+            state.Pending.Clear();
+        }
+    }
 
     /// <summary>Brings back the sessions recovered from disk, each with a full timeout from now.</summary>
     public void RestoreSessions(IReadOnlyDictionary<long, int> sessions)
@@ -214,6 +245,13 @@ public sealed class ServerCore
         connection.AuthInfo = [new Id(AuthProviders.Ip, connection.RemoteAddress)];
         var now = _clock.MonotonicMillis;
 
+        if (request.SessionId == 0 && _logFailed)
+        {
+            // A new session needs a logged txn; the client should try another server.
+            connection.Close("cannot create sessions: the transaction log failed");
+            return;
+        }
+
         if (request.SessionId == 0)
         {
             var id = Sessions.NextSessionId();
@@ -271,6 +309,21 @@ public sealed class ServerCore
         if (!Sessions.Touch(request.SessionId, now))
         {
             Reply(request, ErrorCode.SessionExpired, null, Tree.LastProcessedZxid);
+            return;
+        }
+
+        if (_logFailed && request.IsWrite)
+        {
+            // Refused in order with the session's other requests.
+            if (state.Pending.Count == 0)
+            {
+                Reply(request, ErrorCode.NotReadOnly, null, Tree.LastProcessedZxid);
+            }
+            else
+            {
+                state.Pending.Enqueue(PendingEntry.ForRead(request));
+            }
+
             return;
         }
 
@@ -402,6 +455,12 @@ public sealed class ServerCore
     private void ExecuteRead(ClientRequest request)
     {
         var connection = request.Connection!;
+        if (request.IsWrite)
+        {
+            Reply(request, ErrorCode.NotReadOnly, null, Tree.LastProcessedZxid);
+            return;
+        }
+
         var outcome = _reads.Execute(request, connection);
 
         // ZooKeeper answers auth with zxid 0; everything else carries the last applied zxid.
@@ -465,6 +524,12 @@ public sealed class ServerCore
     private void OnTick()
     {
         var now = _clock.MonotonicMillis;
+        if (_logFailed)
+        {
+            // Expiring a session needs a logged txn; sessions wait until the disk is fixed and the server restarted.
+            return;
+        }
+
         foreach (var session in Sessions.Expire(now))
         {
             _logger.LogInformation("Expiring session 0x{Session:x}, timeout of {Timeout} ms exceeded", session.Id, session.TimeoutMs);

@@ -43,7 +43,7 @@ public sealed class RawSession : IAsyncDisposable
         new ConnectRequest(0, 0, timeoutMs, sessionId, password ?? new byte[16], false).Write(w);
         w.EndFrame();
         await session._stream.WriteAsync(w.WrittenMemory);
-        var frame = await session.ReadFrameAsync() ?? throw new IOException($"127.0.0.1:{port} closed the connection during the handshake");
+        var frame = await session.ReadFrameAsync().WaitAsync(TimeSpan.FromSeconds(30)) ?? throw new IOException($"127.0.0.1:{port} closed the connection during the handshake");
         var r = new JuteReader(frame);
         var response = ConnectResponse.Read(ref r);
         session.SessionId = response.SessionId;
