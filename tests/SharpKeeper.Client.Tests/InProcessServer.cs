@@ -21,6 +21,15 @@ public sealed class InProcessServer : IAsyncDisposable
     public static Task<InProcessServer> StartAsync(int port = 0, string? directory = null)
     {
         directory ??= System.IO.Directory.CreateTempSubdirectory("sk-client-").FullName;
+        if (port == 0)
+        {
+            // clientPort=0 means "no client port" in zoo.cfg, so ask the OS for a free one first.
+            using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+        }
+
         var config = ServerConfig.Parse($"tickTime=200\nminSessionTimeout=400\ndataDir={directory}\nclientPort={port}\nclientPortAddress=127.0.0.1\nforceSync=no\n", "test.cfg");
         var server = new SharpKeeperServer(config, NullLoggerFactory.Instance);
         server.Start();

@@ -19,6 +19,7 @@ public sealed class ZooKeeperClientTests : IAsyncLifetime
             ConnectString = _server.ConnectString,
             SessionTimeout = timeout ?? TimeSpan.FromSeconds(10),
             DefaultWatcher = watcher,
+            ReconnectDelay = TimeSpan.FromMilliseconds(20),
         });
 
     private static async Task WaitForAsync(Func<bool> condition, string what)
@@ -106,7 +107,14 @@ public sealed class ZooKeeperClientTests : IAsyncLifetime
         await client.CreateAsync("/survivor", [1]);
         await client.CreateAsync("/survivor/eph", null, CreateMode.Ephemeral);
         var fired = new TaskCompletionSource<WatchedEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await client.GetDataAsync("/survivor", e => fired.TrySetResult(e));
+        await client.GetDataAsync("/survivor", e =>
+        {
+            // Like every watcher, this one also hears the connection state changes (Disconnected, SyncConnected).
+            if (e.Type != EventType.None)
+            {
+                fired.TrySetResult(e);
+            }
+        });
         var sessionId = client.SessionId;
 
         await _server.RestartAsync();
@@ -152,7 +160,7 @@ public sealed class ZooKeeperClientTests : IAsyncLifetime
         await client.AddDigestAuthAsync("carol", "pw");
         var who = await client.WhoAmIAsync();
         Assert.Contains(who, c => c.AuthScheme == "digest" && c.User == "carol");
-        await client.CreateAsync("/carols", [1], acl: [new Acl(Perms.All, new Id("auth", ""))]);
+        await client.CreateAsync("/carols", [1], [new Acl(Perms.All, new Id("auth", ""))], CreateMode.Persistent);
         await using var stranger = await ConnectAsync();
         Assert.Equal(ErrorCode.NoAuth, (await Assert.ThrowsAsync<KeeperException>(() => stranger.GetDataAsync("/carols"))).Code);
     }

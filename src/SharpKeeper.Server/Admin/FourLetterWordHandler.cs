@@ -1,109 +1,249 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using SharpKeeper.Server.Data;
+using SharpKeeper.Server.Network;
 using SharpKeeper.Server.Processing;
 
 namespace SharpKeeper.Server.Admin;
 
 /// <summary>
 /// The four-letter words, with Apache ZooKeeper 3.8's output formats so existing monitoring
-/// scripts parse them unchanged. Server state is read on the core thread for a consistent view.
+/// scripts and runbooks parse them unchanged. Server state is read on the core thread, so each
+/// answer is one consistent view; file-system figures are gathered before, off the core thread.
 /// </summary>
 public sealed class FourLetterWordHandler(SharpKeeperServer server)
 {
+    /// <summary>What Apache answers while it is not serving (e.g. looking for a leader).</summary>
+    public const string NotServing = "This ZooKeeper instance is not currently serving requests";
+
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    /// <summary>The serving mode as srvr/stat/mntr report it; the ensemble replaces this provider.</summary>
-    public Func<string> Mode { get; set; } = () => "standalone";
+    /// <summary>How long a word waits for the core thread before answering that the server is not serving.</summary>
+    private static readonly TimeSpan CoreTimeout = TimeSpan.FromSeconds(10);
 
-    public Task<string> ExecuteAsync(string word)
+    /// <summary>mntr's gauges in the order Apache ZooKeeper 3.8 prints them (its metrics map order) for a standalone server.</summary>
+    private static readonly string[] GaugeOrder =
+    [
+        "ephemerals_count", "num_alive_connections", "avg_latency", "outstanding_requests", "znode_count", "global_sessions",
+        "non_mtls_remote_conn_count", "last_client_response_size", "packets_sent", "packets_received", "max_client_response_size",
+        "connection_drop_probability", "watch_count", "auth_failed_count", "min_latency", "max_file_descriptor_count",
+        "approximate_data_size", "open_file_descriptor_count", "local_sessions", "uptime", "max_latency",
+        "outstanding_tls_handshake", "min_client_response_size", "non_mtls_local_conn_count",
+    ];
+
+    private volatile IServerModeInfo _modeInfo = StandaloneModeInfo.Instance;
+
+    /// <summary>The role this server reports (mode, serving, read-only, server id); the ensemble replaces the standalone one.</summary>
+    public IServerModeInfo ModeInfo
     {
-        if (!server.Config.IsFourLetterWordAllowed(word))
-        {
-            return Task.FromResult($"{word} is not executed because it is not in the whitelist.\n");
-        }
-
-        return word switch
-        {
-            "ruok" => Task.FromResult("imok"),
-            "isro" => Task.FromResult("rw"),
-            "gtmk" => Task.FromResult("0"),
-            "srvr" => OnCore(() => Summary(withClients: false)),
-            "stat" => OnCore(() => Summary(withClients: true)),
-            "cons" => OnCore(Connections),
-            "crst" => OnCore(ResetConnections),
-            "srst" => OnCore(ResetServer),
-            "mntr" => OnCore(Monitor),
-            "wchs" => OnCore(WatchSummary),
-            "wchc" => OnCore(() => WatchesBySession()),
-            "wchp" => OnCore(WatchesByPath),
-            "dump" => OnCore(Dump),
-            "conf" => Task.FromResult(Conf()),
-            "envi" => Task.FromResult(Environment()),
-            "dirs" => Task.FromResult(Dirs()),
-            _ => Task.FromResult($"Unknown command: {word}\n"),
-        };
+        get => _modeInfo;
+        set => _modeInfo = value ?? throw new ArgumentNullException(nameof(value));
     }
-
-    private Task<string> OnCore(Func<string> read) => server.Core.InvokeAsync(read);
 
     private ServerCore Core => server.Core;
 
-    private string Summary(bool withClients)
+    /// <summary>Answers a four-letter word: the full text written before the connection is closed.</summary>
+    public Task<string> ExecuteAsync(string word) => ExecuteAsync(word, requester: null);
+
+    /// <summary>
+    /// As <see cref="ExecuteAsync(string)"/>; <paramref name="requester"/> is the asking connection's
+    /// peer: as Apache, the word is counted as a packet that connection received, and cons and stat
+    /// show it as not reading ("[0]").
+    /// </summary>
+    public async Task<string> ExecuteAsync(string word, IPEndPoint? requester)
+    {
+        // As Apache: the word counts as a packet received, whether or not it is whitelisted.
+        Core.Stats.PacketReceived();
+        if (requester is not null)
+        {
+            server.ClientConnections.FirstOrDefault(c => c.RemoteEndPoint.Equals(requester))?.Stats.PacketReceived();
+        }
+
+        if (!server.Config.IsFourLetterWordAllowed(word))
+        {
+            return $"{word} is not executed because it is not in the whitelist.\n";
+        }
+
+        switch (word)
+        {
+            case "ruok":
+                return "imok";
+            case "gtmk":
+            case "stmk":
+                // SharpKeeper has no trace-level logging: its trace mask is 0 and cannot be set.
+                return "0";
+            case "envi":
+                return await Task.Run(EnvironmentReport.Build).ConfigureAwait(false);
+            case "isro":
+                return await OnCoreAsync(() => !ModeInfo.IsServing ? "null" : ModeInfo.IsReadOnly ? "ro" : "rw", "null").ConfigureAwait(false);
+            case "hash":
+                // No digests are kept, so the digest log is empty, as Apache's is before any is recorded.
+                return await OnCoreAsync(() => ModeInfo.IsServing ? "" : NotServing, NotServing).ConfigureAwait(false);
+            case "conf":
+            case "dirs":
+                {
+                    // Directory sizes are read here, not on the core thread.
+                    var dataSize = ProcessFacts.DirectorySize(server.Store.SnapshotDirectory);
+                    var logSize = ProcessFacts.DirectorySize(server.Store.LogDirectory);
+                    return word == "conf"
+                        ? await Serving(() => Conf(dataSize, logSize)).ConfigureAwait(false)
+                        : await Serving(() => $"datadir_size: {dataSize}\nlogdir_size: {logSize}\n").ConfigureAwait(false);
+                }
+
+            case "mntr":
+                {
+                    var openFds = ProcessFacts.OpenFileDescriptors();
+                    var maxFds = ProcessFacts.MaxFileDescriptors();
+                    return await Serving(() => Monitor(openFds, maxFds)).ConfigureAwait(false);
+                }
+
+            case "srvr":
+                return await Serving(() => Summary(withClients: false, requester)).ConfigureAwait(false);
+            case "stat":
+                return await Serving(() => Summary(withClients: true, requester)).ConfigureAwait(false);
+            case "cons":
+                return await Serving(() => Connections(requester)).ConfigureAwait(false);
+            case "crst":
+                return await Serving(ResetConnections).ConfigureAwait(false);
+            case "srst":
+                return await Serving(ResetServer).ConfigureAwait(false);
+            case "wchs":
+                return await Serving(WatchSummary).ConfigureAwait(false);
+            case "wchc":
+                return await Serving(WatchesBySession).ConfigureAwait(false);
+            case "wchp":
+                return await Serving(WatchesByPath).ConfigureAwait(false);
+            case "dump":
+                return await Serving(Dump).ConfigureAwait(false);
+            default:
+                return "";
+        }
+    }
+
+    /// <summary>Runs a report on the core thread when the server is serving; otherwise says it is not, as Apache does.</summary>
+    private Task<string> Serving(Func<string> report) =>
+        OnCoreAsync(() => ModeInfo.IsServing ? report() : NotServing + "\n", NotServing + "\n");
+
+    private async Task<string> OnCoreAsync(Func<string> report, string whenCoreIsGone)
+    {
+        try
+        {
+            return await Core.InvokeAsync(report).WaitAsync(CoreTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return whenCoreIsGone;
+        }
+    }
+
+    // ---- srvr, stat, cons, crst, srst ----
+
+    private string Summary(bool withClients, IPEndPoint? requester)
     {
         var stats = Core.Stats;
+        var mode = ModeInfo;
+        var connections = OpenConnections();
         var text = new StringBuilder();
-        text.Append(Invariant, $"Zookeeper version: {VersionInfo.Full}\n");
+        text.Append("Zookeeper version: ").Append(VersionInfo.Full).Append('\n');
+        if (mode.IsReadOnly)
+        {
+            text.Append("READ-ONLY mode; serving only read-only clients\n");
+        }
+
         if (withClients)
         {
             text.Append("Clients:\n");
-            foreach (var connection in Core.Connections)
+            foreach (var connection in connections)
             {
-                text.Append(Invariant, $" /{Endpoint(connection)}[1](queued=0,recved={connection.Stats.PacketsReceived},sent={connection.Stats.PacketsSent})\n");
+                AppendConnection(text, connection, brief: true, requester);
+                text.Append('\n');
             }
 
             text.Append('\n');
         }
 
-        text.Append(Invariant, $"Latency min/avg/max: {MinLatency(stats)}/{Average(stats.AverageLatency)}/{stats.MaxLatency}\n");
+        text.Append(Invariant, $"Latency min/avg/max: {MinLatency(stats)}/{JavaText.Average(stats.AverageLatency)}/{stats.MaxLatency}\n");
         text.Append(Invariant, $"Received: {stats.PacketsReceived}\n");
         text.Append(Invariant, $"Sent: {stats.PacketsSent}\n");
-        text.Append(Invariant, $"Connections: {Core.Connections.Count}\n");
+        text.Append(Invariant, $"Connections: {connections.Count}\n");
         text.Append(Invariant, $"Outstanding: {stats.OutstandingRequests}\n");
-        text.Append(Invariant, $"Zxid: 0x{Core.Tree.LastProcessedZxid:x}\n");
-        text.Append(Invariant, $"Mode: {Mode()}\n");
+        text.Append("Zxid: 0x").Append(JavaText.Hex(Core.Tree.LastProcessedZxid)).Append('\n');
+        text.Append("Mode: ").Append(mode.Mode).Append('\n');
         text.Append(Invariant, $"Node count: {Core.Tree.NodeCount}\n");
+        foreach (var line in mode.StatLines)
+        {
+            text.Append(line).Append('\n');
+        }
+
         return text.ToString();
     }
 
-    private string Connections()
+    private string Connections(IPEndPoint? requester)
     {
         var text = new StringBuilder();
-        var now = server.Clock.WallMillis;
-        foreach (var connection in Core.Connections)
+        foreach (var connection in OpenConnections())
         {
-            var s = connection.Stats;
-            var timeout = Core.Sessions.Get(connection.SessionId)?.TimeoutMs ?? 0;
-            var avg = s.LatencyCount == 0 ? 0 : s.TotalLatency / s.LatencyCount;
-            var min = s.LatencyCount == 0 ? 0 : s.MinLatency;
-            text.Append(Invariant, $" /{Endpoint(connection)}[1](queued=0,recved={s.PacketsReceived},sent={s.PacketsSent},sid=0x{connection.SessionId:x},lop={s.LastOperation},est={s.EstablishedWallMillis},to={timeout}");
-            if (s.LastCxid >= 0)
-            {
-                text.Append(Invariant, $",lcxid=0x{s.LastCxid:x},lzxid=0x{s.LastZxid:x},lresp={now - s.LastResponseWallMillis},llat={s.LastLatency},minlat={min},avglat={avg},maxlat={s.MaxLatency}");
-            }
-
-            text.Append(")\n");
+            AppendConnection(text, connection, brief: false, requester);
+            text.Append('\n');
         }
 
         return text.Append('\n').ToString();
     }
 
+    /// <summary>One connection as Apache's ServerCnxn.dumpConnectionInfo prints it (without the newline).</summary>
+    private void AppendConnection(StringBuilder text, IClientConnection connection, bool brief, IPEndPoint? requester)
+    {
+        var s = connection.Stats;
+
+        // The interest set: 1 (reading) for every connection but the one asking, which stopped reading to answer.
+        var interest = requester is not null && connection is ClientConnection c && c.RemoteEndPoint.Equals(requester) ? "0" : "1";
+        text.Append(' ').Append(Address(connection)).Append('[').Append(interest).Append(']');
+        text.Append(Invariant, $"(queued={Math.Max(0, s.Outstanding)},recved={s.PacketsReceived},sent={s.PacketsSent}");
+        var sessionId = connection.SessionId;
+        if (!brief && sessionId != 0)
+        {
+            var timeout = Core.Sessions.Get(sessionId)?.TimeoutMs ?? (connection as ClientConnection)?.NegotiatedTimeout ?? 0;
+            text.Append(",sid=0x").Append(JavaText.Hex(sessionId));
+            text.Append(",lop=").Append(s.LastOperation);
+            text.Append(Invariant, $",est={s.EstablishedWallMillis},to={timeout}");
+            if (s.LastCxid >= 0)
+            {
+                text.Append(",lcxid=0x").Append(JavaText.Hex(s.LastCxid));
+            }
+
+            text.Append(",lzxid=0x").Append(JavaText.Hex(s.LastZxid));
+            text.Append(Invariant, $",lresp={LastResponseElapsedMillis(s)},llat={s.LastLatency}");
+            text.Append(Invariant, $",minlat={(s.LatencyCount == 0 ? 0 : s.MinLatency)}");
+            text.Append(Invariant, $",avglat={(s.LatencyCount == 0 ? 0 : s.TotalLatency / s.LatencyCount)},maxlat={s.MaxLatency}");
+        }
+
+        text.Append(')');
+    }
+
+    /// <summary>
+    /// Apache prints the last response time on its monotonic clock (Time.currentElapsedTime), not as a
+    /// date; the core records wall time, so it is moved onto the monotonic clock. 0 before any response.
+    /// </summary>
+    private long LastResponseElapsedMillis(ConnectionStats stats)
+    {
+        if (stats.LastResponseWallMillis == 0)
+        {
+            return 0;
+        }
+
+        var clock = Core.Clock;
+        return stats.LastResponseWallMillis - clock.WallMillis + clock.MonotonicMillis;
+    }
+
     private string ResetConnections()
     {
-        foreach (var connection in Core.Connections)
+        foreach (var connection in OpenConnections())
         {
             connection.Stats.Reset();
+
+            // Apache's reset clears the last response time too.
+            connection.Stats.LastResponseWallMillis = 0;
         }
 
         return "Connection stats reset.\n";
@@ -115,93 +255,88 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
         return "Server stats reset.\n";
     }
 
-    private string Monitor()
+    // ---- mntr ----
+
+    private string Monitor(long openFileDescriptors, long maxFileDescriptors)
     {
         var stats = Core.Stats;
         var tree = Core.Tree;
-        var process = Process.GetCurrentProcess();
-        var gc = GC.GetGCMemoryInfo();
-        var lines = new List<(string Key, string Value)>
+        var mode = ModeInfo;
+        var gauges = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ("zk_version", VersionInfo.Full),
-            ("zk_server_state", Mode()),
-            ("zk_ephemerals_count", tree.EphemeralCount.ToString(Invariant)),
-            ("zk_num_alive_connections", Core.Connections.Count.ToString(Invariant)),
-            ("zk_avg_latency", Average(stats.AverageLatency)),
-            ("zk_outstanding_requests", stats.OutstandingRequests.ToString(Invariant)),
-            ("zk_znode_count", tree.NodeCount.ToString(Invariant)),
-            ("zk_global_sessions", Core.Sessions.Count.ToString(Invariant)),
-            ("zk_local_sessions", "0"),
-            ("zk_packets_sent", stats.PacketsSent.ToString(Invariant)),
-            ("zk_packets_received", stats.PacketsReceived.ToString(Invariant)),
-            ("zk_watch_count", (tree.DataWatches.WatchCount + tree.ChildWatches.WatchCount).ToString(Invariant)),
-            ("zk_min_latency", MinLatency(stats).ToString(Invariant)),
-            ("zk_max_latency", stats.MaxLatency.ToString(Invariant)),
-            ("zk_max_file_descriptor_count", MaxFileDescriptors()),
-            ("zk_open_file_descriptor_count", OpenFileDescriptors()),
-            ("zk_approximate_data_size", tree.ApproximateDataSize.ToString(Invariant)),
-            ("zk_uptime", ((long)(DateTimeOffset.UtcNow - server.StartedAt).TotalMilliseconds).ToString(Invariant)),
-            ("zk_data_dir_size", DirectorySize(server.Store.SnapshotDirectory).ToString(Invariant)),
-            ("zk_log_dir_size", DirectorySize(server.Store.LogDirectory).ToString(Invariant)),
-            ("zk_fsync_count", server.TxnLog.Fsyncs.ToString(Invariant)),
-            ("zk_last_fsync_time_ms", server.TxnLog.LastFsyncMillis.ToString(Invariant)),
-            ("zk_outstanding_txns", Core.OutstandingTxns.ToString(Invariant)),
-            ("zk_heap_size_bytes", gc.HeapSizeBytes.ToString(Invariant)),
-            ("zk_memory_resident_bytes", process.WorkingSet64.ToString(Invariant)),
-            ("zk_gc_pause_percent", gc.PauseTimePercentage.ToString("0.###", Invariant)),
-            ("zk_gc_pause_total_ms", ((long)GC.GetTotalPauseDuration().TotalMilliseconds).ToString(Invariant)),
+            ["ephemerals_count"] = tree.EphemeralCount.ToString(Invariant),
+            ["num_alive_connections"] = OpenConnections().Count.ToString(Invariant),
+            ["avg_latency"] = JavaText.Average(stats.AverageLatency),
+            ["outstanding_requests"] = stats.OutstandingRequests.ToString(Invariant),
+            ["znode_count"] = tree.NodeCount.ToString(Invariant),
+            ["global_sessions"] = Core.Sessions.Count.ToString(Invariant),
+
+            // No TLS port: no connections of either kind.
+            ["non_mtls_remote_conn_count"] = "0",
+            ["non_mtls_local_conn_count"] = "0",
+            ["outstanding_tls_handshake"] = "0",
+            ["packets_sent"] = stats.PacketsSent.ToString(Invariant),
+            ["packets_received"] = stats.PacketsReceived.ToString(Invariant),
+
+            // No connection throttling: nothing is dropped.
+            ["connection_drop_probability"] = JavaText.Double(0),
+            ["watch_count"] = (tree.DataWatches.WatchCount + tree.ChildWatches.WatchCount).ToString(Invariant),
+            ["min_latency"] = MinLatency(stats).ToString(Invariant),
+            ["max_file_descriptor_count"] = maxFileDescriptors.ToString(Invariant),
+            ["approximate_data_size"] = tree.ApproximateDataSize.ToString(Invariant),
+            ["open_file_descriptor_count"] = openFileDescriptors.ToString(Invariant),
+
+            // Local sessions are not supported: every session is global.
+            ["local_sessions"] = "0",
+            ["uptime"] = ((long)(DateTimeOffset.UtcNow - server.StartedAt).TotalMilliseconds).ToString(Invariant),
+            ["max_latency"] = stats.MaxLatency.ToString(Invariant),
         };
+
         var text = new StringBuilder();
-        foreach (var (key, value) in lines)
+        AppendMonitor(text, "version", VersionInfo.Full);
+        AppendMonitor(text, "server_state", mode.Mode);
+        foreach (var (key, value) in mode.MonitorValues)
         {
-            text.Append(key).Append('\t').Append(value).Append('\n');
+            AppendMonitor(text, key, value);
+        }
+
+        foreach (var key in GaugeOrder)
+        {
+            if (gauges.Remove(key, out var value))
+            {
+                AppendMonitor(text, key, value);
+            }
         }
 
         return text.ToString();
     }
 
+    private static void AppendMonitor(StringBuilder text, string key, string value) =>
+        text.Append("zk_").Append(key).Append('\t').Append(value).Append('\n');
+
+    // ---- wchs, wchc, wchp: as Apache, these report the data watches (getData, exists, persistent), not child watches ----
+
     private string WatchSummary()
     {
-        var tree = Core.Tree;
-        var watchers = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        var paths = new HashSet<string>(StringComparer.Ordinal);
+        var watches = Core.Tree.DataWatches;
+        var watchers = 0;
         var total = 0;
-        foreach (var manager in new[] { tree.DataWatches, tree.ChildWatches })
+        foreach (var (_, paths) in watches.ByWatcher())
         {
-            foreach (var (watcher, watched) in manager.ByWatcher())
-            {
-                watchers.Add(watcher);
-                paths.UnionWith(watched);
-                total += watched.Count;
-            }
+            watchers++;
+            total += paths.Count;
         }
 
-        return $"{watchers.Count} connections watching {paths.Count} paths\nTotal watches:{total}\n";
+        return $"{watchers} connections watching {watches.PathCount} paths\nTotal watches:{total}\n";
     }
 
     private string WatchesBySession()
     {
-        var bySession = new SortedDictionary<long, SortedSet<string>>();
-        foreach (var manager in new[] { Core.Tree.DataWatches, Core.Tree.ChildWatches })
-        {
-            foreach (var (watcher, paths) in manager.ByWatcher())
-            {
-                var sessionId = (watcher as IClientConnection)?.SessionId ?? 0;
-                if (!bySession.TryGetValue(sessionId, out var set))
-                {
-                    set = new SortedSet<string>(StringComparer.Ordinal);
-                    bySession[sessionId] = set;
-                }
-
-                set.UnionWith(paths);
-            }
-        }
-
         var text = new StringBuilder();
-        foreach (var (sessionId, paths) in bySession)
+        foreach (var (watcher, paths) in Core.Tree.DataWatches.ByWatcher().OrderBy(w => SessionOf(w.Watcher)))
         {
-            text.Append(Invariant, $"0x{sessionId:x}\n");
-            foreach (var path in paths)
+            text.Append("0x").Append(JavaText.Hex(SessionOf(watcher))).Append('\n');
+            foreach (var path in paths.Order(StringComparer.Ordinal))
             {
                 text.Append('\t').Append(path).Append('\n');
             }
@@ -212,150 +347,119 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
 
     private string WatchesByPath()
     {
-        var byPath = new SortedDictionary<string, SortedSet<long>>(StringComparer.Ordinal);
-        foreach (var manager in new[] { Core.Tree.DataWatches, Core.Tree.ChildWatches })
-        {
-            foreach (var (path, watchers) in manager.ByPath())
-            {
-                if (!byPath.TryGetValue(path, out var set))
-                {
-                    set = [];
-                    byPath[path] = set;
-                }
-
-                set.UnionWith(watchers.Select(w => (w as IClientConnection)?.SessionId ?? 0));
-            }
-        }
-
         var text = new StringBuilder();
-        foreach (var (path, sessions) in byPath)
+        foreach (var (path, watchers) in Core.Tree.DataWatches.ByPath().OrderBy(p => p.Path, StringComparer.Ordinal))
         {
             text.Append(path).Append('\n');
-            foreach (var sessionId in sessions)
+            foreach (var sessionId in watchers.Select(SessionOf).Order())
             {
-                text.Append(Invariant, $"\t0x{sessionId:x}\n");
+                text.Append("\t0x").Append(JavaText.Hex(sessionId)).Append('\n');
             }
         }
 
         return text.Append('\n').ToString();
     }
 
+    private static long SessionOf(IWatcher watcher) => (watcher as IClientConnection)?.SessionId ?? 0;
+
+    // ---- dump ----
+
     private string Dump()
     {
+        var clock = Core.Clock;
+        var wallNow = clock.WallMillis;
+        var monotonicNow = clock.MonotonicMillis;
+        string ExpiryDate(long monotonic) => JavaText.Date(wallNow + (monotonic - monotonicNow));
+
         var text = new StringBuilder("SessionTracker dump:\n");
-        var byExpiry = Core.Sessions.Sessions.GroupBy(s => s.ExpiresAt).OrderBy(g => g.Key).ToList();
-        text.Append(Invariant, $"Session Sets ({byExpiry.Count})/({Core.Sessions.Count}):\n");
-        var monotonicNow = server.Clock.MonotonicMillis;
-        var wallNow = server.Clock.WallMillis;
-        foreach (var group in byExpiry)
+
+        // Expiry buckets of live sessions; a session already expiring has left its bucket but is still tracked.
+        var sessions = Core.Sessions;
+        var buckets = sessions.Sessions.Where(s => !s.IsClosing).GroupBy(s => s.ExpiresAt).OrderBy(g => g.Key).ToList();
+        text.Append(Invariant, $"Session Sets ({buckets.Count})/({sessions.Count}):\n");
+        foreach (var bucket in buckets)
         {
-            var at = DateTimeOffset.FromUnixTimeMilliseconds(wallNow + (group.Key - monotonicNow));
-            text.Append(Invariant, $"{group.Count()} expire at {at.ToString("ddd MMM dd HH:mm:ss 'UTC' yyyy", Invariant)}:\n");
-            foreach (var session in group.OrderBy(s => s.Id))
+            text.Append(Invariant, $"{bucket.Count()} expire at {ExpiryDate(bucket.Key)}:\n");
+            foreach (var session in bucket.OrderBy(s => s.Id))
             {
-                text.Append(Invariant, $"\t0x{session.Id:x}\n");
+                text.Append("\t0x").Append(JavaText.Hex(session.Id)).Append('\n');
             }
         }
 
-        var ephemerals = Core.Tree.EphemeralsBySession.OrderBy(e => e.Key).ToList();
         text.Append("ephemeral nodes dump:\n");
+        var ephemerals = Core.Tree.EphemeralsBySession;
         text.Append(Invariant, $"Sessions with Ephemerals ({ephemerals.Count}):\n");
-        foreach (var (sessionId, paths) in ephemerals)
+        foreach (var (sessionId, paths) in ephemerals.OrderBy(e => e.Key))
         {
-            text.Append(Invariant, $"0x{sessionId:x}:\n");
+            text.Append("0x").Append(JavaText.Hex(sessionId)).Append(":\n");
             foreach (var path in paths.Order(StringComparer.Ordinal))
             {
                 text.Append('\t').Append(path).Append('\n');
             }
         }
 
+        // A connection is closed when its session expires, so it is listed under its session's expiry;
+        // connections without a session have no idle expiry here and are not listed.
         text.Append("Connections dump:\n");
-        text.Append(Invariant, $"Connections Sets (1)/({Core.Connections.Count}):\n");
-        text.Append(Invariant, $"{Core.Connections.Count} connections:\n");
-        foreach (var connection in Core.Connections)
+        var expiring = OpenConnections()
+            .Select(c => (Connection: c, Session: c.SessionId == 0 ? null : sessions.Get(c.SessionId)))
+            .Where(x => x.Session is { IsClosing: false })
+            .GroupBy(x => x.Session!.ExpiresAt)
+            .OrderBy(g => g.Key)
+            .ToList();
+        text.Append(Invariant, $"Connections Sets ({expiring.Count})/({expiring.Sum(g => g.Count())}):\n");
+        foreach (var bucket in expiring)
         {
-            text.Append(Invariant, $"\tip: /{Endpoint(connection)} sessionId: 0x{connection.SessionId:x}\n");
+            text.Append(Invariant, $"{bucket.Count()} expire at {ExpiryDate(bucket.Key)}:\n");
+            foreach (var (connection, _) in bucket)
+            {
+                text.Append("\tip: ").Append(Address(connection)).Append(" sessionId: 0x").Append(JavaText.Hex(connection.SessionId)).Append('\n');
+            }
         }
 
         return text.ToString();
     }
 
-    private string Conf()
+    // ---- conf ----
+
+    private string Conf(long dataDirSize, long dataLogSize)
     {
-        var config = server.Config;
+        var options = Core.Options;
         var text = new StringBuilder();
-        text.Append(Invariant, $"clientPort={server.ClientEndPoint?.Port ?? config.ClientPort ?? 2181}\n");
+        text.Append(Invariant, $"clientPort={server.ClientEndPoint?.Port ?? server.Config.ClientPort ?? 0}\n");
+
+        // No TLS client port is opened.
         text.Append("secureClientPort=-1\n");
-        text.Append(Invariant, $"dataDir={server.Store.SnapshotDirectory}\n");
-        text.Append(Invariant, $"dataDirSize={DirectorySize(server.Store.SnapshotDirectory)}\n");
-        text.Append(Invariant, $"dataLogDir={server.Store.LogDirectory}\n");
-        text.Append(Invariant, $"dataLogSize={DirectorySize(server.Store.LogDirectory)}\n");
-        text.Append(Invariant, $"tickTime={config.TickTime}\n");
-        text.Append(Invariant, $"maxClientCnxns={config.MaxClientCnxns}\n");
-        text.Append(Invariant, $"minSessionTimeout={config.MinSessionTimeout}\n");
-        text.Append(Invariant, $"maxSessionTimeout={config.MaxSessionTimeout}\n");
+        text.Append("dataDir=").Append(Path.GetFullPath(server.Store.SnapshotDirectory)).Append('\n');
+        text.Append(Invariant, $"dataDirSize={dataDirSize}\n");
+        text.Append("dataLogDir=").Append(Path.GetFullPath(server.Store.LogDirectory)).Append('\n');
+        text.Append(Invariant, $"dataLogSize={dataLogSize}\n");
+        text.Append(Invariant, $"tickTime={options.TickTimeMs}\n");
+        text.Append(Invariant, $"maxClientCnxns={server.Config.MaxClientCnxns}\n");
+        text.Append(Invariant, $"minSessionTimeout={options.MinSessionTimeoutMs}\n");
+        text.Append(Invariant, $"maxSessionTimeout={options.MaxSessionTimeoutMs}\n");
+
+        // The listen backlog is not configurable here: -1 is Apache's "the default".
         text.Append("clientPortListenBacklog=-1\n");
-        text.Append(Invariant, $"serverId={(config.IsStandalone ? 0 : config.MyId ?? 0)}\n");
+        text.Append(Invariant, $"serverId={ModeInfo.ServerId}\n");
+        ModeInfo.AppendConf(text);
         return text.ToString();
     }
 
-    private static string Environment()
+    // ---- helpers ----
+
+    /// <summary>
+    /// The open connections as Apache's connection factory holds them: every accepted socket, with or
+    /// without a session (the asking one too), in the order they were accepted.
+    /// </summary>
+    private List<IClientConnection> OpenConnections()
     {
-        var text = new StringBuilder("Environment:\n");
-        text.Append(Invariant, $"zookeeper.version={VersionInfo.Full}\n");
-        text.Append(Invariant, $"host.name={Dns.GetHostName()}\n");
-        text.Append(Invariant, $"java.version={System.Environment.Version}\n");
-        text.Append(Invariant, $"java.vendor=.NET ({System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription})\n");
-        text.Append(Invariant, $"java.home={Path.GetDirectoryName(typeof(object).Assembly.Location)}\n");
-        text.Append(Invariant, $"java.class.path={AppContext.BaseDirectory}\n");
-        text.Append("java.library.path=<NA>\n");
-        text.Append(Invariant, $"java.io.tmpdir={Path.GetTempPath().TrimEnd('/')}\n");
-        text.Append("java.compiler=<NA>\n");
-        text.Append(Invariant, $"os.name={(OperatingSystem.IsLinux() ? "Linux" : System.Runtime.InteropServices.RuntimeInformation.OSDescription)}\n");
-        text.Append(Invariant, $"os.arch={System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}\n");
-        text.Append(Invariant, $"os.version={System.Environment.OSVersion.Version}\n");
-        text.Append(Invariant, $"user.name={System.Environment.UserName}\n");
-        text.Append(Invariant, $"user.home={System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile)}\n");
-        text.Append(Invariant, $"user.dir={System.Environment.CurrentDirectory}\n");
-        var gc = GC.GetGCMemoryInfo();
-        text.Append(Invariant, $"os.memory.free={(gc.TotalAvailableMemoryBytes - gc.MemoryLoadBytes) / (1024 * 1024)}MB\n");
-        text.Append(Invariant, $"os.memory.max={gc.TotalAvailableMemoryBytes / (1024 * 1024)}MB\n");
-        text.Append(Invariant, $"os.memory.total={GC.GetTotalMemory(false) / (1024 * 1024)}MB\n");
-        return text.ToString();
+        IEnumerable<IClientConnection> connections = server.ClientEndPoint is null ? Core.Connections : server.ClientConnections;
+        return [.. connections.Where(c => !c.IsClosed).OrderBy(c => c.ConnectionId)];
     }
 
-    private string Dirs() =>
-        $"datadir_size: {DirectorySize(server.Store.SnapshotDirectory)}\nlogdir_size: {DirectorySize(server.Store.LogDirectory)}\n";
-
-    private static long DirectorySize(string directory) =>
-        Directory.Exists(directory) ? new DirectoryInfo(directory).EnumerateFiles().Sum(f => f.Length) : 0;
-
-    private static string Endpoint(IClientConnection connection) =>
-        connection is Network.ClientConnection c ? $"{c.RemoteEndPoint.Address}:{c.RemoteEndPoint.Port}" : connection.RemoteAddress;
+    private static string Address(IClientConnection connection) =>
+        connection is ClientConnection c ? JavaText.SocketAddress(c.RemoteEndPoint) : "/" + connection.RemoteAddress;
 
     private static long MinLatency(ServerStats stats) => stats.LatencyCount == 0 ? 0 : stats.MinLatency;
-
-    /// <summary>Apache prints averages with up to four decimals ("2.3333", "0.0").</summary>
-    private static string Average(double value)
-    {
-        var text = value.ToString("0.####", Invariant);
-        return text.Contains('.', StringComparison.Ordinal) ? text : text + ".0";
-    }
-
-    private static string OpenFileDescriptors() =>
-        Directory.Exists("/proc/self/fd") ? Directory.EnumerateFileSystemEntries("/proc/self/fd").Count().ToString(Invariant) : "0";
-
-    private static string MaxFileDescriptors()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
-            var parts = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return parts is { Length: >= 5 } ? parts[3] : "0";
-        }
-        catch (IOException)
-        {
-            return "0";
-        }
-    }
 }

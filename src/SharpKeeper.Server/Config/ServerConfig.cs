@@ -1,359 +1,265 @@
-using System.Globalization;
-using System.Text;
-
 namespace SharpKeeper.Server.Config;
 
 /// <summary>
-/// A parsed zoo.cfg: the keys Apache ZooKeeper 3.8 reads, with its defaults and validation. A bad
-/// value is a <see cref="ConfigException"/> naming file, line and key; an unknown key is a warning.
+/// A parsed zoo.cfg: the keys Apache ZooKeeper 3.8 reads, with its defaults and its validation, so that a file
+/// written for Apache ZooKeeper means the same here. A bad value is a <see cref="ConfigException"/> naming the
+/// file, line and key; an unknown key, and anything Apache only logs a warning about, is a <see cref="ConfigWarning"/>.
+/// Keys Apache reads as "zookeeper.*" system properties (snapCount, forceSync, ...) may be written with or without
+/// that prefix.
 /// </summary>
-public sealed class ServerConfig
+public sealed partial class ServerConfig
 {
+    /// <summary>ZooKeeperServer.DEFAULT_TICK_TIME: the tick when zoo.cfg sets none.</summary>
     public const int DefaultTickTime = 3000;
 
-    /// <summary>Keys Apache accepts that this server reads no value from (yet); they are not warned about.</summary>
-    private static readonly HashSet<string> AcceptedKeys = new(StringComparer.Ordinal)
+    public const int DefaultMaxClientCnxns = 60;
+    public const int DefaultSnapCount = 100000;
+    public const long DefaultPreAllocSizeKb = 65536;
+    public const int DefaultJuteMaxBuffer = 0xFFFFF;
+    public const int DefaultGlobalOutstandingLimit = 1000;
+    public const int MinSnapRetainCount = 3;
+
+    /// <summary>EphemeralType.MAX_EXTENDED_SERVER_ID: with extended types a server id must fit in one byte (minus one).</summary>
+    public const long MaxExtendedServerId = 254;
+
+    private const string EmbeddedSourceName = "(embedded default)";
+
+    private ServerConfig()
     {
-        "admin.enableServer", "admin.serverPort", "admin.serverAddress", "admin.commandURL", "admin.idleTimeout",
-        "electionAlg", "standaloneEnabled", "reconfigEnabled", "quorumListenOnAllIPs", "syncEnabled",
-        "localSessionsEnabled", "localSessionsUpgradingEnabled", "maxCnxns", "metricsProvider.className",
-        "audit.enable", "snapSizeLimitInKb", "txnLogSizeLimitInKb", "dynamicConfigFile", "leaderServes",
-        "cnxTimeout", "connectToLearnerMasterLimit", "clientPortListenBacklog", "secureClientPort",
-        "secureClientPortAddress", "serverCnxnFactory", "authProvider.1", "zookeeper.snapshot.trust.empty",
-        "snapshot.trust.empty", "multiAddress.enabled", "sslQuorum", "portUnification", "fsync.warningthresholdms",
-        "zookeeper.fsync.warningthresholdms", "initLimit", "syncLimit", "peerType", "quorum.auth.enableSasl",
-        "skipACL", "4lw.commands.whitelist", "digest.enabled", "zookeeper.digest.enabled", "maxBatchSize",
-        "autoCreateDB", "ipReachableTimeout", "tcpKeepAlive", "znode.container.maxNeverUsedIntervalMs",
-    };
-
-    private readonly HashSet<string> _fourLetterWords;
-    private readonly bool _allFourLetterWords;
-
-    private ServerConfig(string? sourceFile, Dictionary<string, (string Value, int Line)> values, List<ConfigWarning> warnings, string file)
-    {
-        SourceFile = sourceFile;
-        Raw = values.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal);
-        Warnings = warnings;
-        var reader = new ValueReader(file, values);
-
-        TickTime = reader.Int("tickTime", DefaultTickTime, min: 1);
-        InitLimit = reader.Int("initLimit", 10, min: 1);
-        SyncLimit = reader.Int("syncLimit", 5, min: 1);
-        DataDir = reader.Path("dataDir") ?? throw new ConfigException(file, 0, "dataDir", "dataDir is not set");
-        DataLogDir = reader.Path("dataLogDir") ?? DataDir;
-        ClientPort = values.ContainsKey("clientPort") ? reader.Int("clientPort", 2181, min: 0, max: 65535) : null;
-        ClientPortAddress = reader.String("clientPortAddress");
-        MaxClientCnxns = reader.Int("maxClientCnxns", 60, min: 0);
-        MinSessionTimeout = reader.Int("minSessionTimeout", -1, min: -1) is var min && min == -1 ? TickTime * 2 : min;
-        MaxSessionTimeout = reader.Int("maxSessionTimeout", -1, min: -1) is var max && max == -1 ? TickTime * 20 : max;
-        if (MinSessionTimeout > MaxSessionTimeout)
-        {
-            var line = values.TryGetValue("minSessionTimeout", out var v) ? v.Line : values.GetValueOrDefault("maxSessionTimeout").Line;
-            throw new ConfigException(file, line, "minSessionTimeout", $"minSessionTimeout ({MinSessionTimeout}) must not be larger than maxSessionTimeout ({MaxSessionTimeout})");
-        }
-
-        var whitelist = reader.String("4lw.commands.whitelist") ?? "srvr";
-        _fourLetterWords = new HashSet<string>(
-            whitelist.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), StringComparer.Ordinal);
-        _allFourLetterWords = _fourLetterWords.Contains("*");
-
-        var retain = reader.Int("autopurge.snapRetainCount", 3, min: 0);
-        if (retain < 3)
-        {
-            warnings.Add(new ConfigWarning(file, values["autopurge.snapRetainCount"].Line, "autopurge.snapRetainCount", $"{retain} is below the minimum of 3; using 3"));
-            retain = 3;
-        }
-
-        AutopurgeSnapRetainCount = retain;
-        AutopurgePurgeInterval = reader.Int("autopurge.purgeInterval", 0, min: 0);
-        SnapCount = reader.Int(reader.Either("snapCount", "zookeeper.snapCount"), 100000, min: 2);
-        PreAllocSize = reader.Long(reader.Either("preAllocSize", "zookeeper.preAllocSize"), 65536, min: 1) * 1024;
-        JuteMaxBuffer = reader.Int("jute.maxbuffer", 0xFFFFF, min: 1);
-        GlobalOutstandingLimit = reader.Int(reader.Either("globalOutstandingLimit", "zookeeper.globalOutstandingLimit"), 1000, min: 1);
-        ExtendedTypesEnabled = reader.Bool(reader.Either("extendedTypesEnabled", "zookeeper.extendedTypesEnabled"), false);
-        ForceSync = reader.YesNo(reader.Either("forceSync", "zookeeper.forceSync"), true);
-        SuperDigest = reader.String(reader.Either("DigestAuthenticationProvider.superDigest", "zookeeper.DigestAuthenticationProvider.superDigest"));
-        ContainerCheckIntervalMs = reader.Int(reader.Either("znode.container.checkIntervalMs", "zookeeper.znode.container.checkIntervalMs"), 60000, min: 1);
-        ContainerMaxPerMinute = reader.Int(reader.Either("znode.container.maxPerMinute", "zookeeper.znode.container.maxPerMinute"), 10000, min: 1);
-        if (values.TryGetValue("peerType", out var peerType) && peerType.Value is not ("observer" or "participant"))
-        {
-            throw new ConfigException(file, peerType.Line, "peerType", $"'{peerType.Value}' is not observer or participant");
-        }
-
-        Servers = ParseServers(file, values);
-        if (Servers.Count > 0)
-        {
-            MyId = ReadMyId(file);
-        }
-
-        foreach (var (key, (_, line)) in values)
-        {
-            if (!reader.Used.Contains(key) && !AcceptedKeys.Contains(key) && !IsDynamicKey(key))
-            {
-                warnings.Add(new ConfigWarning(file, line, key, "unknown configuration key, ignored"));
-            }
-        }
     }
 
-    public string? SourceFile { get; }
-    public int TickTime { get; }
-    public int InitLimit { get; }
-    public int SyncLimit { get; }
-    public string DataDir { get; }
-    public string DataLogDir { get; }
-    public int? ClientPort { get; }
-    public string? ClientPortAddress { get; }
-    public int MaxClientCnxns { get; }
-    public int MinSessionTimeout { get; }
-    public int MaxSessionTimeout { get; }
-    public IReadOnlySet<string> FourLetterWordWhitelist => _fourLetterWords;
-    public int AutopurgeSnapRetainCount { get; }
-    public int AutopurgePurgeInterval { get; }
-    public int SnapCount { get; }
+    /// <summary>The full path of the file read, or the source name given to <see cref="Parse"/>; null for <see cref="EmbeddedDefault"/>.</summary>
+    public string? SourceFile { get; private set; }
 
-    /// <summary>Bytes to preallocate per log file (the key is in KB).</summary>
-    public long PreAllocSize { get; }
+    /// <summary>Milliseconds per tick (tickTime, default 3000 as in Apache).</summary>
+    public int TickTime { get; private set; }
 
-    public int JuteMaxBuffer { get; }
-    public int GlobalOutstandingLimit { get; }
-    public bool ExtendedTypesEnabled { get; }
-    public bool ForceSync { get; }
-    public string? SuperDigest { get; }
-    public int ContainerCheckIntervalMs { get; }
-    public int ContainerMaxPerMinute { get; }
-    public IReadOnlyDictionary<long, ServerSpec> Servers { get; }
-    public long? MyId { get; }
-    public bool IsStandalone => Servers.Count <= 1;
-    public IReadOnlyList<ConfigWarning> Warnings { get; }
+    /// <summary>Ticks a follower may take to connect and sync to the leader; 0 when not set (only a standalone server may leave it unset).</summary>
+    public int InitLimit { get; private set; }
 
-    /// <summary>Every key as written, for the conf and envi words.</summary>
-    public IReadOnlyDictionary<string, string> Raw { get; }
+    /// <summary>Ticks a follower may lag behind the leader; 0 when not set (only a standalone server may leave it unset).</summary>
+    public int SyncLimit { get; private set; }
 
+    /// <summary>connectToLearnerMasterLimit in ticks; 0 when not set (Apache then uses initLimit).</summary>
+    public int ConnectToLearnerMasterLimit { get; private set; }
+
+    /// <summary>Full path of the snapshot directory (and of myid).</summary>
+    public string DataDir { get; private set; } = "";
+
+    /// <summary>Full path of the transaction log directory; <see cref="DataDir"/> unless dataLogDir is set.</summary>
+    public string DataLogDir { get; private set; } = "";
+
+    /// <summary>The port to serve clients on; null when not configured (clientPort unset or 0, and none on this server's server.N line).</summary>
+    public int? ClientPort { get; private set; }
+
+    /// <summary>The address to bind the client port to; null for all interfaces (as Apache does when clientPortAddress is unset).</summary>
+    public string? ClientPortAddress { get; private set; }
+
+    /// <summary>secureClientPort (TLS); SharpKeeper does not serve TLS and warns when it is set.</summary>
+    public int? SecureClientPort { get; private set; }
+
+    public string? SecureClientPortAddress { get; private set; }
+
+    /// <summary>clientPortListenBacklog; -1 for the platform default.</summary>
+    public int ClientPortListenBacklog { get; private set; }
+
+    /// <summary>Concurrent connections allowed from one client IP (maxClientCnxns, default 60); 0 for no limit.</summary>
+    public int MaxClientCnxns { get; private set; }
+
+    /// <summary>Concurrent client connections allowed in all (maxCnxns, default 0 = no limit).</summary>
+    public int MaxCnxns { get; private set; }
+
+    /// <summary>Smallest session timeout granted, in ms (default 2 ticks).</summary>
+    public int MinSessionTimeout { get; private set; }
+
+    /// <summary>Largest session timeout granted, in ms (default 20 ticks).</summary>
+    public int MaxSessionTimeout { get; private set; }
+
+    /// <summary>
+    /// The four-letter words that are answered (4lw.commands.whitelist, "*" expanded to every known word). As in
+    /// Apache, srvr is always in it (zkServer.sh status needs it), and isro too when read-only mode is enabled.
+    /// </summary>
+    public IReadOnlySet<string> FourLetterWordWhitelist { get; private set; } = new HashSet<string>();
+
+    /// <summary>Snapshots (and the logs they need) that autopurge keeps; at least 3.</summary>
+    public int AutopurgeSnapRetainCount { get; private set; }
+
+    /// <summary>Hours between autopurge runs; 0 (the default) disables autopurge.</summary>
+    public int AutopurgePurgeInterval { get; private set; }
+
+    /// <summary>Transactions between snapshots (snapCount, default 100000; at least 2).</summary>
+    public int SnapCount { get; private set; }
+
+    /// <summary>Bytes of log between snapshots (snapSizeLimitInKb, default 4 GB, in KB); 0 or less disables this trigger.</summary>
+    public long SnapSizeLimitInKb { get; private set; }
+
+    /// <summary>Size at which a txn log file is rolled (txnLogSizeLimitInKb, in KB); -1 (default) for no limit.</summary>
+    public long TxnLogSizeLimitInKb { get; private set; }
+
+    /// <summary>Bytes to preallocate per log file (the key, preAllocSize, is in KB; default 64 MB); 0 disables preallocation.</summary>
+    public long PreAllocSize { get; private set; }
+
+    /// <summary>Largest jute record accepted (jute.maxbuffer, default 0xfffff bytes).</summary>
+    public int JuteMaxBuffer { get; private set; }
+
+    /// <summary>Slack over <see cref="JuteMaxBuffer"/> allowed for records read from disk and peers (jute.maxbuffer.extrasize; default equal to it).</summary>
+    public int JuteMaxBufferExtraSize { get; private set; }
+
+    /// <summary>Requests in flight before the server stops reading from clients (globalOutstandingLimit, default 1000).</summary>
+    public int GlobalOutstandingLimit { get; private set; }
+
+    /// <summary>extendedTypesEnabled: TTL nodes (and a server id of at most 254).</summary>
+    public bool ExtendedTypesEnabled { get; private set; }
+
+    /// <summary>forceSync=yes|no (default yes): fsync the txn log before acknowledging.</summary>
+    public bool ForceSync { get; private set; }
+
+    /// <summary>DigestAuthenticationProvider.superDigest: "user:base64(sha1(user:password))" of the super user; null when unset.</summary>
+    public string? SuperDigest { get; private set; }
+
+    /// <summary>skipACL=yes turns all ACL checks off (default no).</summary>
+    public bool SkipAcl { get; private set; }
+
+    /// <summary>digest.enabled (default true): keep and check the data tree digest.</summary>
+    public bool DigestEnabled { get; private set; }
+
+    /// <summary>snapshot.trust.empty (default false): start from an empty dataDir even though txn logs exist.</summary>
+    public bool SnapshotTrustEmpty { get; private set; }
+
+    /// <summary>datadir.autocreate (default true): create missing data directories at start-up.</summary>
+    public bool DataDirAutoCreate { get; private set; }
+
+    /// <summary>readonlymode.enabled (a -D flag for Apache, a zoo.cfg key here): serve reads when cut off from the quorum.</summary>
+    public bool ReadOnlyModeEnabled { get; private set; }
+
+    public bool LocalSessionsEnabled { get; private set; }
+
+    public bool LocalSessionsUpgradingEnabled { get; private set; }
+
+    /// <summary>znode.container.checkIntervalMs (default one minute).</summary>
+    public int ContainerCheckIntervalMs { get; private set; }
+
+    /// <summary>znode.container.maxPerMinute (default 10000).</summary>
+    public int ContainerMaxPerMinute { get; private set; }
+
+    /// <summary>znode.container.maxNeverUsedIntervalMs (default 0 = never delete a container that never had children).</summary>
+    public long ContainerMaxNeverUsedIntervalMs { get; private set; }
+
+    /// <summary>Every server.N line (from zoo.cfg or from its dynamicConfigFile), by id.</summary>
+    public IReadOnlyDictionary<long, ServerSpec> Servers { get; private set; } = new SortedDictionary<long, ServerSpec>();
+
+    /// <summary>This server's id, from DataDir/myid; read only when server.N lines are configured.</summary>
+    public long? MyId { get; private set; }
+
+    /// <summary>This server's role: from its server.N line, else participant (peerType only matters when it agrees).</summary>
+    public ServerRole PeerType { get; private set; }
+
+    /// <summary>
+    /// Whether this server runs alone. As in Apache: unless standaloneEnabled=false, an ensemble needs at least two
+    /// participants; a configuration with one server.N line runs standalone.
+    /// </summary>
+    public bool IsStandalone { get; private set; }
+
+    /// <summary>standaloneEnabled (default true).</summary>
+    public bool StandaloneEnabled { get; private set; }
+
+    /// <summary>reconfigEnabled (default false).</summary>
+    public bool ReconfigEnabled { get; private set; }
+
+    /// <summary>quorumListenOnAllIPs (default false): bind quorum and election ports on all interfaces.</summary>
+    public bool QuorumListenOnAllIPs { get; private set; }
+
+    /// <summary>syncEnabled (default true): observers log and snapshot like followers.</summary>
+    public bool SyncEnabled { get; private set; }
+
+    /// <summary>observerMasterPort; null when not set.</summary>
+    public int? ObserverMasterPort { get; private set; }
+
+    /// <summary>Full path of dynamicConfigFile, when the server.N lines come from one.</summary>
+    public string? DynamicConfigFile { get; private set; }
+
+    /// <summary>The version of the quorum configuration: the hex suffix of the dynamic file name, or the version key; 0 when none.</summary>
+    public long QuorumConfigVersion { get; private set; }
+
+    /// <summary>Unknown keys and everything else worth telling the operator at start-up, in file order.</summary>
+    public IReadOnlyList<ConfigWarning> Warnings { get; private set; } = [];
+
+    /// <summary>Every key with its value as written (after unescaping and trimming), in file order, for the conf and envi words.</summary>
+    public IReadOnlyDictionary<string, string> Raw { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>dataDir or dataLogDir lies under /tmp, /var/tmp or /dev/shm, where data does not survive a reboot: worth a start-up warning.</summary>
     public bool DataDirIsUnderTmp => IsUnderTmp(DataDir) || IsUnderTmp(DataLogDir);
 
-    public bool IsFourLetterWordAllowed(string word) => _allFourLetterWords || _fourLetterWords.Contains(word);
+    public bool IsFourLetterWordAllowed(string word) => FourLetterWordWhitelist.Contains(word);
 
+    /// <summary>Reads a zoo.cfg. Relative paths in it are taken from the process's working directory, as Apache does.</summary>
+    /// <exception cref="ConfigException">The file cannot be read, or something in it is wrong.</exception>
     public static ServerConfig Load(string path)
     {
-        if (!File.Exists(path))
+        string text;
+        try
         {
-            throw new ConfigException(path, 0, "file", "configuration file does not exist");
+            if (Directory.Exists(path))
+            {
+                throw new ConfigException(path, 0, "", "is a directory, not a configuration file");
+            }
+
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ConfigException(path, 0, "", "configuration file does not exist", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException(path, 0, "", $"cannot read the configuration file: {e.Message}", e);
         }
 
-        return Parse(File.ReadAllText(path), System.IO.Path.GetFullPath(path));
+        var warnings = new List<ConfigWarning>();
+        var entries = PropertiesParser.Parse(text, path, warnings);
+        return Build(entries, path, Path.GetFullPath(path), Environment.CurrentDirectory, warnings);
     }
 
-    public static ServerConfig Parse(string text, string sourceName)
+    /// <summary>Parses zoo.cfg text. <paramref name="sourceName"/> names it in messages; relative paths are taken from <paramref name="baseDirectory"/> (default: the working directory).</summary>
+    /// <exception cref="ConfigException">Something in the text is wrong.</exception>
+    public static ServerConfig Parse(string text, string sourceName, string? baseDirectory = null)
     {
         var warnings = new List<ConfigWarning>();
-        var values = ReadProperties(text, sourceName, warnings);
-        return new ServerConfig(sourceName, values, warnings, sourceName);
+        var entries = PropertiesParser.Parse(text, sourceName, warnings);
+        return Build(entries, sourceName, sourceName, baseDirectory ?? Environment.CurrentDirectory, warnings);
     }
 
-    /// <summary>The built-in standalone configuration: 127.0.0.1:2181, data under the working directory, monitoring words on.</summary>
+    /// <summary>
+    /// The configuration used when none is given: standalone on 127.0.0.1:2181, data in <c>workingDirectory/data</c>,
+    /// tickTime 2000, every four-letter word answered, hourly autopurge keeping 3 snapshots.
+    /// </summary>
     public static ServerConfig EmbeddedDefault(string workingDirectory)
     {
-        var text = $"""
-            tickTime=2000
-            dataDir={System.IO.Path.Combine(workingDirectory, "data")}
-            clientPort=2181
-            clientPortAddress=127.0.0.1
-            maxClientCnxns=60
-            4lw.commands.whitelist=*
-            autopurge.snapRetainCount=3
-            autopurge.purgeInterval=1
-            """;
-        var warnings = new List<ConfigWarning>();
-        return new ServerConfig(null, ReadProperties(text, "(embedded default)", warnings), warnings, "(embedded default)");
+        var values = new (string Key, string Value)[]
+        {
+            ("tickTime", "2000"),
+            ("dataDir", Path.Combine(Path.GetFullPath(workingDirectory), "data")),
+            ("clientPort", "2181"),
+            ("clientPortAddress", "127.0.0.1"),
+            ("maxClientCnxns", "60"),
+            ("4lw.commands.whitelist", "*"),
+            ("autopurge.snapRetainCount", "3"),
+            ("autopurge.purgeInterval", "1"),
+        };
+        var entries = values.Select((kv, i) => new ConfigEntry(kv.Key, kv.Value, EmbeddedSourceName, i + 1)).ToList();
+        var config = Build(entries, EmbeddedSourceName, null, workingDirectory, []);
+        return config;
     }
 
     private static bool IsUnderTmp(string path)
     {
-        var full = System.IO.Path.GetFullPath(path);
-        return full == "/tmp" || full.StartsWith("/tmp/", StringComparison.Ordinal);
-    }
-
-    private static bool IsDynamicKey(string key) =>
-        key.StartsWith("server.", StringComparison.Ordinal) || key.StartsWith("group.", StringComparison.Ordinal) || key.StartsWith("weight.", StringComparison.Ordinal);
-
-    /// <summary>java.util.Properties syntax: key=value, key: value or key value; # and ! comments; trailing \ continues a line.</summary>
-    private static Dictionary<string, (string Value, int Line)> ReadProperties(string text, string file, List<ConfigWarning> warnings)
-    {
-        var values = new Dictionary<string, (string, int)>(StringComparer.Ordinal);
-        var lines = text.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n');
-        for (var i = 0; i < lines.Length; i++)
+        if (path.Length == 0)
         {
-            var lineNumber = i + 1;
-            var line = lines[i].Trim();
-            if (line.Length == 0 || line[0] is '#' or '!')
-            {
-                continue;
-            }
-
-            var logical = new StringBuilder();
-            while (line.EndsWith('\\') && i + 1 < lines.Length)
-            {
-                logical.Append(line[..^1]);
-                line = lines[++i].Trim();
-            }
-
-            logical.Append(line);
-            var entry = logical.ToString();
-            var separator = entry.IndexOfAny(['=', ':', ' ', '\t']);
-            var key = (separator < 0 ? entry : entry[..separator]).Trim();
-            var value = separator < 0 ? "" : entry[(separator + 1)..].Trim();
-            if (separator >= 0 && entry[separator] is ' ' or '\t' && value.Length > 0 && value[0] is '=' or ':')
-            {
-                value = value[1..].Trim();
-            }
-
-            if (values.ContainsKey(key))
-            {
-                warnings.Add(new ConfigWarning(file, lineNumber, key, "set more than once; the last value wins"));
-            }
-
-            values[key] = (value, lineNumber);
+            return false;
         }
 
-        return values;
-    }
-
-    private static Dictionary<long, ServerSpec> ParseServers(string file, Dictionary<string, (string Value, int Line)> values)
-    {
-        var servers = new Dictionary<long, ServerSpec>();
-        var endpoints = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (key, (value, line)) in values.OrderBy(kv => kv.Value.Line))
-        {
-            if (!key.StartsWith("server.", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            if (!long.TryParse(key.AsSpan("server.".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id < 0)
-            {
-                throw new ConfigException(file, line, key, $"'{key[7..]}' is not a server id (a non-negative number)");
-            }
-
-            var spec = ServerLine.Parse(id, value, file, line, key);
-            if (!servers.TryAdd(id, spec))
-            {
-                throw new ConfigException(file, line, key, $"server id {id} is defined twice");
-            }
-
-            foreach (var endpoint in new[] { $"{spec.Host}:{spec.QuorumPort}", $"{spec.Host}:{spec.ElectionPort}" })
-            {
-                if (endpoints.TryGetValue(endpoint, out var other) && other != id)
-                {
-                    throw new ConfigException(file, line, key, $"address {endpoint} is already used by server.{other}");
-                }
-
-                endpoints[endpoint] = id;
-            }
-
-            if (spec.QuorumPort == spec.ElectionPort)
-            {
-                throw new ConfigException(file, line, key, "the quorum port and the election port must differ");
-            }
-        }
-
-        if (servers.Count > 0)
-        {
-            foreach (var required in new[] { "initLimit", "syncLimit" })
-            {
-                if (!values.ContainsKey(required))
-                {
-                    throw new ConfigException(file, 0, required, $"{required} must be set when server.N lines are configured");
-                }
-            }
-        }
-
-        return servers;
-    }
-
-    private long ReadMyId(string file)
-    {
-        var path = System.IO.Path.Combine(DataDir, "myid");
-        if (!File.Exists(path))
-        {
-            throw new ConfigException(file, 0, "myid", $"{path} is missing: each server of an ensemble needs a myid file holding its server id");
-        }
-
-        var text = File.ReadAllText(path).Trim();
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
-        {
-            throw new ConfigException(path, 1, "myid", $"'{text}' is not a server id");
-        }
-
-        if (!Servers.ContainsKey(id))
-        {
-            throw new ConfigException(path, 1, "myid", $"myid {id} matches no server.N line in {file}");
-        }
-
-        return id;
-    }
-
-    /// <summary>Typed reads of values, each error naming file, line and key; records which keys were read.</summary>
-    private sealed class ValueReader(string file, Dictionary<string, (string Value, int Line)> values)
-    {
-        public HashSet<string> Used { get; } = new(StringComparer.Ordinal);
-
-        public string Either(string key, string alternative) => values.ContainsKey(key) || !values.ContainsKey(alternative) ? Use(key, alternative) : Use(alternative, key);
-
-        private string Use(string key, string other)
-        {
-            Used.Add(other);
-            return key;
-        }
-
-        public string? String(string key)
-        {
-            Used.Add(key);
-            return values.TryGetValue(key, out var v) && v.Value.Length > 0 ? v.Value : null;
-        }
-
-        public string? Path(string key) => String(key) is { } path ? System.IO.Path.GetFullPath(path) : null;
-
-        public int Int(string key, int fallback, int min = int.MinValue, int max = int.MaxValue) => (int)Long(key, fallback, min, max);
-
-        public long Long(string key, long fallback, long min = long.MinValue, long max = long.MaxValue)
-        {
-            Used.Add(key);
-            if (!values.TryGetValue(key, out var v))
-            {
-                return fallback;
-            }
-
-            if (!long.TryParse(v.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
-            {
-                throw new ConfigException(file, v.Line, key, $"'{v.Value}' is not a number");
-            }
-
-            if (number < min || number > max)
-            {
-                throw new ConfigException(file, v.Line, key, max == long.MaxValue || max == int.MaxValue
-                    ? $"{number} is below the minimum of {min}"
-                    : $"{number} is outside {min}..{max}");
-            }
-
-            return number;
-        }
-
-        public bool Bool(string key, bool fallback)
-        {
-            Used.Add(key);
-            if (!values.TryGetValue(key, out var v))
-            {
-                return fallback;
-            }
-
-            return v.Value.ToLowerInvariant() switch
-            {
-                "true" or "yes" => true,
-                "false" or "no" => false,
-                _ => throw new ConfigException(file, v.Line, key, $"'{v.Value}' is not true or false"),
-            };
-        }
-
-        public bool YesNo(string key, bool fallback) => Bool(key, fallback);
+        var full = Path.GetFullPath(path);
+        return new[] { "/tmp", "/var/tmp", "/dev/shm" }.Any(tmp =>
+            full == tmp || full.StartsWith(tmp + "/", StringComparison.Ordinal));
     }
 }

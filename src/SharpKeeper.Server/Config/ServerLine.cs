@@ -2,83 +2,135 @@ using System.Globalization;
 
 namespace SharpKeeper.Server.Config;
 
-/// <summary>Parses `host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort]` (IPv6 hosts in brackets).</summary>
-public static class ServerLine
+/// <summary>
+/// Parses the value of a <c>server.N</c> line: <c>host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort]</c>,
+/// with IPv6 addresses in brackets, as QuorumPeer.QuorumServer reads it.
+/// </summary>
+internal static class ServerLine
 {
-    public static ServerSpec Parse(long id, string value, string file, int line, string key)
-    {
-        var semicolon = value.IndexOf(';');
-        var serverPart = semicolon < 0 ? value : value[..semicolon];
-        var clientPart = semicolon < 0 ? null : value[(semicolon + 1)..].Trim();
+    private const string Form = "host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort]";
 
-        var (host, rest) = SplitHost(serverPart.Trim(), file, line, key);
-        var parts = rest.Split(':');
-        if (parts.Length is < 2 or > 3)
+    public static ServerSpec Parse(long id, ConfigEntry entry)
+    {
+        var value = entry.Value;
+        var parts = value.Split(';');
+        var count = parts.Length;
+        while (count > 1 && parts[count - 1].Trim().Length == 0)
         {
-            throw new ConfigException(file, line, key, $"'{value}' is not host:quorumPort:electionPort[:participant|:observer][;[address:]clientPort]");
+            count--; // Java's String.split drops trailing empty strings: "a:1:2;" has no client part.
         }
 
-        var quorumPort = Port(parts[0], file, line, key);
-        var electionPort = Port(parts[1], file, line, key);
-        var role = ServerRole.Participant;
-        if (parts.Length == 3)
+        if (count > 2)
         {
-            role = parts[2].ToLowerInvariant() switch
+            throw Error(entry, $"'{value}' has more than one ';': expected {Form}");
+        }
+
+        var serverPart = parts[0].Trim();
+        if (serverPart.Contains('|', StringComparison.Ordinal))
+        {
+            throw Error(entry, $"'{value}' lists several addresses ('|', multiAddress.enabled), which SharpKeeper does not support");
+        }
+
+        var fields = SplitHostAndPorts(serverPart, entry);
+        if (fields.Length is < 3 or > 4)
+        {
+            var hint = fields.Length > 4 ? " (an IPv6 address goes in brackets: [::1]:2888:3888)" : "";
+            throw Error(entry, $"'{value}' is not {Form}{hint}");
+        }
+
+        var host = fields[0].Trim();
+        if (host.Length == 0)
+        {
+            throw Error(entry, $"'{value}' has no host");
+        }
+
+        var quorumPort = Port(fields[1], "quorum port", entry);
+        var electionPort = Port(fields[2], "election port", entry);
+        if (quorumPort == electionPort)
+        {
+            throw Error(entry, $"the quorum port and the election port must differ (both are {quorumPort})");
+        }
+
+        var role = ServerRole.Participant;
+        if (fields.Length == 4)
+        {
+            role = fields[3].Trim().ToLowerInvariant() switch
             {
                 "participant" => ServerRole.Participant,
                 "observer" => ServerRole.Observer,
-                _ => throw new ConfigException(file, line, key, $"'{parts[2]}' is not participant or observer"),
+                _ => throw Error(entry, $"'{fields[3].Trim()}' is not participant or observer"),
             };
         }
 
         string? clientAddress = null;
         int? clientPort = null;
-        if (!string.IsNullOrEmpty(clientPart))
+        if (count == 2)
         {
-            var colon = clientPart.LastIndexOf(':');
-            if (colon < 0)
+            var clientFields = SplitHostAndPorts(parts[1].Trim(), entry);
+            if (clientFields.Length > 2)
             {
-                clientPort = Port(clientPart, file, line, key);
+                throw Error(entry, $"'{parts[1].Trim()}' is not [clientAddress:]clientPort");
             }
-            else
+
+            if (clientFields.Length == 2)
             {
-                clientAddress = clientPart[..colon].Trim('[', ']');
-                clientPort = Port(clientPart[(colon + 1)..], file, line, key);
+                clientAddress = clientFields[0].Trim();
+                if (clientAddress.Length == 0)
+                {
+                    throw Error(entry, $"'{parts[1].Trim()}' has an empty client address");
+                }
             }
+
+            clientPort = Port(clientFields[^1], "client port", entry);
         }
 
         return new ServerSpec(id, host, quorumPort, electionPort, role, clientAddress, clientPort);
     }
 
-    private static (string Host, string Ports) SplitHost(string text, string file, int line, string key)
+    /// <summary>Splits on ':', keeping a leading bracketed IPv6 address whole (without its brackets).</summary>
+    private static string[] SplitHostAndPorts(string text, ConfigEntry entry)
     {
+        string[] fields;
         if (text.StartsWith('['))
         {
-            var close = text.IndexOf(']');
-            if (close < 0 || close + 1 >= text.Length || text[close + 1] != ':')
+            var close = text.IndexOf(']', StringComparison.Ordinal);
+            if (close < 0)
             {
-                throw new ConfigException(file, line, key, $"'{text}' has an unterminated IPv6 address");
+                throw Error(entry, $"'{text}' starts with '[' but has no matching ']'");
             }
 
-            return (text[1..close], text[(close + 2)..]);
-        }
+            var host = text[1..close];
+            var rest = text[(close + 1)..];
+            if (rest.Length > 0 && rest[0] != ':')
+            {
+                throw Error(entry, $"'{text}' has no ':' after ']'");
+            }
 
-        var colon = text.IndexOf(':');
-        if (colon <= 0)
+            fields = rest.Length == 0 ? [host] : [host, .. rest[1..].Split(':')];
+        }
+        else
         {
-            throw new ConfigException(file, line, key, $"'{text}' is not host:quorumPort:electionPort");
+            fields = text.Split(':');
         }
 
-        return (text[..colon], text[(colon + 1)..]);
+        var count = fields.Length;
+        while (count > 1 && fields[count - 1].Length == 0)
+        {
+            count--;
+        }
+
+        return count == fields.Length ? fields : fields[..count];
     }
 
-    private static int Port(string text, string file, int line, string key)
+    private static int Port(string text, string what, ConfigEntry entry)
     {
         if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
         {
-            throw new ConfigException(file, line, key, $"'{text}' is not a port (1..65535)");
+            throw Error(entry, $"{what} '{text.Trim()}' is not a port (1..65535)");
         }
 
         return port;
     }
+
+    private static ConfigException Error(ConfigEntry entry, string message) => new(entry.File, entry.Line, entry.Key, message);
 }

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using SharpKeeper.Server.Config;
 
 namespace SharpKeeper.Server.Tests.Config;
@@ -8,26 +10,66 @@ public sealed class ServerConfigTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private ServerConfig Parse(string text) => ServerConfig.Parse(text.Replace("DATADIR", _dir, StringComparison.Ordinal), "zoo.cfg");
+    /// <summary>Parses with DATADIR standing for the temp directory; relative paths are taken from it too.</summary>
+    private ServerConfig Parse(string text) =>
+        ServerConfig.Parse(text.Replace("DATADIR", _dir, StringComparison.Ordinal), "zoo.cfg", _dir);
+
+    private static void AssertError(ConfigException e, int line, string key)
+    {
+        Assert.Equal("zoo.cfg", e.File);
+        Assert.Equal(line, e.Line);
+        Assert.Equal(key, e.Key);
+        Assert.StartsWith(line > 0 ? $"zoo.cfg:{line}: {key}: " : $"zoo.cfg: {key}: ", e.Message, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void DefaultsFollowApache()
     {
-        var config = Parse("dataDir=DATADIR\nclientPort=2181\ntickTime=2000\n");
-        Assert.Equal(4000, config.MinSessionTimeout);
-        Assert.Equal(40000, config.MaxSessionTimeout);
-        Assert.Equal(60, config.MaxClientCnxns);
+        var config = Parse("dataDir=DATADIR\n");
+        Assert.Equal("zoo.cfg", config.SourceFile);
+        Assert.Equal(3000, config.TickTime);
+        Assert.Equal(6000, config.MinSessionTimeout);
+        Assert.Equal(60000, config.MaxSessionTimeout);
+        Assert.Equal((0, 0, 0), (config.InitLimit, config.SyncLimit, config.ConnectToLearnerMasterLimit));
+        Assert.Equal(_dir, config.DataDir);
         Assert.Equal(_dir, config.DataLogDir);
+        Assert.Null(config.ClientPort);
+        Assert.Null(config.ClientPortAddress);
+        Assert.Null(config.SecureClientPort);
+        Assert.Equal(-1, config.ClientPortListenBacklog);
+        Assert.Equal(60, config.MaxClientCnxns);
+        Assert.Equal(0, config.MaxCnxns);
         Assert.Equal(3, config.AutopurgeSnapRetainCount);
         Assert.Equal(0, config.AutopurgePurgeInterval);
         Assert.Equal(100000, config.SnapCount);
+        Assert.Equal(4L * 1024 * 1024, config.SnapSizeLimitInKb);
+        Assert.Equal(-1, config.TxnLogSizeLimitInKb);
         Assert.Equal(64L * 1024 * 1024, config.PreAllocSize);
         Assert.Equal(0xFFFFF, config.JuteMaxBuffer);
-        Assert.True(config.ForceSync);
+        Assert.Equal(0xFFFFF, config.JuteMaxBufferExtraSize);
+        Assert.Equal(1000, config.GlobalOutstandingLimit);
         Assert.False(config.ExtendedTypesEnabled);
+        Assert.True(config.ForceSync);
+        Assert.Null(config.SuperDigest);
+        Assert.False(config.SkipAcl);
+        Assert.True(config.DigestEnabled);
+        Assert.False(config.SnapshotTrustEmpty);
+        Assert.True(config.DataDirAutoCreate);
+        Assert.False(config.ReadOnlyModeEnabled);
+        Assert.False(config.LocalSessionsEnabled);
+        Assert.Equal((60000, 10000, 0L), (config.ContainerCheckIntervalMs, config.ContainerMaxPerMinute, config.ContainerMaxNeverUsedIntervalMs));
+        Assert.Equal(["srvr"], config.FourLetterWordWhitelist);
         Assert.True(config.IsFourLetterWordAllowed("srvr"));
         Assert.False(config.IsFourLetterWordAllowed("mntr"));
         Assert.True(config.IsStandalone);
+        Assert.True(config.StandaloneEnabled);
+        Assert.False(config.ReconfigEnabled);
+        Assert.True(config.SyncEnabled);
+        Assert.Empty(config.Servers);
+        Assert.Null(config.MyId);
+        Assert.Equal(ServerRole.Participant, config.PeerType);
+        Assert.Null(config.DynamicConfigFile);
+        Assert.Equal(0, config.QuorumConfigVersion);
         Assert.Empty(config.Warnings);
     }
 
@@ -35,76 +77,267 @@ public sealed class ServerConfigTests : IDisposable
     public void EveryStandaloneKeyIsRead()
     {
         var config = Parse("""
-            # comment
-            ! also a comment
+            # A full standalone configuration
             tickTime = 1000
             dataDir=DATADIR
             dataLogDir: DATADIR/logs
             clientPort 2999
             clientPortAddress=127.0.0.1
+            clientPortListenBacklog=128
             maxClientCnxns=5
+            maxCnxns=500
             minSessionTimeout=3000
             maxSessionTimeout=9000
             4lw.commands.whitelist=stat, ruok,mntr
             autopurge.snapRetainCount=5
             autopurge.purgeInterval=2
             snapCount=50
+            snapSizeLimitInKb=1024
+            txnLogSizeLimitInKb=2048
             preAllocSize=1024
             jute.maxbuffer=2048
+            jute.maxbuffer.extrasize=512
             globalOutstandingLimit=77
             extendedTypesEnabled=true
             forceSync=no
             DigestAuthenticationProvider.superDigest=super:abc
+            digest.enabled=false
+            snapshot.trust.empty=true
+            datadir.autocreate=false
+            readonlymode.enabled=true
+            localSessionsEnabled=true
+            localSessionsUpgradingEnabled=true
             znode.container.checkIntervalMs=500
+            znode.container.maxPerMinute=20
+            znode.container.maxNeverUsedIntervalMs=1000
             """);
         Assert.Equal(1000, config.TickTime);
         Assert.Equal(Path.Combine(_dir, "logs"), config.DataLogDir);
-        Assert.Equal(2999, config.ClientPort);
-        Assert.Equal("127.0.0.1", config.ClientPortAddress);
-        Assert.Equal(5, config.MaxClientCnxns);
+        Assert.Equal((2999, "127.0.0.1"), (config.ClientPort, config.ClientPortAddress));
+        Assert.Equal(128, config.ClientPortListenBacklog);
+        Assert.Equal((5, 500), (config.MaxClientCnxns, config.MaxCnxns));
         Assert.Equal((3000, 9000), (config.MinSessionTimeout, config.MaxSessionTimeout));
         Assert.True(config.IsFourLetterWordAllowed("mntr"));
         Assert.False(config.IsFourLetterWordAllowed("conf"));
+        Assert.Equal(["isro", "mntr", "ruok", "srvr", "stat"], config.FourLetterWordWhitelist.Order());
         Assert.Equal((5, 2, 50), (config.AutopurgeSnapRetainCount, config.AutopurgePurgeInterval, config.SnapCount));
+        Assert.Equal((1024L, 2048L), (config.SnapSizeLimitInKb, config.TxnLogSizeLimitInKb));
         Assert.Equal(1024L * 1024, config.PreAllocSize);
-        Assert.Equal((2048, 77), (config.JuteMaxBuffer, config.GlobalOutstandingLimit));
+        Assert.Equal((2048, 512, 77), (config.JuteMaxBuffer, config.JuteMaxBufferExtraSize, config.GlobalOutstandingLimit));
         Assert.True(config.ExtendedTypesEnabled);
         Assert.False(config.ForceSync);
         Assert.Equal("super:abc", config.SuperDigest);
-        Assert.Equal(500, config.ContainerCheckIntervalMs);
+        Assert.False(config.DigestEnabled);
+        Assert.True(config.SnapshotTrustEmpty);
+        Assert.False(config.DataDirAutoCreate);
+        Assert.True(config.ReadOnlyModeEnabled);
+        Assert.True(config.LocalSessionsEnabled && config.LocalSessionsUpgradingEnabled);
+        Assert.Equal((500, 20, 1000L), (config.ContainerCheckIntervalMs, config.ContainerMaxPerMinute, config.ContainerMaxNeverUsedIntervalMs));
+
+        // The only warning: "abc" can never be a SHA1 digest.
+        var warning = Assert.Single(config.Warnings);
+        Assert.Equal("DigestAuthenticationProvider.superDigest", warning.Key);
+    }
+
+    [Fact]
+    public void RawHasEveryKeyInFileOrder()
+    {
+        var config = Parse("tickTime=2000\ndataDir=DATADIR\nclientPort=2181\nsomething.unknown=x\ntickTime=3000\n");
+        Assert.Equal(["tickTime", "dataDir", "clientPort", "something.unknown"], config.Raw.Keys);
+        Assert.Equal("3000", config.Raw["tickTime"]);
+        Assert.Equal(3000, config.TickTime);
+    }
+
+    [Fact]
+    public void SystemPropertyKeysMayCarryTheZookeeperPrefix()
+    {
+        var config = Parse("""
+            dataDir=DATADIR
+            zookeeper.snapCount=500
+            zookeeper.forceSync=no
+            zookeeper.preAllocSize=16
+            zookeeper.globalOutstandingLimit=10
+            zookeeper.extendedTypesEnabled=true
+            zookeeper.4lw.commands.whitelist=*
+            zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=
+            zookeeper.skipACL=no
+            """);
+        Assert.Equal(500, config.SnapCount);
+        Assert.False(config.ForceSync);
+        Assert.Equal(16L * 1024, config.PreAllocSize);
+        Assert.Equal(10, config.GlobalOutstandingLimit);
+        Assert.True(config.ExtendedTypesEnabled);
+        Assert.True(config.IsFourLetterWordAllowed("wchp"));
+        Assert.Equal("super:D/InIHSb7yEEbrWz8b9l71RjZJU=", config.SuperDigest);
         Assert.Empty(config.Warnings);
     }
 
-    [Theory]
-    [InlineData("tickTime=abc", 2, "tickTime")]
-    [InlineData("clientPort=70000", 2, "clientPort")]
-    [InlineData("maxClientCnxns=-1", 2, "maxClientCnxns")]
-    [InlineData("forceSync=maybe", 2, "forceSync")]
-    [InlineData("minSessionTimeout=9000\nmaxSessionTimeout=4000", 2, "minSessionTimeout")]
-    [InlineData("server.1=host", 2, "server.1")]
-    [InlineData("server.x=host:1:2", 2, "server.x")]
-    [InlineData("server.1=host:1:2:voter", 2, "server.1")]
-    [InlineData("server.1=host:1:99999", 2, "server.1")]
-    [InlineData("peerType=boss", 2, "peerType")]
-    public void BadValuesNameFileLineAndKey(string line, int lineNumber, string key)
+    [Fact]
+    public void BothFormsOfAKeyMustAgree()
     {
-        var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\n" + line + "\ninitLimit=5\nsyncLimit=2\n"));
-        Assert.Equal("zoo.cfg", e.File);
-        Assert.Equal(lineNumber, e.Line);
-        Assert.Equal(key, e.Key);
-        Assert.StartsWith($"zoo.cfg:{lineNumber}: {key}: ", e.Message);
+        Assert.Equal(7, Parse("dataDir=DATADIR\nsnapCount=7\nzookeeper.snapCount=7\n").SnapCount);
+        var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nsnapCount=7\nzookeeper.snapCount=8\n"));
+        AssertError(e, 3, "zookeeper.snapCount");
+        Assert.Contains("snapCount=7 on line 2", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void MissingDataDirIsAnError() =>
-        Assert.Equal("dataDir", Assert.Throws<ConfigException>(() => Parse("clientPort=2181\n")).Key);
+    public void KeysApacheParsesItselfTakeNoPrefix()
+    {
+        var config = Parse("dataDir=DATADIR\nzookeeper.tickTime=100\n");
+        Assert.Equal(3000, config.TickTime);
+        var warning = Assert.Single(config.Warnings);
+        Assert.Equal(("zoo.cfg", 2, "zookeeper.tickTime"), (warning.File, warning.Line, warning.Key));
+    }
+
+    [Theory]
+    [InlineData("tickTime=abc", "tickTime", "'abc' is not a number")]
+    [InlineData("tickTime=0", "tickTime", "at least 1")]
+    [InlineData("tickTime=-5", "tickTime", "at least 1")]
+    [InlineData("tickTime=2000ms", "tickTime", "is not a number")]
+    [InlineData("tickTime=", "tickTime", "no value")]
+    [InlineData("tickTime=99999999999", "tickTime", "out of range")]
+    [InlineData("clientPort=70000", "clientPort", "between 0 and 65535")]
+    [InlineData("clientPort=-1", "clientPort", "between 0 and 65535")]
+    [InlineData("clientPort=two", "clientPort", "is not a number")]
+    [InlineData("secureClientPort=65536", "secureClientPort", "between 0 and 65535")]
+    [InlineData("observerMasterPort=-3", "observerMasterPort", "between 0 and 65535")]
+    [InlineData("clientPortAddress=127.0.0.1", "clientPortAddress", "clientPort is not")]
+    [InlineData("secureClientPortAddress=127.0.0.1", "secureClientPortAddress", "secureClientPort is not")]
+    [InlineData("maxClientCnxns=-1", "maxClientCnxns", "at least 0")]
+    [InlineData("maxCnxns=-1", "maxCnxns", "at least 0")]
+    [InlineData("minSessionTimeout=0", "minSessionTimeout", "-1 for the default")]
+    [InlineData("maxSessionTimeout=-2", "maxSessionTimeout", "at least -1")]
+    [InlineData("initLimit=-1", "initLimit", "at least 0")]
+    [InlineData("syncLimit=x", "syncLimit", "is not a number")]
+    [InlineData("electionAlg=1", "electionAlg", "only 3")]
+    [InlineData("forceSync=maybe", "forceSync", "is not yes or no")]
+    [InlineData("forceSync=false", "forceSync", "is not yes or no")]
+    [InlineData("zookeeper.forceSync=YES", "zookeeper.forceSync", "is not yes or no")]
+    [InlineData("skipACL=true", "skipACL", "is not yes or no")]
+    [InlineData("extendedTypesEnabled=yes", "extendedTypesEnabled", "is not true or false")]
+    [InlineData("standaloneEnabled=1", "standaloneEnabled", "is not true or false")]
+    [InlineData("sslQuorum=on", "sslQuorum", "is not true or false")]
+    [InlineData("readonlymode.enabled=yes", "readonlymode.enabled", "is not true or false")]
+    [InlineData("autopurge.snapRetainCount=many", "autopurge.snapRetainCount", "is not a number")]
+    [InlineData("autopurge.purgeInterval=-1", "autopurge.purgeInterval", "at least 0")]
+    [InlineData("snapCount=1e5", "snapCount", "is not a number")]
+    [InlineData("preAllocSize=-1", "preAllocSize", "at least 0")]
+    [InlineData("jute.maxbuffer=0", "jute.maxbuffer", "at least 1")]
+    [InlineData("globalOutstandingLimit=0", "globalOutstandingLimit", "at least 1")]
+    [InlineData("znode.container.checkIntervalMs=0", "znode.container.checkIntervalMs", "at least 1")]
+    [InlineData("peerType=boss", "peerType", "is not observer or participant")]
+    [InlineData("version=xyz", "version", "hexadecimal")]
+    [InlineData("quorum.auth.serverRequireSasl=true", "quorum.auth.serverRequireSasl", "quorum.auth.enableSasl=true")]
+    [InlineData("quorum.auth.learnerRequireSasl=true", "quorum.auth.learnerRequireSasl", "quorum.auth.enableSasl=true")]
+    public void BadValuesNameFileLineAndKey(string line, string key, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\n" + line + "\n"));
+        AssertError(e, 2, key);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
 
     [Fact]
-    public void UnknownKeysAreWarningsWithTheirLine()
+    public void MissingDataDirIsAnError()
     {
-        var config = Parse("dataDir=DATADIR\ntickTimee=2000\n");
+        AssertError(Assert.Throws<ConfigException>(() => Parse("clientPort=2181\n")), 0, "dataDir");
+        AssertError(Assert.Throws<ConfigException>(() => Parse("clientPort=2181\ndataDir=\n")), 2, "dataDir");
+    }
+
+    [Fact]
+    public void MinSessionTimeoutAboveMaxBlamesTheKeyThatWasSet()
+    {
+        var both = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nminSessionTimeout=9000\nmaxSessionTimeout=4000\n"));
+        AssertError(both, 2, "minSessionTimeout");
+        Assert.Contains("9000 ms", both.Message, StringComparison.Ordinal);
+
+        // tickTime 3000: the default maximum is 60000.
+        AssertError(Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nminSessionTimeout=70000\n")), 2, "minSessionTimeout");
+
+        // The default minimum is 6000.
+        AssertError(Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nmaxSessionTimeout=5000\n")), 2, "maxSessionTimeout");
+    }
+
+    [Fact]
+    public void SessionTimeoutDefaultsFollowTheTick()
+    {
+        var config = Parse("dataDir=DATADIR\ntickTime=100\nminSessionTimeout=-1\n");
+        Assert.Equal((200, 2000), (config.MinSessionTimeout, config.MaxSessionTimeout));
+    }
+
+    [Fact]
+    public void UnknownKeysAreWarningsWithTheirLineAndAGuess()
+    {
+        var config = Parse("dataDir=DATADIR\ntickTimee=2000\nticktime=2000\ncompletely.made.up=1\n");
+        Assert.Equal(3, config.Warnings.Count);
+        Assert.Equal(("zoo.cfg", 2, "tickTimee"), (config.Warnings[0].File, config.Warnings[0].Line, config.Warnings[0].Key));
+        Assert.Contains("did you mean tickTime?", config.Warnings[0].Message, StringComparison.Ordinal);
+        Assert.Contains("did you mean tickTime?", config.Warnings[1].Message, StringComparison.Ordinal);
+        Assert.Equal("unknown key; ignored", config.Warnings[2].Message);
+        Assert.Equal("zoo.cfg:2: tickTimee: unknown key; ignored (did you mean tickTime?)", config.Warnings[0].ToString());
+    }
+
+    [Fact]
+    public void ApacheKeysSharpKeeperIgnoresAreNotWarnedAbout()
+    {
+        var config = Parse("""
+            dataDir=DATADIR
+            admin.serverPort=8081
+            admin.enableServer=false
+            syncEnabled=true
+            leaderServes=yes
+            cnxTimeout=5000
+            fsync.warningthresholdms=1000
+            zookeeper.commitProcessor.numWorkerThreads=4
+            jvm.pause.monitor=true
+            ssl.keyStore.location=/etc/keystore.jks
+            ssl.quorum.trustStore.location=/etc/truststore.jks
+            metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider
+            metricsProvider.httpPort=7000
+            electionAlg=3
+            quorumListenOnAllIPs=true
+            reconfigEnabled=true
+            multiAddress.enabled=false
+            """);
+        Assert.Empty(config.Warnings);
+        Assert.True(config.QuorumListenOnAllIPs);
+        Assert.True(config.ReconfigEnabled);
+        Assert.Equal("8081", config.Raw["admin.serverPort"]);
+    }
+
+    [Fact]
+    public void FeaturesSharpKeeperLacksAreWarnedAbout()
+    {
+        var config = Parse("""
+            dataDir=DATADIR
+            clientPort=2181
+            secureClientPort=2281
+            sslQuorum=true
+            portUnification=true
+            authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
+            quorum.auth.enableSasl=true
+            enforce.auth.enabled=true
+            admin.enableServer=true
+            snapshot.compression.method=gz
+            metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
+            skipACL=yes
+            """);
+        Assert.Equal(
+            ["secureClientPort", "sslQuorum", "portUnification", "authProvider.1", "quorum.auth.enableSasl", "enforce.auth.enabled",
+                "admin.enableServer", "snapshot.compression.method", "metricsProvider.className", "skipACL"],
+            config.Warnings.Select(w => w.Key));
+        Assert.Equal(2281, config.SecureClientPort);
+        Assert.True(config.SkipAcl);
+    }
+
+    [Fact]
+    public void RepeatedKeysWarnAndTheLastWins()
+    {
+        var config = Parse("dataDir=DATADIR\ntickTime=2000\ntickTime=4000\n");
+        Assert.Equal(4000, config.TickTime);
         var warning = Assert.Single(config.Warnings);
-        Assert.Equal(("zoo.cfg", 2, "tickTimee"), (warning.File, warning.Line, warning.Key));
+        Assert.Equal((3, "tickTime"), (warning.Line, warning.Key));
+        Assert.Contains("line 2", warning.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -112,51 +345,124 @@ public sealed class ServerConfigTests : IDisposable
     {
         var config = Parse("dataDir=DATADIR\nautopurge.snapRetainCount=1\n");
         Assert.Equal(3, config.AutopurgeSnapRetainCount);
-        Assert.Contains(config.Warnings, w => w.Key == "autopurge.snapRetainCount");
+        var warning = Assert.Single(config.Warnings);
+        Assert.Equal((2, "autopurge.snapRetainCount"), (warning.Line, warning.Key));
     }
 
     [Fact]
-    public void EnsembleLinesAndMyId()
+    public void SnapCountBelowTwoIsRaisedWithAWarning()
     {
-        File.WriteAllText(Path.Combine(_dir, "myid"), "2\n");
-        var config = Parse("""
-            dataDir=DATADIR
-            initLimit=10
-            syncLimit=5
-            server.1=zk1:2888:3888
-            server.2=zk2:2888:3888:participant;0.0.0.0:2181
-            server.3=[::1]:2889:3889:observer;2182
-            """);
-        Assert.Equal(2, config.MyId);
-        Assert.False(config.IsStandalone);
-        Assert.Equal(new ServerSpec(2, "zk2", 2888, 3888, ServerRole.Participant, "0.0.0.0", 2181), config.Servers[2]);
-        Assert.Equal(new ServerSpec(3, "::1", 2889, 3889, ServerRole.Observer, null, 2182), config.Servers[3]);
+        var config = Parse("dataDir=DATADIR\nzookeeper.snapCount=-4\n");
+        Assert.Equal(2, config.SnapCount);
+        Assert.Equal((2, "zookeeper.snapCount"), (config.Warnings.Single().Line, config.Warnings.Single().Key));
     }
 
     [Fact]
-    public void MissingOrForeignMyIdIsAStartupError()
+    public void ZeroPreAllocSizeTurnsPreallocationOff() =>
+        Assert.Equal(0, Parse("dataDir=DATADIR\npreAllocSize=0\n").PreAllocSize);
+
+    [Fact]
+    public void ClientPortZeroMeansNotSet()
     {
-        const string text = "dataDir=DATADIR\ninitLimit=10\nsyncLimit=5\nserver.1=a:1:2\nserver.2=b:1:2\n";
-        Assert.Contains("myid", Assert.Throws<ConfigException>(() => Parse(text)).Message);
-        File.WriteAllText(Path.Combine(_dir, "myid"), "7");
-        Assert.Contains("matches no server", Assert.Throws<ConfigException>(() => Parse(text)).Message);
+        var config = Parse("dataDir=DATADIR\nclientPort=0\n");
+        Assert.Null(config.ClientPort);
     }
 
     [Fact]
-    public void DuplicateServerAddressesAreRejected() =>
-        Assert.Contains("already used", Assert.Throws<ConfigException>(() =>
-            Parse("dataDir=DATADIR\ninitLimit=1\nsyncLimit=1\nserver.1=a:1:2\nserver.2=a:1:3\n")).Message);
+    public void BracketedIPv6ClientPortAddressLosesItsBrackets() =>
+        Assert.Equal("::1", Parse("dataDir=DATADIR\nclientPort=2181\nclientPortAddress=[::1]\n").ClientPortAddress);
+
+    [Fact]
+    public void FourLetterWordWhitelist()
+    {
+        Assert.Equal(["srvr"], Parse("dataDir=DATADIR\n4lw.commands.whitelist=\n").FourLetterWordWhitelist);
+
+        var star = Parse("dataDir=DATADIR\n4lw.commands.whitelist=*\n");
+        foreach (var word in new[] { "ruok", "srvr", "stat", "envi", "conf", "cons", "mntr", "isro", "wchs", "wchc", "wchp", "dump", "dirs", "crst", "srst" })
+        {
+            Assert.True(star.IsFourLetterWordAllowed(word), word);
+        }
+
+        Assert.False(star.IsFourLetterWordAllowed("nope"));
+
+        var listed = Parse("dataDir=DATADIR\n4lw.commands.whitelist=ruok , STAT,bogus,,conf\n");
+        Assert.Equal(["conf", "ruok", "srvr"], listed.FourLetterWordWhitelist.Order());
+        Assert.Equal(2, listed.Warnings.Count);
+        Assert.All(listed.Warnings, w => Assert.Equal((2, "4lw.commands.whitelist"), (w.Line, w.Key)));
+    }
+
+    [Fact]
+    public void RelativePathsAreTakenFromTheBaseDirectoryWithApachesWarning()
+    {
+        var config = Parse("dataDir=data\ndataLogDir=./logs/\n");
+        Assert.Equal(Path.Combine(_dir, "data"), config.DataDir);
+        Assert.Equal(Path.Combine(_dir, "logs"), config.DataLogDir);
+        var warning = Assert.Single(config.Warnings);
+        Assert.Equal((1, "dataDir"), (warning.Line, warning.Key));
+    }
+
+    [Theory]
+    [InlineData("dataDir=/tmp/zookeeper", true)]
+    [InlineData("dataDir=/tmp", true)]
+    [InlineData("dataDir=/var/tmp/zk", true)]
+    [InlineData("dataDir=/dev/shm/zk", true)]
+    [InlineData("dataDir=/var/lib/zookeeper", false)]
+    [InlineData("dataDir=/tmpfoo/zk", false)]
+    [InlineData("dataDir=/var/lib/zookeeper\ndataLogDir=/tmp/zklog", true)]
+    public void DataUnderTmpIsFlagged(string text, bool underTmp) => Assert.Equal(underTmp, Parse(text).DataDirIsUnderTmp);
+
+    [Fact]
+    public void AValidSuperDigestIsNotWarnedAbout()
+    {
+        var digest = "super:" + Convert.ToBase64String(SHA1.HashData(Encoding.UTF8.GetBytes("super:secret")));
+        var config = Parse($"dataDir=DATADIR\nDigestAuthenticationProvider.superDigest={digest}\n");
+        Assert.Equal(digest, config.SuperDigest);
+        Assert.Empty(config.Warnings);
+    }
 
     [Fact]
     public void EmbeddedDefaultIsLoopbackWithMonitoringWords()
     {
         var config = ServerConfig.EmbeddedDefault(_dir);
+        Assert.Null(config.SourceFile);
         Assert.Equal(("127.0.0.1", 2181), (config.ClientPortAddress, config.ClientPort));
         Assert.Equal(Path.Combine(_dir, "data"), config.DataDir);
-        Assert.True(config.IsFourLetterWordAllowed("mntr"));
-        Assert.False(config.DataDirIsUnderTmp && !_dir.StartsWith("/tmp", StringComparison.Ordinal));
+        Assert.Equal(config.DataDir, config.DataLogDir);
+        Assert.Equal(2000, config.TickTime);
+        Assert.Equal((4000, 40000), (config.MinSessionTimeout, config.MaxSessionTimeout));
+        foreach (var word in new[] { "ruok", "srvr", "stat", "envi", "conf", "cons", "mntr", "isro", "wchs", "wchc", "wchp", "dump", "dirs", "crst", "srst" })
+        {
+            Assert.True(config.IsFourLetterWordAllowed(word), word);
+        }
+
+        Assert.True(config.IsStandalone);
+        Assert.Null(config.MyId);
+        Assert.Empty(config.Warnings);
+        Assert.Equal("2181", config.Raw["clientPort"]);
     }
 
     [Fact]
-    public void TmpDataDirIsFlagged() => Assert.True(Parse("dataDir=/tmp/zookeeper\n").DataDirIsUnderTmp);
+    public void LoadReadsAFileAndNamesItInErrors()
+    {
+        var path = Path.Combine(_dir, "zoo.cfg");
+        File.WriteAllText(path, $"tickTime=2000\ndataDir={_dir}\nclientPort=2181\n");
+        var config = ServerConfig.Load(path);
+        Assert.Equal(path, config.SourceFile);
+        Assert.Equal((2000, 2181), (config.TickTime, config.ClientPort));
+
+        File.WriteAllText(path, $"dataDir={_dir}\n\ntickTime=soon\n");
+        var e = Assert.Throws<ConfigException>(() => ServerConfig.Load(path));
+        Assert.Equal((path, 3, "tickTime"), (e.File, e.Line, e.Key));
+        Assert.Equal($"{path}:3: tickTime: 'soon' is not a number", e.Message);
+    }
+
+    [Fact]
+    public void LoadingWhatIsNotAFileIsAConfigError()
+    {
+        var missing = Path.Combine(_dir, "nope.cfg");
+        var e = Assert.Throws<ConfigException>(() => ServerConfig.Load(missing));
+        Assert.Equal((missing, 0), (e.File, e.Line));
+        Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ConfigException>(() => ServerConfig.Load(_dir));
+    }
 }

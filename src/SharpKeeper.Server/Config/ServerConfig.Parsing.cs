@@ -1,0 +1,713 @@
+using System.Collections.ObjectModel;
+using System.Globalization;
+
+namespace SharpKeeper.Server.Config;
+
+/// <summary>How the entries of a zoo.cfg become a <see cref="ServerConfig"/>, step by step in the order Apache checks them.</summary>
+public sealed partial class ServerConfig
+{
+    private const string DefaultMetricsProvider = "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
+
+    /// <summary>Where each server.N line was written, for messages; only used while building.</summary>
+    private Dictionary<long, ConfigEntry> _serverLines = [];
+
+    private static ServerConfig Build(List<ConfigEntry> entries, string file, string? sourceFile, string baseDirectory, List<ConfigWarning> warnings)
+    {
+        WarnAboutRepeatedKeys(entries, warnings);
+        var values = new ConfigValues(entries);
+        var raw = new OrderedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            raw[entry.Key] = entry.Value;
+        }
+
+        var config = new ServerConfig { SourceFile = sourceFile };
+        config.ReadDirectories(values, file, baseDirectory, warnings);
+        config.ReadClientPorts(values);
+        config.ReadTimes(values, file);
+        config.ReadTuning(values, warnings);
+        config.ReadFourLetterWords(values, warnings);
+        var requestedRole = ReadPeerType(values);
+        config.ReadQuorum(values, entries, file, baseDirectory, warnings, raw);
+        config.ReadMyId(file);
+        config.ApplyOwnServerLine(values, requestedRole, warnings);
+        config.CheckEnsembleNeeds(values, file);
+        WarnAboutUnsupportedFeatures(values, entries, warnings);
+        WarnAboutUnknownKeys(entries, values, warnings);
+
+        config.Raw = new ReadOnlyDictionary<string, string>(raw);
+        config.Warnings = warnings.OrderBy(w => w.File == file ? 0 : 1).ThenBy(w => w.Line == 0 ? int.MaxValue : w.Line).ToArray();
+        return config;
+    }
+
+    private static void WarnAboutRepeatedKeys(List<ConfigEntry> entries, List<ConfigWarning> warnings)
+    {
+        var seen = new Dictionary<string, ConfigEntry>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            if (seen.TryGetValue(entry.Key, out var earlier) && !IsServerKey(entry.Key))
+            {
+                warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key,
+                    $"set again; '{entry.Value}' replaces '{earlier.Value}' from line {earlier.Line}"));
+            }
+
+            seen[entry.Key] = entry;
+        }
+    }
+
+    private void ReadDirectories(ConfigValues values, string file, string baseDirectory, List<ConfigWarning> warnings)
+    {
+        var dataDir = values.Find("dataDir");
+        if (dataDir is not { Value.Length: > 0 })
+        {
+            throw new ConfigException(dataDir?.File ?? file, dataDir?.Line ?? 0, "dataDir",
+                "dataDir is not set: it names the directory for snapshots (and for myid)");
+        }
+
+        DataDir = ResolvePath(dataDir, baseDirectory, warnings);
+        DataLogDir = values.Find("dataLogDir") is { Value.Length: > 0 } dataLogDir ? ResolvePath(dataLogDir, baseDirectory, warnings) : DataDir;
+    }
+
+    /// <summary>Relative paths are taken from the working directory, with Apache's warning unless they start with ./ or ../.</summary>
+    private static string ResolvePath(ConfigEntry entry, string baseDirectory, List<ConfigWarning> warnings)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(entry.Value, baseDirectory));
+        if (!Path.IsPathRooted(entry.Value) && !entry.Value.StartsWith("./", StringComparison.Ordinal) && !entry.Value.StartsWith("../", StringComparison.Ordinal))
+        {
+            warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key,
+                $"'{entry.Value}' is a relative path, taken as {full}; write ./{entry.Value} if that is what you mean"));
+        }
+
+        return full;
+    }
+
+    private void ReadClientPorts(ConfigValues values)
+    {
+        (ClientPort, ClientPortAddress) = ReadPortAndAddress(values, "clientPort", "clientPortAddress");
+        (SecureClientPort, SecureClientPortAddress) = ReadPortAndAddress(values, "secureClientPort", "secureClientPortAddress");
+        ClientPortListenBacklog = values.Int("clientPortListenBacklog", -1, min: -1);
+        ObserverMasterPort = values.Int("observerMasterPort", 0, min: 0, max: 65535) is > 0 and var port ? port : null;
+    }
+
+    /// <summary>A port of 0 (or none) means "not set"; an address without a port is an error, as in Apache.</summary>
+    private static (int? Port, string? Address) ReadPortAndAddress(ConfigValues values, string portKey, string addressKey)
+    {
+        var port = values.Int(portKey, 0, min: 0, max: 65535);
+        var address = values.Find(addressKey);
+        if (port == 0)
+        {
+            if (address is { Value.Length: > 0 })
+            {
+                throw ConfigValues.Error(address, $"{addressKey} is set but {portKey} is not");
+            }
+
+            return (null, null);
+        }
+
+        return (port, address is { Value.Length: > 0 } ? StripBrackets(address.Value) : null);
+    }
+
+    private static string StripBrackets(string host) =>
+        host.Length > 2 && host[0] == '[' && host[^1] == ']' ? host[1..^1] : host;
+
+    private void ReadTimes(ConfigValues values, string file)
+    {
+        TickTime = values.Int("tickTime", DefaultTickTime, min: 1);
+        InitLimit = values.Int("initLimit", 0, min: 0);
+        SyncLimit = values.Int("syncLimit", 0, min: 0);
+        ConnectToLearnerMasterLimit = values.Int("connectToLearnerMasterLimit", 0, min: 0);
+
+        var minEntry = values.Find("minSessionTimeout");
+        var maxEntry = values.Find("maxSessionTimeout");
+        MinSessionTimeout = SessionTimeout(minEntry, 2L * TickTime, values, file);
+        MaxSessionTimeout = SessionTimeout(maxEntry, 20L * TickTime, values, file);
+        if (MinSessionTimeout > MaxSessionTimeout)
+        {
+            var blamed = minEntry is not null && minEntry.Value != "-1" ? minEntry : maxEntry!;
+            throw ConfigValues.Error(blamed,
+                $"minSessionTimeout ({MinSessionTimeout} ms) must not be larger than maxSessionTimeout ({MaxSessionTimeout} ms)");
+        }
+
+        var electionAlg = values.Find("electionAlg");
+        if (electionAlg is not null && ConfigValues.ParseLong(electionAlg, int.MinValue, int.MaxValue) != 3)
+        {
+            throw ConfigValues.Error(electionAlg, $"'{electionAlg.Value}' is not supported: only 3 (fast leader election) is");
+        }
+    }
+
+    /// <summary>-1 (or nothing) for the default number of ticks; otherwise a positive number of ms.</summary>
+    private static int SessionTimeout(ConfigEntry? entry, long fallback, ConfigValues values, string file)
+    {
+        var value = entry is null ? -1 : ConfigValues.ParseLong(entry, -1, int.MaxValue);
+        if (value == 0)
+        {
+            throw ConfigValues.Error(entry!, "0 is not a session timeout: give a number of ms, or -1 for the default");
+        }
+
+        if (value != -1)
+        {
+            return (int)value;
+        }
+
+        if (fallback > int.MaxValue)
+        {
+            var tick = values.Find("tickTime");
+            throw new ConfigException(tick?.File ?? file, tick?.Line ?? 0, "tickTime", "is too large: 20 ticks must fit in 2^31-1 ms");
+        }
+
+        return (int)fallback;
+    }
+
+    private void ReadTuning(ConfigValues values, List<ConfigWarning> warnings)
+    {
+        MaxClientCnxns = values.Int("maxClientCnxns", DefaultMaxClientCnxns, min: 0);
+        MaxCnxns = values.Int("maxCnxns", 0, min: 0, systemProperty: true);
+
+        AutopurgeSnapRetainCount = values.Int("autopurge.snapRetainCount", MinSnapRetainCount);
+        if (AutopurgeSnapRetainCount < MinSnapRetainCount)
+        {
+            var entry = values.Find("autopurge.snapRetainCount")!;
+            warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key,
+                $"{AutopurgeSnapRetainCount} is below the minimum of {MinSnapRetainCount}; using {MinSnapRetainCount}"));
+            AutopurgeSnapRetainCount = MinSnapRetainCount;
+        }
+
+        AutopurgePurgeInterval = values.Int("autopurge.purgeInterval", 0, min: 0);
+
+        SnapCount = values.Int("snapCount", DefaultSnapCount, systemProperty: true);
+        if (SnapCount < 2)
+        {
+            var entry = values.Find("snapCount", systemProperty: true)!;
+            warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key, $"{SnapCount} is below the minimum of 2; using 2"));
+            SnapCount = 2;
+        }
+
+        SnapSizeLimitInKb = values.Long("snapSizeLimitInKb", 4L * 1024 * 1024, systemProperty: true);
+        TxnLogSizeLimitInKb = values.Long("txnLogSizeLimitInKb", -1, systemProperty: true);
+        PreAllocSize = values.Long("preAllocSize", DefaultPreAllocSizeKb, min: 0, max: long.MaxValue / 1024, systemProperty: true) * 1024;
+        JuteMaxBuffer = values.Int("jute.maxbuffer", DefaultJuteMaxBuffer, min: 1);
+        JuteMaxBufferExtraSize = values.Int("jute.maxbuffer.extrasize", JuteMaxBuffer, min: 0, systemProperty: true);
+        GlobalOutstandingLimit = values.Int("globalOutstandingLimit", DefaultGlobalOutstandingLimit, min: 1, systemProperty: true);
+        ExtendedTypesEnabled = values.Bool("extendedTypesEnabled", false, systemProperty: true);
+        ForceSync = values.YesNo("forceSync", true, systemProperty: true);
+        SkipAcl = values.YesNo("skipACL", false, systemProperty: true);
+        DigestEnabled = values.Bool("digest.enabled", true, systemProperty: true);
+        SnapshotTrustEmpty = values.Bool("snapshot.trust.empty", false, systemProperty: true);
+        DataDirAutoCreate = values.Bool("datadir.autocreate", true, systemProperty: true);
+        ReadOnlyModeEnabled = values.Bool("readonlymode.enabled", false);
+        LocalSessionsEnabled = values.Bool("localSessionsEnabled", false);
+        LocalSessionsUpgradingEnabled = values.Bool("localSessionsUpgradingEnabled", false);
+        ContainerCheckIntervalMs = values.Int("znode.container.checkIntervalMs", 60000, min: 1);
+        ContainerMaxPerMinute = values.Int("znode.container.maxPerMinute", 10000, min: 0);
+        ContainerMaxNeverUsedIntervalMs = values.Long("znode.container.maxNeverUsedIntervalMs", 0, min: 0);
+        StandaloneEnabled = values.Bool("standaloneEnabled", true);
+        ReconfigEnabled = values.Bool("reconfigEnabled", false);
+        QuorumListenOnAllIPs = values.Bool("quorumListenOnAllIPs", false);
+        SyncEnabled = values.Bool("syncEnabled", true);
+
+        if (SkipAcl)
+        {
+            var entry = values.Find("skipACL", systemProperty: true)!;
+            warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key, "ACL checks are off: every client may read and change every znode"));
+        }
+
+        if (values.Find("DigestAuthenticationProvider.superDigest", systemProperty: true) is { Value.Length: > 0 } superDigest)
+        {
+            SuperDigest = superDigest.Value;
+            if (!LooksLikeDigest(superDigest.Value))
+            {
+                warnings.Add(new ConfigWarning(superDigest.File, superDigest.Line, superDigest.Key,
+                    "is not user:base64(sha1(user:password)), so no password will ever match it"));
+            }
+        }
+    }
+
+    private static bool LooksLikeDigest(string digest)
+    {
+        var colon = digest.IndexOf(':', StringComparison.Ordinal);
+        Span<byte> hash = stackalloc byte[32];
+        return colon > 0 && Convert.TryFromBase64String(digest[(colon + 1)..], hash, out var length) && length == 20;
+    }
+
+    private void ReadFourLetterWords(ConfigValues values, List<ConfigWarning> warnings)
+    {
+        var words = new HashSet<string>(StringComparer.Ordinal);
+        if (values.Find("4lw.commands.whitelist", systemProperty: true) is { } entry)
+        {
+            foreach (var item in entry.Value.Split(','))
+            {
+                var word = PropertiesParser.JavaTrim(item);
+                if (word == "*")
+                {
+                    words.UnionWith(ConfigKeys.FourLetterWords);
+                    break;
+                }
+
+                if (word.Length == 0)
+                {
+                    continue;
+                }
+
+                if (ConfigKeys.FourLetterWords.Contains(word))
+                {
+                    words.Add(word);
+                }
+                else
+                {
+                    warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key, $"'{word}' is not a four-letter word; ignored"));
+                }
+            }
+        }
+
+        if (ReadOnlyModeEnabled)
+        {
+            words.Add("isro");
+        }
+
+        words.Add("srvr"); // Apache always answers srvr: zkServer.sh status depends on it.
+        FourLetterWordWhitelist = words;
+    }
+
+    private static (ServerRole Role, ConfigEntry Entry)? ReadPeerType(ConfigValues values)
+    {
+        if (values.Find("peerType") is not { } entry)
+        {
+            return null;
+        }
+
+        return entry.Value.ToLowerInvariant() switch
+        {
+            "observer" => (ServerRole.Observer, entry),
+            "participant" => (ServerRole.Participant, entry),
+            _ => throw ConfigValues.Error(entry, $"'{entry.Value}' is not observer or participant"),
+        };
+    }
+
+    private static bool IsServerKey(string key) => key.StartsWith("server.", StringComparison.Ordinal);
+
+    /// <summary>Apache switches to hierarchical quorums on any key starting with group or weight.</summary>
+    private static bool IsHierarchicalKey(string key) =>
+        key.StartsWith("group", StringComparison.Ordinal) || key.StartsWith("weight", StringComparison.Ordinal);
+
+    private void ReadQuorum(ConfigValues values, List<ConfigEntry> entries, string file, string baseDirectory,
+        List<ConfigWarning> warnings, OrderedDictionary<string, string> raw)
+    {
+        var staticLines = entries.Where(e => IsServerKey(e.Key) || IsHierarchicalKey(e.Key)).ToList();
+        var version = values.Find("version");
+        List<ConfigEntry> quorumLines;
+        if (values.Find("dynamicConfigFile") is { Value.Length: > 0 } dynamic)
+        {
+            if (staticLines.Count > 0)
+            {
+                throw ConfigValues.Error(staticLines[0],
+                    $"belongs in the dynamic configuration file ({dynamic.Value}, line {dynamic.Line}), not here");
+            }
+
+            DynamicConfigFile = Path.GetFullPath(dynamic.Value, baseDirectory);
+            quorumLines = ReadDynamicFile(dynamic, DynamicConfigFile, warnings);
+            foreach (var entry in quorumLines)
+            {
+                raw[entry.Key] = entry.Value;
+            }
+
+            QuorumConfigVersion = VersionFromFileName(dynamic.Value);
+        }
+        else
+        {
+            quorumLines = staticLines;
+            QuorumConfigVersion = version is null ? 0 : ParseVersion(version);
+        }
+
+        var servers = new SortedDictionary<long, ServerSpec>();
+        var lines = new Dictionary<long, ConfigEntry>();
+        var endpoints = new Dictionary<(string Host, int Port), (long Id, string What)>();
+        foreach (var entry in quorumLines)
+        {
+            if (IsHierarchicalKey(entry.Key))
+            {
+                throw ConfigValues.Error(entry, "hierarchical quorums (group and weight keys) are not supported by SharpKeeper");
+            }
+
+            var idText = entry.Key["server.".Length..];
+            if (idText.Length == 0 || !long.TryParse(idText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                throw ConfigValues.Error(entry, $"'{idText}' is not a server id (a non-negative number)");
+            }
+
+            var spec = ServerLine.Parse(id, entry);
+            if (lines.TryGetValue(id, out var earlier))
+            {
+                throw ConfigValues.Error(entry, $"server id {id} is already defined by {earlier.Key} at {Where(earlier, entry)}");
+            }
+
+            foreach (var (host, port, what) in Endpoints(spec))
+            {
+                if (endpoints.TryGetValue((host.ToLowerInvariant(), port), out var other))
+                {
+                    throw ConfigValues.Error(entry,
+                        $"{what} {FormatEndpoint(host, port)} is already the {other.What} of server.{other.Id} ({Where(lines[other.Id], entry)})");
+                }
+
+                endpoints[(host.ToLowerInvariant(), port)] = (id, what);
+            }
+
+            lines[id] = entry;
+            servers[id] = spec;
+        }
+
+        Servers = new ReadOnlyDictionary<long, ServerSpec>(servers);
+        _serverLines = lines;
+        CheckQuorumShape(file, warnings);
+    }
+
+    private static string Where(ConfigEntry earlier, ConfigEntry current) =>
+        earlier.File == current.File ? $"line {earlier.Line}" : $"{earlier.File}:{earlier.Line}";
+
+    private static string FormatEndpoint(string host, int port) =>
+        host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
+
+    /// <summary>The addresses a server listens on that no other server may share; wildcard client addresses are not compared, as in Apache.</summary>
+    private static IEnumerable<(string Host, int Port, string What)> Endpoints(ServerSpec spec)
+    {
+        yield return (spec.Host, spec.QuorumPort, "quorum address");
+        yield return (spec.Host, spec.ElectionPort, "election address");
+        if (spec.ClientPort is { } clientPort && spec.ClientAddress is { } address && !IsWildcard(address))
+        {
+            yield return (address, clientPort, "client address");
+        }
+    }
+
+    private static bool IsWildcard(string? address) => address is null or "0.0.0.0" or "::" or "0:0:0:0:0:0:0:0";
+
+    private static List<ConfigEntry> ReadDynamicFile(ConfigEntry dynamic, string path, List<ConfigWarning> warnings)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException(dynamic.File, dynamic.Line, dynamic.Key, $"cannot read {path}: {e.Message}", e);
+        }
+
+        var entries = PropertiesParser.Parse(text, dynamic.Value, warnings);
+        foreach (var entry in entries)
+        {
+            if (entry.Key == "version")
+            {
+                throw ConfigValues.Error(entry, "a dynamic configuration file must not hold a version: it comes from the file name");
+            }
+
+            if (!IsServerKey(entry.Key) && !IsHierarchicalKey(entry.Key))
+            {
+                throw ConfigValues.Error(entry, "only server.N lines belong in a dynamic configuration file");
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>zoo.cfg.dynamic.100000000 has version 0x100000000; a name without a hex suffix has version 0.</summary>
+    private static long VersionFromFileName(string fileName)
+    {
+        var dot = fileName.LastIndexOf('.');
+        var suffix = dot < 0 ? "" : fileName[(dot + 1)..];
+        return suffix.Length is > 0 and <= 16
+            && long.TryParse(suffix, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var version)
+            && version >= 0
+            ? version
+            : 0;
+    }
+
+    private static long ParseVersion(ConfigEntry entry)
+    {
+        if (entry.Value.Length is 0 or > 16
+            || !long.TryParse(entry.Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var version)
+            || version < 0)
+        {
+            throw ConfigValues.Error(entry, $"'{entry.Value}' is not a configuration version (a hexadecimal number)");
+        }
+
+        return version;
+    }
+
+    /// <summary>QuorumPeerConfig.parseDynamicConfig's rules on how many participants and observers make sense.</summary>
+    private void CheckQuorumShape(string file, List<ConfigWarning> warnings)
+    {
+        var participants = Servers.Values.Count(s => s.Role == ServerRole.Participant);
+        var firstObserver = Servers.Values.FirstOrDefault(s => s.Role == ServerRole.Observer);
+        if (participants == 0)
+        {
+            if (!StandaloneEnabled)
+            {
+                throw new ConfigException(file, 0, "standaloneEnabled", "standaloneEnabled=false needs at least one participant server.N line");
+            }
+
+            if (firstObserver is not null)
+            {
+                throw ConfigValues.Error(_serverLines[firstObserver.Id], "observers without participants make no ensemble");
+            }
+        }
+        else if (participants == 1 && StandaloneEnabled)
+        {
+            var only = _serverLines[Servers.Values.First(s => s.Role == ServerRole.Participant).Id];
+            if (firstObserver is not null)
+            {
+                throw ConfigValues.Error(_serverLines[firstObserver.Id],
+                    "observers need at least two participants (or standaloneEnabled=false)");
+            }
+
+            warnings.Add(new ConfigWarning(only.File, only.Line, only.Key,
+                "only one server is configured: running standalone and ignoring it (set standaloneEnabled=false for a one-server ensemble)"));
+        }
+        else
+        {
+            var first = _serverLines[Servers.Keys.First()];
+            if (participants <= 2)
+            {
+                warnings.Add(new ConfigWarning(first.File, 0, "server.N",
+                    $"{participants} participants tolerate no server failure; use at least 3"));
+            }
+            else if (participants % 2 == 0)
+            {
+                warnings.Add(new ConfigWarning(first.File, 0, "server.N",
+                    $"{participants} participants tolerate no more failures than {participants - 1}; consider an odd number"));
+            }
+        }
+
+        IsStandalone = StandaloneEnabled && participants <= 1;
+    }
+
+    /// <summary>myid holds this server's id. An ensemble member cannot start without one that names one of its servers.</summary>
+    private void ReadMyId(string file)
+    {
+        if (Servers.Count == 0)
+        {
+            return;
+        }
+
+        var path = Path.Combine(DataDir, "myid");
+        if (!File.Exists(path))
+        {
+            if (!IsStandalone)
+            {
+                throw new ConfigException(file, 0, "myid",
+                    $"{path} is missing: each server of an ensemble needs a myid file holding its server id (the N of its server.N line)");
+            }
+
+            return;
+        }
+
+        string firstLine;
+        try
+        {
+            using var reader = new StreamReader(path);
+            firstLine = (reader.ReadLine() ?? "").Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException(path, 0, "myid", $"cannot read it: {e.Message}", e);
+        }
+
+        if (!long.TryParse(firstLine, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+        {
+            throw new ConfigException(path, 1, "myid", $"'{firstLine}' is not a server id (a non-negative number)");
+        }
+
+        if (!IsStandalone && !Servers.ContainsKey(id))
+        {
+            throw new ConfigException(path, 1, "myid",
+                $"server id {id} matches no server.N line of {file} (ids: {string.Join(", ", Servers.Keys)})");
+        }
+
+        MyId = id;
+    }
+
+    /// <summary>
+    /// This server's server.N line decides its role and, when it has a client part, its client address (which must
+    /// then agree with clientPort and clientPortAddress, if those are set too).
+    /// </summary>
+    private void ApplyOwnServerLine(ConfigValues values, (ServerRole Role, ConfigEntry Entry)? requested, List<ConfigWarning> warnings)
+    {
+        var own = MyId is { } id && Servers.TryGetValue(id, out var spec) ? spec : null;
+        PeerType = own?.Role ?? ServerRole.Participant;
+        if (requested is { } peerType && peerType.Role != PeerType)
+        {
+            warnings.Add(new ConfigWarning(peerType.Entry.File, peerType.Entry.Line, peerType.Entry.Key,
+                $"'{peerType.Entry.Value}' disagrees with the server list, which makes this server a {PeerType.ToString().ToLowerInvariant()}; the server list wins"));
+        }
+
+        if (own?.ClientPort is not { } ownPort)
+        {
+            return;
+        }
+
+        if (ClientPort is { } staticPort)
+        {
+            var ownAddress = own.ClientAddress ?? "0.0.0.0";
+            var agrees = IsWildcard(ClientPortAddress)
+                ? staticPort == ownPort
+                : staticPort == ownPort && string.Equals(ClientPortAddress, ownAddress, StringComparison.OrdinalIgnoreCase);
+            if (!agrees)
+            {
+                var blamed = values.Find("clientPort")!;
+                var line = _serverLines[own.Id];
+                throw ConfigValues.Error(blamed,
+                    $"{FormatEndpoint(ClientPortAddress ?? "0.0.0.0", staticPort)} differs from the client address {FormatEndpoint(ownAddress, ownPort)} of {line.Key} ({line.File}:{line.Line})");
+            }
+        }
+
+        ClientPort = ownPort;
+        ClientPortAddress = own.ClientAddress;
+    }
+
+    private void CheckEnsembleNeeds(ConfigValues values, string file)
+    {
+        if (!IsStandalone)
+        {
+            foreach (var (key, value) in new[] { ("initLimit", InitLimit), ("syncLimit", SyncLimit) })
+            {
+                if (value == 0)
+                {
+                    var entry = values.Find(key);
+                    throw new ConfigException(entry?.File ?? file, entry?.Line ?? 0, key,
+                        $"{key} is not set: an ensemble needs it (in ticks; 10 and 5 are usual for initLimit and syncLimit)");
+                }
+            }
+        }
+
+        if (ExtendedTypesEnabled && MyId > MaxExtendedServerId)
+        {
+            var entry = values.Find("extendedTypesEnabled", systemProperty: true)!;
+            throw ConfigValues.Error(entry, $"extendedTypesEnabled needs a server id of at most {MaxExtendedServerId}, and myid is {MyId}");
+        }
+    }
+
+    private static void WarnAboutUnsupportedFeatures(ConfigValues values, List<ConfigEntry> entries, List<ConfigWarning> warnings)
+    {
+        void Warn(ConfigEntry? entry, string message)
+        {
+            if (entry is not null)
+            {
+                warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key, message));
+            }
+        }
+
+        bool IsTrue(ConfigEntry? entry) => entry is not null && entry.Value.Equals("true", StringComparison.OrdinalIgnoreCase);
+
+        // Booleans Apache parses strictly even when it is unused here.
+        var sasl = values.Bool("quorum.auth.enableSasl", false);
+        var serverRequiresSasl = values.Bool("quorum.auth.serverRequireSasl", false);
+        var learnerRequiresSasl = values.Bool("quorum.auth.learnerRequireSasl", false);
+        if (serverRequiresSasl && !sasl)
+        {
+            throw ConfigValues.Error(values.Find("quorum.auth.serverRequireSasl")!, "needs quorum.auth.enableSasl=true");
+        }
+
+        if (learnerRequiresSasl && !sasl)
+        {
+            throw ConfigValues.Error(values.Find("quorum.auth.learnerRequireSasl")!, "needs quorum.auth.enableSasl=true");
+        }
+
+        if (serverRequiresSasl && !learnerRequiresSasl)
+        {
+            throw ConfigValues.Error(values.Find("quorum.auth.serverRequireSasl")!, "needs quorum.auth.learnerRequireSasl=true");
+        }
+
+        foreach (var key in new[] { "sslQuorum", "portUnification", "multiAddress.enabled" })
+        {
+            values.Bool(key, false);
+        }
+
+        foreach (var key in new[] { "client.portUnification", "admin.enableServer", "enforce.auth.enabled", "sessionRequireClientSASLAuth" })
+        {
+            values.Bool(key, false, systemProperty: true);
+        }
+
+        const string NoTls = "TLS is not supported by SharpKeeper";
+        Warn(values.Find("secureClientPort") is { Value: not ("" or "0") } secure ? secure : null, $"{NoTls}; no secure client port is opened");
+        Warn(values.Find("sslQuorum") is var sslQuorum && IsTrue(sslQuorum) ? sslQuorum : null, $"{NoTls}; servers talk in plain text");
+        Warn(values.Find("portUnification") is var unification && IsTrue(unification) ? unification : null, $"{NoTls}; the client port speaks plain text only");
+        Warn(values.Find("client.portUnification", true) is var clientUnification && IsTrue(clientUnification) ? clientUnification : null,
+            $"{NoTls}; the client port speaks plain text only");
+        Warn(sasl ? values.Find("quorum.auth.enableSasl") : null, "SASL between servers is not supported by SharpKeeper; ignored");
+        Warn(values.Find("enforce.auth.enabled", true) is var enforce && IsTrue(enforce) ? enforce : null,
+            "is not supported by SharpKeeper: clients are NOT required to authenticate");
+        Warn(values.Find("sessionRequireClientSASLAuth", true) is var requireSasl && IsTrue(requireSasl) ? requireSasl : null,
+            "is not supported by SharpKeeper: clients are NOT required to authenticate");
+        Warn(values.Find("admin.enableServer", true) is var admin && IsTrue(admin) ? admin : null,
+            "SharpKeeper has no AdminServer (HTTP); use the four-letter words");
+        Warn(values.Find("DigestAuthenticationProvider.digestAlg", true) is { Value: not ("" or "SHA1" or "SHA-1") } digestAlg ? digestAlg : null,
+            "only SHA1 digests are supported by SharpKeeper; ignored");
+        Warn(values.Find("snapshot.compression.method", true) is { Value.Length: > 0 } compression ? compression : null,
+            "SharpKeeper writes uncompressed snapshots; ignored");
+        Warn(values.Find("metricsProvider.className") is { Value: not ("" or DefaultMetricsProvider) } metrics ? metrics : null,
+            "metrics providers are Java classes SharpKeeper cannot load; ignored (mntr has the metrics)");
+
+        foreach (var entry in entries.Where(e => e.Key.StartsWith("authProvider.", StringComparison.Ordinal)
+            || e.Key.StartsWith(ConfigKeys.SystemPropertyPrefix + "authProvider.", StringComparison.Ordinal)))
+        {
+            values.Find(entry.Key);
+            Warn(entry, "authentication providers are Java classes SharpKeeper cannot load; ignored (digest, ip and world are built in)");
+        }
+    }
+
+    private static void WarnAboutUnknownKeys(List<ConfigEntry> entries, ConfigValues values, List<ConfigWarning> warnings)
+    {
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            if (values.WasRead(entry.Key) || IsServerKey(entry.Key) || IsHierarchicalKey(entry.Key) || ConfigKeys.IsIgnored(entry.Key)
+                || !reported.Add(entry.Key))
+            {
+                continue;
+            }
+
+            var suggestion = Suggest(entry.Key, values.KeysRead.Concat(ConfigKeys.AllIgnored));
+            warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key,
+                suggestion is null ? "unknown key; ignored" : $"unknown key; ignored (did you mean {suggestion}?)"));
+        }
+    }
+
+    /// <summary>The known key closest to a misspelt one: same letters in another case, or at most two edits away.</summary>
+    private static string? Suggest(string key, IEnumerable<string> known)
+    {
+        string? best = null;
+        var bestDistance = int.MaxValue;
+        foreach (var candidate in known.Distinct())
+        {
+            var distance = string.Equals(candidate, key, StringComparison.OrdinalIgnoreCase) ? 0 : EditDistance(key, candidate);
+            if (distance < bestDistance || (distance == bestDistance && string.CompareOrdinal(candidate, best) < 0))
+            {
+                (best, bestDistance) = (candidate, distance);
+            }
+        }
+
+        return bestDistance <= Math.Min(2, key.Length / 3) ? best : null;
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = char.ToLowerInvariant(a[i - 1]) == char.ToLowerInvariant(b[j - 1]) ? 0 : 1;
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+}
