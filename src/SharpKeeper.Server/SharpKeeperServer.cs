@@ -100,7 +100,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             Core,
             new NetworkOptions { JuteMaxBuffer = Config.JuteMaxBuffer, MaxClientConnectionsPerIp = Config.MaxClientCnxns },
             LoggerFactory.CreateLogger("SharpKeeper.Server.Network"),
-            Admin.ExecuteAsync);
+            (word, requester) => Admin.ExecuteAsync(word, requester));
         _listener.Start();
         _logger.LogInformation("SharpKeeper {Version} serving clients on {Endpoint} (standalone)", VersionInfo.Full, _listener.LocalEndPoint);
     }

@@ -27,10 +27,10 @@ public sealed class ClientConnection : IClientConnection
     private readonly ILogger _logger;
     private readonly Pipe _output = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
     private readonly JuteWriter _scratch = new(512);
-    private readonly Func<string, Task<string>> _fourLetterWords;
+    private readonly Func<string, IPEndPoint, Task<string>> _fourLetterWords;
     private int _closed;
 
-    public ClientConnection(Socket socket, ServerCore core, NetworkOptions options, ILogger logger, Func<string, Task<string>> fourLetterWords)
+    public ClientConnection(Socket socket, ServerCore core, NetworkOptions options, ILogger logger, Func<string, IPEndPoint, Task<string>> fourLetterWords)
     {
         _socket = socket;
         _core = core;
@@ -277,7 +277,7 @@ public sealed class ClientConnection : IClientConnection
         string text;
         try
         {
-            text = await _fourLetterWords(word).ConfigureAwait(false);
+            text = await _fourLetterWords(word, RemoteEndPoint).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

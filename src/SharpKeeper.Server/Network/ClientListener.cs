@@ -13,13 +13,13 @@ public sealed class ClientListener : IAsyncDisposable
     private readonly ServerCore _core;
     private readonly NetworkOptions _options;
     private readonly ILogger _logger;
-    private readonly Func<string, Task<string>> _fourLetterWords;
+    private readonly Func<string, IPEndPoint, Task<string>> _fourLetterWords;
     private readonly ConcurrentDictionary<string, int> _perIp = new();
     private readonly ConcurrentDictionary<ClientConnection, Task> _running = new();
     private readonly CancellationTokenSource _stop = new();
     private Task? _acceptLoop;
 
-    public ClientListener(IPEndPoint endpoint, ServerCore core, NetworkOptions options, ILogger logger, Func<string, Task<string>> fourLetterWords)
+    public ClientListener(IPEndPoint endpoint, ServerCore core, NetworkOptions options, ILogger logger, Func<string, IPEndPoint, Task<string>> fourLetterWords)
     {
         _core = core;
         _options = options;

@@ -40,6 +40,7 @@ public sealed class ConnectionStats
         LastCxid = -1;
         LastZxid = -1;
         LastOperation = "NA";
+        LastResponseWallMillis = 0;
         LastLatency = 0;
         MinLatency = long.MaxValue;
         MaxLatency = 0;

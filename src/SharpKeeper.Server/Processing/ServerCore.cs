@@ -482,7 +482,12 @@ public sealed class ServerCore
 
         var latency = Math.Max(0, _clock.MonotonicMillis - request.ReceivedMonotonicMillis);
         connection.Stats.Outstanding--;
-        connection.Stats.LastCxid = request.Xid;
+        if (request.Xid >= 0)
+        {
+            // As ZooKeeper: pings, auth and setWatches (negative xids) do not count as the last request.
+            connection.Stats.LastCxid = request.Xid;
+        }
+
         connection.Stats.LastZxid = zxid;
         connection.Stats.LastOperation = OperationNames.Of(request.Type);
         connection.Stats.LastResponseWallMillis = _clock.WallMillis;

@@ -82,7 +82,7 @@ public sealed class FourLetterWordTests
             var (stat, askingPort) = await FourLetter.SendWithPortAsync(server.Port, "stat");
             var expectedClients =
                 $" /127.0.0.1:{session.LocalPort}[1](queued=0,recved=4,sent=4)\n" +
-                $" /127.0.0.1:{askingPort}[1](queued=0,recved=0,sent=0)\n\n";
+                $" /127.0.0.1:{askingPort}[0](queued=0,recved=1,sent=0)\n\n";
             AssertMatches(
                 $@"^Zookeeper version: {Version}\nClients:\n{Regex.Escape(expectedClients)}" +
                 @"Latency min/avg/max: \d+/\d+\.\d+(E-\d+)?/\d+\nReceived: \d+\nSent: \d+\nConnections: 2\nOutstanding: 0\nZxid: 0x2\nMode: standalone\nNode count: 6\n$",
@@ -112,7 +112,7 @@ public sealed class FourLetterWordTests
                 lines[0]);
 
             // A connection without a session shows only the brief part.
-            Assert.Equal($" /127.0.0.1:{askingPort}[1](queued=0,recved=0,sent=0)", lines[1]);
+            Assert.Equal($" /127.0.0.1:{askingPort}[0](queued=0,recved=1,sent=0)", lines[1]);
             Assert.Equal("", lines[2]);
             Assert.Equal("", lines[3]);
         }
