@@ -78,8 +78,8 @@ for kind in apache sharp; do
   dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "127.0.0.1:$port" --label "$kind" \
     --workload create --sessions 8 --inflight 32 --payload 100 --count "$znodes" --seconds 600 >"$work/$kind-fill.json"
   after=$(rss_kb "$pid")
-  # Let the server write the snapshot the fill triggered, then measure the newest one.
-  sleep 2
+  # Wait (bounded) until no snapshot is being written, then measure the newest one.
+  for _ in $(seq 1 100); do ls "$dir"/data/version-2/*.tmp >/dev/null 2>&1 || break; sleep 0.1; done
   snapshot_bytes=$(ls -t "$dir"/data/version-2/snapshot.* | head -1 | xargs stat -c %s)
 
   # Restart: kill -9, start again, time until a read is served.
