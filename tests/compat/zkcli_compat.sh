@@ -1,43 +1,81 @@
 #!/usr/bin/env bash
-# Drives Debian's Java zkCli.sh non-interactively against a server and checks its output.
+# Debian's Java zkCli.sh, one non-interactive command per JVM, checking output and exit status.
 # Usage: zkcli_compat.sh --server HOST:PORT
 set -uo pipefail
-[ "${1:-}" = "--server" ] && [ -n "${2:-}" ] || { echo "usage: $0 --server HOST:PORT" >&2; exit 2; }
-server=$2
-cli=/usr/share/zookeeper/bin/zkCli.sh
-root="/zkcli-compat-$$-$RANDOM"
-passed=0
-failed=0
-# Keep the JVM quiet: only the command output matters.
-export CLIENT_JVMFLAGS="-Dzookeeper.log.threshold=ERROR -Dlog4j.configuration=file:/etc/zookeeper/conf_example/log4j.properties"
-export ZOO_LOG4J_PROP="ERROR,CONSOLE"
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+parse_server "$@"
 
-run() { timeout 60 "$cli" -server "$server" "$@" 2>&1 | grep -v -E '^(Connecting to|WATCHER::|WatchedEvent|$)|log4j|SLF4J'; }
+ZKCLI=${ZKCLI:-/usr/share/zookeeper/bin/zkCli.sh}
+CMD_TIMEOUT=${CMD_TIMEOUT:-30}
+[ -x "$ZKCLI" ] || { echo "FAIL setup: $ZKCLI not found (install zookeeper)"; echo "0 passed, 1 failed"; exit 1; }
 
-expect() { # name, expected regex, command...
-  local name=$1 pattern=$2; shift 2
-  local out
-  out=$(run "$@")
-  if grep -qE -- "$pattern" <<<"$out"; then
-    echo "PASS $name"; passed=$((passed + 1))
-  else
-    echo "FAIL $name: expected /$pattern/ in:"; sed 's/^/    /' <<<"$out"; failed=$((failed + 1))
-  fi
+root="/$(unique_name zkcli-compat)"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# zkEnv.sh fixes CLASSPATH to zookeeper.jar alone (slf4j without a binding); the launcher honours
+# the last -cp, so add log4j 1.2 with a WARN configuration and silence the exit notice.
+cat >"$work/log4j.properties" <<'EOF'
+log4j.rootLogger=WARN, STDERR
+log4j.logger.org.apache.zookeeper.util.ServiceUtils=OFF
+log4j.appender.STDERR=org.apache.log4j.ConsoleAppender
+log4j.appender.STDERR.Target=System.err
+log4j.appender.STDERR.layout=org.apache.log4j.PatternLayout
+log4j.appender.STDERR.layout.ConversionPattern=%-5p %c{1} - %m%n
+EOF
+jars=/usr/share/java
+export CLIENT_JVMFLAGS="-cp $work:$jars/zookeeper.jar:$jars/slf4j-log4j12.jar:$jars/log4j-1.2.jar -Dlog4j.configuration=file:$work/log4j.properties -Xmx128m -XX:TieredStopAtLevel=1"
+
+# zkcli ARGS...: runs one command; sets OUT (banner lines removed) and RC.
+zkcli() {
+  OUT=$(timeout "$CMD_TIMEOUT" "$ZKCLI" -server "$SERVER" "$@" 2>&1 </dev/null)
+  RC=$?
+  OUT=$(grep -v -E '^(Connecting to .*|WATCHER::|WatchedEvent state:SyncConnected type:None path:null|SLF4J: .*|)$' <<<"$OUT")
 }
 
-expect create            "Created $root"                  create "$root" "hello"
-expect get               "^hello$"                         get "$root"
-expect set-and-stat      "dataVersion = 1"                 set -s "$root" "world"
-expect get-stat          "dataLength = 5"                  get -s "$root"
-expect create-sequential "Created $root/s-0000000000"      create -s "$root/s-" ""
-expect create-ephemeral  "Created $root/e"                 create -e "$root/e" ""
-expect ls                "s-0000000000"                    ls "$root"
-expect ls-stat           "numChildren = 2"                 ls -s "$root"
-expect setAcl-getAcl     "'world,'anyone"                  getAcl "$root"
-expect setAcl            "aclVersion = 1"                  setAcl -s "$root" "world:anyone:cdrwa"
-expect delete-nonempty   "Node not empty"                  delete "$root"
-expect deleteall         "^$|Node does not exist|^\s*$"    deleteall "$root"
-expect gone              "Node does not exist"             get "$root"
+# check NAME RC_EXPECT(ok|error) LINE-REGEX... -- COMMAND...: each regex must match a whole line.
+check() {
+  local name=$1 want=$2 patterns=() p
+  shift 2
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do patterns+=("$1"); shift; done
+  shift
+  zkcli "$@"
+  if [ "$RC" -eq 124 ]; then
+    fail "$name" "'$*' timed out after ${CMD_TIMEOUT}s"; return
+  fi
+  if [ "$want" = ok ] && [ "$RC" -ne 0 ]; then
+    fail "$name" "'$*' exited $RC: $(tr '\n' '|' <<<"$OUT")"; return
+  fi
+  if [ "$want" = error ] && [ "$RC" -eq 0 ]; then
+    fail "$name" "'$*' exited 0 but should fail: $(tr '\n' '|' <<<"$OUT")"; return
+  fi
+  for p in "${patterns[@]}"; do
+    if ! grep -qxE -- "$p" <<<"$OUT"; then
+      fail "$name" "'$*': no line /$p/ in: $(tr '\n' '|' <<<"$OUT")"; return
+    fi
+  done
+  pass "$name"
+}
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check create            ok    "Created $root"                                   -- create "$root" hello
+if [ "$COMPAT_FAILED" -ne 0 ]; then
+  summary; exit 1  # nothing else can work; do not spend a JVM start per check on it
+fi
+check get               ok    "hello"                                           -- get "$root"
+check set-stat          ok    "dataVersion = 1" "dataLength = 5" "aclVersion = 0" -- set -s "$root" world
+check create-sequential ok    "Created $root/seq-0000000000"                    -- create -s "$root/seq-" data
+# zkCli exits without closing its session, so the ephemeral lives on until the session times out.
+check create-ephemeral  ok    "Created $root/eph"                               -- create -e "$root/eph" data
+check stat-ephemeral    ok    "cZxid = 0x[0-9a-f]+" "dataVersion = 0" "dataLength = 4" "ephemeralOwner = 0x[0-9a-f]*[1-9a-f][0-9a-f]*" -- stat "$root/eph"
+check ls                ok    "\[eph, seq-0000000000\]"                        -- ls "$root"
+check ls-stat           ok    "\[eph, seq-0000000000\]" "numChildren = 2" "cversion = 2" "dataVersion = 1" "ephemeralOwner = 0x0" -- ls -s "$root"
+check setAcl            ok    "aclVersion = 1" "dataVersion = 1"                -- setAcl -s "$root" world:anyone:rcd
+check getAcl            ok    "'world,'anyone" ": cdr"                          -- getAcl "$root"
+check set-denied        error "Insufficient permission : $root"                 -- set "$root" denied
+check delete-nonempty   error "Node not empty: $root"                           -- delete "$root"
+check deleteall         ok                                                      -- deleteall "$root"
+check get-deleted       error "Node does not exist: $root"                      -- get "$root"
+
+summary
