@@ -62,3 +62,60 @@ public sealed class PathTests
         Assert.False(EphemeralType.IsTtl(0x0100000000000001));
     }
 }
+
+public sealed class PathValidationTests
+{
+    [Theory]
+    [InlineData("/a/.b")]
+    [InlineData("/a/b.")]
+    [InlineData("/...")]
+    [InlineData("/a/...")]
+    [InlineData("/.a")]
+    [InlineData("/a\uf900")]
+    [InlineData("/a\u00a0")]
+    [InlineData("/0000000001")]
+    public void MoreValidPaths(string path) => Assert.Null(ZkPath.Validate(path));
+
+    [Theory]
+    [InlineData(null, "Path cannot be null")]
+    [InlineData("", "Path length must be > 0")]
+    [InlineData("a", "Path must start with / character")]
+    [InlineData("a/b", "Path must start with / character")]
+    [InlineData("/a/", "Path must not end with / character")]
+    [InlineData("//", "Path must not end with / character")]
+    [InlineData("//a", "empty node name specified @1")]
+    [InlineData("/a//b", "empty node name specified @3")]
+    [InlineData("/.", "relative paths not allowed @1")]
+    [InlineData("/..", "relative paths not allowed @2")]
+    [InlineData("/a/./b", "relative paths not allowed @3")]
+    [InlineData("/a/../b", "relative paths not allowed @4")]
+    [InlineData("/a/..", "relative paths not allowed @4")]
+    [InlineData("/a\u0000", "null character not allowed @2")]
+    [InlineData("/ab\u001f", "invalid character @3")]
+    [InlineData("/\u0085", "invalid character @1")]
+    [InlineData("/a\u009f", "invalid character @2")]
+    [InlineData("/a\ud83d\ude00", "invalid character @2")]
+    [InlineData("/a\uf8ff", "invalid character @2")]
+    [InlineData("/a\uffff", "invalid character @2")]
+    public void InvalidPathsSayWhyAsZooKeeperDoes(string? path, string reason) => Assert.Equal(reason, ZkPath.Validate(path));
+
+    [Theory]
+    [InlineData("/", true)]
+    [InlineData("/a/", true)]
+    [InlineData("/a/b-", true)]
+    [InlineData("", false)]
+    [InlineData("//", false)]
+    [InlineData("/a//", false)]
+    [InlineData("/./", false)]
+    [InlineData("/a/../", false)]
+    public void SequentialPrefixesAreValidatedWithTheCounterAppended(string prefix, bool valid) =>
+        Assert.Equal(valid, ZkPath.IsValid(prefix, sequential: true));
+
+    [Fact]
+    public void ValidPathsForAllRecordsAndReasonsForSequentialFailures()
+    {
+        Assert.True(ZkPath.IsValid("/zookeeper"));
+        Assert.False(ZkPath.IsValid(null));
+        Assert.Equal("Path must start with / character", ZkPath.Validate("a", sequential: true));
+    }
+}

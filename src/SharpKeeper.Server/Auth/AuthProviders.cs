@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -32,7 +33,9 @@ public static class AuthProviders
     public static bool IsValidAclId(string scheme, string id) => scheme switch
     {
         World => id == "anyone",
-        Digest => id.Count(c => c == ':') == 1 && !id.EndsWith(':'),
+
+        // As ZooKeeper: id.split(":") must give two parts, and Java's split drops trailing empty parts.
+        Digest => JavaSplitCount(id, ':') == 2,
         Ip => TryParseCidr(id, out _, out _),
         _ => false,
     };
@@ -44,51 +47,82 @@ public static class AuthProviders
         _ => authId == aclId,
     };
 
+    private static int JavaSplitCount(string value, char separator)
+    {
+        var parts = value.Split(separator);
+        var count = parts.Length;
+        while (count > 0 && parts[count - 1].Length == 0)
+        {
+            count--;
+        }
+
+        return count;
+    }
+
     private static bool MatchesIp(string clientAddress, string aclId)
     {
-        if (!TryParseCidr(aclId, out var network, out var bits) || !IPAddress.TryParse(clientAddress, out var client))
+        if (!TryParseCidr(aclId, out var network, out var bits))
         {
             return false;
         }
 
-        if (client.IsIPv4MappedToIPv6)
+        // The connection reports IPv4-mapped IPv6 peers in dotted form; anything else that is not
+        // a dotted quad never matches, as in ZooKeeper (whose ip provider only reads IPv4).
+        if (IPAddress.TryParse(clientAddress, out var parsed) && parsed.IsIPv4MappedToIPv6)
         {
-            client = client.MapToIPv4();
+            clientAddress = parsed.MapToIPv4().ToString();
         }
 
-        var a = network.GetAddressBytes();
-        var b = client.GetAddressBytes();
-        if (a.Length != b.Length)
+        if (!TryParseIPv4(clientAddress, out var client))
         {
             return false;
         }
 
-        for (var i = 0; i < a.Length && bits > 0; i++, bits -= 8)
+        var mask = bits == 0 ? 0u : uint.MaxValue << (32 - bits);
+        return (network & mask) == (client & mask);
+    }
+
+    /// <summary>
+    /// An ip ACL id as ZooKeeper reads it: a dotted quad of decimal octets (each as Java's
+    /// Integer.parseInt reads it, so "010" is ten), optionally followed by "/bits" with 0 &lt;= bits &lt;= 32.
+    /// </summary>
+    private static bool TryParseCidr(string id, out uint address, out int bits)
+    {
+        bits = 32;
+        var slash = id.IndexOf('/');
+        if (!TryParseIPv4(slash < 0 ? id : id[..slash], out address))
         {
-            var mask = bits >= 8 ? 0xFF : (0xFF << (8 - bits)) & 0xFF;
-            if ((a[i] & mask) != (b[i] & mask))
+            return false;
+        }
+
+        return slash < 0 || (TryParseJavaInt(id.AsSpan(slash + 1), out bits) && bits is >= 0 and <= 32);
+    }
+
+    private static bool TryParseIPv4(string text, out uint address)
+    {
+        address = 0;
+        var parts = text.Split('.');
+        if (parts.Length != 4)
+        {
+            return false;
+        }
+
+        foreach (var part in parts)
+        {
+            if (!TryParseJavaInt(part, out var octet) || octet is < 0 or > 255)
             {
                 return false;
             }
+
+            address = (address << 8) | (uint)octet;
         }
 
         return true;
     }
 
-    private static bool TryParseCidr(string id, out IPAddress address, out int bits)
-    {
-        var slash = id.IndexOf('/');
-        var host = slash < 0 ? id : id[..slash];
-        if (!IPAddress.TryParse(host, out address!))
-        {
-            bits = 0;
-            return false;
-        }
-
-        var max = address.GetAddressBytes().Length * 8;
-        bits = max;
-        return slash < 0 || (int.TryParse(id.AsSpan(slash + 1), out bits) && bits >= 0 && bits <= max);
-    }
+    /// <summary>Integer.parseInt: an optional sign and decimal digits, nothing else.</summary>
+    private static bool TryParseJavaInt(ReadOnlySpan<char> text, out int value) =>
+        int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
 }
 
 /// <summary>ZooKeeper's permission check: super passes; otherwise some ACL entry granting the permission must match an id of the session.</summary>

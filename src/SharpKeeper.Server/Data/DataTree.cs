@@ -185,6 +185,11 @@ public sealed class DataTree
         {
             // Only reachable when replaying a log over a fuzzy snapshot: the change is already there.
             result.Err = e.Code;
+            if (header.Type == OpCode.Create && e.Code == ErrorCode.NodeExists && txn is CreateTxn replayed)
+            {
+                // As ZooKeeper (for plain creates only): the parent still takes the txn's cversion and pzxid.
+                SetCversionPzxid(ZkPath.Parent(replayed.Path), replayed.ParentCVersion, header.Zxid);
+            }
         }
 
         return result;
@@ -262,6 +267,25 @@ public sealed class DataTree
         return node.ToStat();
     }
 
+    private void SetCversionPzxid(string path, int cversion, long zxid)
+    {
+        if (GetNode(path) is not { } node)
+        {
+            return;
+        }
+
+        if (cversion == -1)
+        {
+            cversion = node.Cversion + 1;
+        }
+
+        if (cversion > node.Cversion)
+        {
+            node.Cversion = cversion;
+            node.Pzxid = zxid;
+        }
+    }
+
     public void DeleteNode(string path, long zxid)
     {
         var parentPath = ZkPath.Parent(path);
@@ -305,9 +329,18 @@ public sealed class DataTree
 
     private void KillSession(long sessionId, IReadOnlyList<string> paths, long zxid)
     {
-        // Logs from before CloseSessionTxn carried paths delete all of the session's ephemerals.
-        var toDelete = paths.Count > 0 || !_ephemerals.TryGetValue(sessionId, out var all) ? paths : [.. all];
-        foreach (var path in toDelete)
+        // As ZooKeeper: the paths the txn lists first, then any other ephemeral this replica still
+        // indexes for the session (all of them for logs from before CloseSessionTxn carried paths).
+        DeleteEphemerals(paths, zxid);
+        if (_ephemerals.Remove(sessionId, out var rest) && rest.Count > 0)
+        {
+            DeleteEphemerals([.. rest], zxid);
+        }
+    }
+
+    private void DeleteEphemerals(IReadOnlyList<string> paths, long zxid)
+    {
+        foreach (var path in paths)
         {
             try
             {
@@ -318,8 +351,6 @@ public sealed class DataTree
                 // Already gone (replay over a fuzzy snapshot).
             }
         }
-
-        _ephemerals.Remove(sessionId);
     }
 
     private void IndexOwner(string path, long owner)

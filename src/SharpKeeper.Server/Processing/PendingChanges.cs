@@ -100,6 +100,32 @@ public sealed class PendingChanges(DataTree tree)
         return saved;
     }
 
+    /// <summary>
+    /// Undoes a failed multi: drops every record it wrote (including paths it only derived, such as
+    /// sequential names), then puts back what the saved paths held before it, as ZooKeeper's rollback does.
+    /// </summary>
+    public void Rollback(long zxid, Dictionary<string, ChangeRecord?> saved)
+    {
+        List<string>? written = null;
+        foreach (var (path, record) in _latest)
+        {
+            if (record.Zxid == zxid)
+            {
+                (written ??= []).Add(path);
+            }
+        }
+
+        if (written is not null)
+        {
+            foreach (var path in written)
+            {
+                _latest.Remove(path);
+            }
+        }
+
+        Restore(saved);
+    }
+
     public void Restore(Dictionary<string, ChangeRecord?> saved)
     {
         foreach (var (path, record) in saved)

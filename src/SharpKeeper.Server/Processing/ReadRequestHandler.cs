@@ -157,7 +157,8 @@ public sealed class ReadRequestHandler(DataTree tree, string? superDigest)
             WatcherType.Children => Apply(tree.ChildWatches),
             WatcherType.Data => Apply(tree.DataWatches),
             WatcherType.Any => Apply(tree.DataWatches) | Apply(tree.ChildWatches),
-            _ => throw new KeeperException(ErrorCode.BadArguments, request.Path),
+            // ZooKeeper fails to convert an unknown type (a RuntimeException) and answers MarshallingError.
+            _ => throw new KeeperException(ErrorCode.MarshallingError, request.Path),
         };
         return found ? new ReadOutcome(ErrorCode.Ok, null) : new ReadOutcome(ErrorCode.NoWatcher, null);
 
@@ -181,11 +182,12 @@ public sealed class ReadRequestHandler(DataTree tree, string? superDigest)
         {
             try
             {
+                // ZooKeeper rebuilds multiRead ops from the path alone: a watch flag on the wire never sets a watch.
                 results.Add(op.Type switch
                 {
                     OpCode.GetChildren => new MultiResult(OpCode.GetChildren, ErrorCode.Ok,
-                        GetChildren((PathWatchRequest)op.Request, connection, withStat: false)),
-                    OpCode.GetData => new MultiResult(OpCode.GetData, ErrorCode.Ok, GetData((PathWatchRequest)op.Request, connection)),
+                        GetChildren(new PathWatchRequest(op.Request.Path, false), connection, withStat: false)),
+                    OpCode.GetData => new MultiResult(OpCode.GetData, ErrorCode.Ok, GetData(new PathWatchRequest(op.Request.Path, false), connection)),
                     _ => throw new KeeperException(ErrorCode.BadArguments),
                 });
             }

@@ -87,7 +87,7 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
             {
                 failure = e;
                 subs.Add(new SubTxn(OpCode.Error, new ErrorTxn(e.Code)));
-                pending.Restore(saved);
+                pending.Rollback(header.Zxid, saved);
             }
         }
 

@@ -303,12 +303,23 @@ public sealed class ServerCore
             return;
         }
 
+        if (!Sessions.Touch(request.SessionId, _clock.MonotonicMillis))
+        {
+            // As ZooKeeper: a request of a session that is closing is dropped unanswered (answering it
+            // now would overtake the session's earlier replies); the connection closes with the session.
+            _logger.LogDebug("Dropping request of closing session 0x{Session:x}", request.SessionId);
+            return;
+        }
+
         connection.Stats.Outstanding++;
         Stats.OutstandingRequests++;
-        var now = _clock.MonotonicMillis;
-        if (!Sessions.Touch(request.SessionId, now))
+
+        if (request.Type == OpCode.Check)
         {
-            Reply(request, ErrorCode.SessionExpired, null, Tree.LastProcessedZxid);
+            // As ZooKeeper: check is only valid inside a multi; alone it is an unknown request,
+            // answered with Unimplemented (zxid -1, the request's unset zxid) and the connection closed.
+            Reply(request, ErrorCode.Unimplemented, null, -1);
+            connection.Close("check is only valid inside a multi");
             return;
         }
 
