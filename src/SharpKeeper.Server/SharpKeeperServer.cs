@@ -81,8 +81,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 Config.DataDir, Config.DataLogDir);
         }
 
-        // As ZooKeeper: a snapshot right after loading, so the next start need not replay this log again.
-        if (Recovered.ReplayedTxns > 0 || StoreLayout.List(_store.SnapshotDirectory, StoreLayout.SnapshotPrefix).Count == 0)
+        // A snapshot right after loading (as ZooKeeper takes one) only when the replay was long enough
+        // to be worth saving the next start from; a short replay is cheaper than writing the whole tree.
+        if (Recovered.ReplayedTxns >= Math.Max(1, Config.SnapCount / 10) || StoreLayout.List(_store.SnapshotDirectory, StoreLayout.SnapshotPrefix).Count == 0)
         {
             _store.WriteSnapshot(Core.Tree, Core.SessionTimeouts(), Config.ForceSync);
         }

@@ -94,9 +94,13 @@ public sealed class DataTree
     }
 
     /// <summary>Adds a node read from a snapshot under its (already loaded) parent.</summary>
-    public void LoadNode(DataNode parent, string path, DataNode node)
+    public void LoadNode(DataNode parent, string path, DataNode node, bool aclInterned = false)
     {
-        node.Acl = Acls.Intern(node.Acl);
+        if (!aclInterned)
+        {
+            node.Acl = Acls.Intern(node.Acl);
+        }
+
         parent.AddChild(ZkPath.Name(path), node);
         NodeCount++;
         ApproximateDataSize += path.Length + (node.Data?.Length ?? 0);

@@ -40,7 +40,7 @@ public sealed class FileStore(string dataDir, string dataLogDir, ILogger logger)
                 tree.ProcessTxn(header, txn);
                 TrackSession(sessions, header, txn);
                 replayed++;
-            });
+            }, skipThroughZxid: snapshotZxid);
             if (scan.TornTail)
             {
                 if (i != logs.Count - 1)

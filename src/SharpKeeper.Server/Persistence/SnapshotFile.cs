@@ -160,6 +160,13 @@ public static class SnapshotFile
         }
 
         var tree = new DataTree();
+
+        // Intern each ACL list once here, so loading a node is a dictionary lookup, not a list comparison.
+        foreach (var id in acls.Keys.ToList())
+        {
+            acls[id] = tree.Acls.Intern(acls[id]);
+        }
+
         var nodes = new Dictionary<string, DataNode>(StringComparer.Ordinal);
         for (var nodePath = r.ReadRequiredString(); nodePath != "/"; nodePath = r.ReadRequiredString())
         {
@@ -195,7 +202,7 @@ public static class SnapshotFile
                 throw new CorruptStoreException(path, r.Position, $"node {nodePath} has no parent in the snapshot");
             }
 
-            tree.LoadNode(parent, nodePath, node);
+            tree.LoadNode(parent, nodePath, node, aclInterned: true);
             nodes[nodePath] = node;
         }
 

@@ -79,7 +79,7 @@ public static class TxnLogReader
     /// with data after it throws <see cref="CorruptStoreException"/>. Reads only as far as the data
     /// goes, not through the preallocated zeros.
     /// </summary>
-    public static TxnLogScan Read(string path, Action<TxnHeader, Txn>? onRecord)
+    public static TxnLogScan Read(string path, Action<TxnHeader, Txn>? onRecord, long skipThroughZxid = -1)
     {
         using var file = new LogFileWindow(path);
         if (!file.TryLoad(0, TxnLogFormat.HeaderSize) || file.Span(0, TxnLogFormat.HeaderSize).IndexOfAnyExcept((byte)0) < 0)
@@ -134,23 +134,28 @@ public static class TxnLogReader
                 return new TxnLogScan(path, first, last, records, offset, TornTail: true);
             }
 
-            (TxnHeader Header, Txn Txn) entry;
+            TxnHeader header;
             try
             {
-                entry = TxnLogFormat.DecodeBody(file.Span(offset + 12, length));
+                // Records already in the snapshot are checksummed but not decoded: recovery skips them fast.
+                var reader = new JuteReader(file.Span(offset + 12, length));
+                header = TxnHeader.Read(ref reader);
+                if (header.Zxid > skipThroughZxid && onRecord is not null)
+                {
+                    onRecord(header, TxnCodec.ReadBody(ref reader, header.Type));
+                }
             }
             catch (JuteException e)
             {
                 throw new CorruptStoreException(path, offset, "record checksum is right but it does not decode: " + e.Message);
             }
 
-            onRecord?.Invoke(entry.Header, entry.Txn);
             if (first < 0)
             {
-                first = entry.Header.Zxid;
+                first = header.Zxid;
             }
 
-            last = entry.Header.Zxid;
+            last = header.Zxid;
             records++;
             offset = end;
         }
