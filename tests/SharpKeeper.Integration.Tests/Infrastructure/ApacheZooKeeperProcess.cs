@@ -75,32 +75,5 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
         return server;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        finally
-        {
-            _process.Dispose();
-            if (!KeepDirectory)
-            {
-                try
-                {
-                    System.IO.Directory.Delete(Directory, recursive: true);
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
-    }
+    public ValueTask DisposeAsync() => ServerProcessCleanup.DisposeAsync(_process, Directory, KeepDirectory);
 }

@@ -95,39 +95,8 @@ public sealed class SharpKeeperProcess : IAsyncDisposable
     }
 
     /// <summary>kill -9: the process gets no chance to flush anything.</summary>
-    public async Task KillAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        }
-    }
+    public Task KillAsync() => ServerProcessCleanup.KillAsync(_process);
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            await KillAsync();
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        finally
-        {
-            _process.Dispose();
-
-            // A directory passed in belongs to the caller.
-            if (!KeepDirectory)
-            {
-                try
-                {
-                    System.IO.Directory.Delete(Directory, recursive: true);
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
-    }
+    /// <summary>Stops the process by PID; a directory passed in belongs to the caller and is kept.</summary>
+    public ValueTask DisposeAsync() => ServerProcessCleanup.DisposeAsync(_process, Directory, KeepDirectory);
 }
