@@ -5,11 +5,8 @@ namespace SharpKeeper.Server.Network;
 /// <summary>The four-letter words recognised in place of a length prefix on a fresh connection.</summary>
 public static class FourLetterWords
 {
-    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "hash", "isro", "mntr", "ruok", "srst", "srvr",
-        "stat", "stmk", "wchc", "wchp", "wchs",
-    };
+    /// <summary>The known words; the configuration owns the list because the whitelist refers to it.</summary>
+    public static IReadOnlySet<string> All => Config.ConfigKeys.FourLetterWords;
 
     public static bool TryParse(ReadOnlySpan<byte> prefix, out string word)
     {
