@@ -15,8 +15,8 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly FileTxnLog _log;
     private readonly FileStore _store;
-    private readonly object _snapshotGate = new();
     private Task _snapshotWriting = Task.CompletedTask;
+    private long _snapshotStarted;
     private ClientListener? _listener;
     private Task? _coreLoop;
     private Task? _purgeLoop;
@@ -49,7 +49,8 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             loggerFactory.CreateLogger("SharpKeeper.Server.Core"),
             Recovered.Tree);
         Core.RestoreSessions(Recovered.Sessions);
-        Core.SnapshotDue += TakeSnapshot;
+        Core.SnapshotDue += BeginSnapshot;
+        Core.SnapshotSerialized += WriteSnapshot;
         _log.Failed += _ => Core.Post(new InvokeMessage(Core.OnLogFailed));
         Admin = new FourLetterWordHandler(this);
     }
@@ -85,7 +86,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         // to be worth saving the next start from; a short replay is cheaper than writing the whole tree.
         if (Recovered.ReplayedTxns >= Math.Max(1, Config.SnapCount / 10) || StoreLayout.List(_store.SnapshotDirectory, StoreLayout.SnapshotPrefix).Count == 0)
         {
+            var started = Environment.TickCount64;
             _store.WriteSnapshot(Core.Tree, Core.SessionTimeouts(), Config.ForceSync);
+            SnapshotTime.Record(Environment.TickCount64 - started);
         }
 
         _coreLoop = Task.Run(() => Core.RunAsync(_stop.Token));
@@ -106,41 +109,48 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         _logger.LogInformation("SharpKeeper {Version} serving clients on {Endpoint} (standalone)", VersionInfo.Full, _listener.LocalEndPoint);
     }
 
-    /// <summary>
-    /// Runs on the core thread: starts a new log file at the next txn and serializes the tree as of
-    /// the last applied zxid into memory; the file is written in the background while writes go on.
-    /// </summary>
-    private void TakeSnapshot()
-    {
-        lock (_snapshotGate)
-        {
-            if (!_snapshotWriting.IsCompleted)
-            {
-                _logger.LogWarning("Too busy to snapshot, skipping: the previous snapshot is still being written");
-                return;
-            }
+    /// <summary>Time to serialize and write each snapshot, in milliseconds (mntr's snapshottime).</summary>
+    public MetricSummary SnapshotTime { get; } = new("snapshottime");
 
-            _log.RollLog();
-            var zxid = Core.Tree.LastProcessedZxid;
-            var bytes = SnapshotFile.Serialize(Core.Tree, Core.SessionTimeouts());
-            var path = Path.Combine(_store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, zxid));
-            _snapshotWriting = Task.Run(() =>
-            {
-                try
-                {
-                    SnapshotFile.WriteBytes(path, bytes.WrittenSpan, Config.ForceSync);
-                    _logger.LogInformation("Snapshot written: {File} ({Bytes} bytes)", path, bytes.Length);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    _logger.LogError("Cannot write snapshot {File}: {Message}", path, e.Message);
-                }
-                finally
-                {
-                    bytes.Dispose();
-                }
-            });
+    /// <summary>
+    /// Runs on the core thread: starts a new log file at the next txn and begins a fuzzy snapshot as
+    /// of the last applied zxid, which the core serializes slice by slice while writes go on.
+    /// </summary>
+    private void BeginSnapshot()
+    {
+        if (Core.IsSnapshotInProgress || !_snapshotWriting.IsCompleted)
+        {
+            _logger.LogWarning("Too busy to snapshot, skipping: the previous snapshot is still being taken");
+            return;
         }
+
+        _log.RollLog();
+        _snapshotStarted = Environment.TickCount64;
+        Core.BeginSnapshot();
+    }
+
+    /// <summary>Runs on the core thread once every node is serialized: the file is written in the background.</summary>
+    private void WriteSnapshot(FuzzySnapshot snapshot)
+    {
+        var path = Path.Combine(_store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, snapshot.Zxid));
+        var started = _snapshotStarted;
+        _snapshotWriting = Task.Run(() =>
+        {
+            try
+            {
+                SnapshotFile.Write(path, snapshot, Config.ForceSync);
+                SnapshotTime.Record(Environment.TickCount64 - started);
+                _logger.LogInformation("Snapshot written: {File} ({Nodes} znodes, {Bytes} bytes)", path, snapshot.NodesWritten, new FileInfo(path).Length);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogError("Cannot write snapshot {File}: {Message}", path, e.Message);
+            }
+            finally
+            {
+                snapshot.Dispose();
+            }
+        });
     }
 
     private async Task PurgeLoopAsync(TimeSpan interval)

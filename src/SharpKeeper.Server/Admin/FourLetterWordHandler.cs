@@ -308,7 +308,20 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
             }
         }
 
+        // The store's timings, as Apache's summary metrics print them (after the gauges).
+        AppendSummary(text, server.TxnLog.FsyncTime);
+        AppendSummary(text, server.SnapshotTime);
         return text.ToString();
+    }
+
+    private static void AppendSummary(StringBuilder text, MetricSummary summary)
+    {
+        var (count, sum, min, max) = summary.Read();
+        AppendMonitor(text, "avg_" + summary.Name, JavaText.Average(count == 0 ? 0 : (double)sum / count));
+        AppendMonitor(text, "min_" + summary.Name, min.ToString(Invariant));
+        AppendMonitor(text, "max_" + summary.Name, max.ToString(Invariant));
+        AppendMonitor(text, "cnt_" + summary.Name, count.ToString(Invariant));
+        AppendMonitor(text, "sum_" + summary.Name, sum.ToString(Invariant));
     }
 
     private static void AppendMonitor(StringBuilder text, string key, string value) =>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Protocol.Jute;
 using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Processing;
 
 namespace SharpKeeper.Server.Persistence;
 
@@ -49,6 +50,9 @@ public sealed class FileTxnLog : ITxnLog
 
     public long Fsyncs { get; private set; }
     public long LastFsyncMillis { get; private set; }
+
+    /// <summary>Time of each group commit's fsync, in milliseconds (mntr's fsynctime).</summary>
+    public MetricSummary FsyncTime { get; } = new("fsynctime");
     public bool HasFailed { get; private set; }
 
     public void Append(in TxnHeader header, Txn txn)
@@ -106,6 +110,7 @@ public sealed class FileTxnLog : ITxnLog
                 {
                     _file!.Flush(flushToDisk: true);
                     Fsyncs++;
+                    FsyncTime.Record(Environment.TickCount64 - started);
                 }
                 else
                 {

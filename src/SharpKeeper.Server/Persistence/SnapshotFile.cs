@@ -15,95 +15,27 @@ namespace SharpKeeper.Server.Persistence;
 public static class SnapshotFile
 {
     /// <summary>The ACL id ZooKeeper reserves for world:anyone with all permissions.</summary>
-    private const long OpenAclId = -1;
+    internal const long OpenAclId = -1;
 
+    /// <summary>Serializes the whole tree at once (the caller owns it and nothing changes meanwhile) and writes it.</summary>
     public static void Write(string path, DataTree tree, IReadOnlyDictionary<long, int> sessions, bool fsync)
     {
-        using var w = Serialize(tree, sessions);
-        WriteBytes(path, w.WrittenSpan, fsync);
-    }
-
-    /// <summary>Serializes a whole snapshot into memory (on the thread that owns the tree).</summary>
-    public static JuteWriter Serialize(DataTree tree, IReadOnlyDictionary<long, int> sessions)
-    {
-        var w = new JuteWriter(1 << 20);
-        TxnLogFormat.WriteFileHeader(w, StoreLayout.SnapshotMagic, -1);
-        w.WriteInt(sessions.Count);
-        foreach (var (id, timeout) in sessions)
-        {
-            w.WriteLong(id);
-            w.WriteInt(timeout);
-        }
-
-        var aclIds = new Dictionary<IReadOnlyList<Acl>, long>(ReferenceEqualityComparer.Instance);
-        CollectAcls(tree.Root, aclIds);
-        w.WriteInt(aclIds.Count(kv => kv.Value != OpenAclId));
-        foreach (var (acl, id) in aclIds)
-        {
-            if (id != OpenAclId)
-            {
-                w.WriteLong(id);
-                Acl.WriteList(w, acl);
-            }
-        }
-
-        WriteNode(w, "", tree.Root, aclIds);
-        w.WriteString("/");
-        w.WriteLong(Adler32.Compute(w.WrittenSpan));
-        w.WriteString("/");
-        return w;
+        using var snapshot = new FuzzySnapshot(tree, sessions);
+        snapshot.Step(int.MaxValue);
+        Write(path, snapshot, fsync);
     }
 
     /// <summary>Writes under a temporary name and renames, so a crash never leaves a half snapshot under the real name.</summary>
-    public static void WriteBytes(string path, ReadOnlySpan<byte> bytes, bool fsync)
+    public static void Write(string path, FuzzySnapshot snapshot, bool fsync)
     {
         var temporary = path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
         {
-            file.Write(bytes);
+            snapshot.WriteTo(file);
             file.Flush(flushToDisk: fsync);
         }
 
         File.Move(temporary, path, overwrite: true);
-    }
-
-    private static void CollectAcls(DataNode node, Dictionary<IReadOnlyList<Acl>, long> ids)
-    {
-        var stack = new Stack<DataNode>();
-        stack.Push(node);
-        while (stack.Count > 0)
-        {
-            var current = stack.Pop();
-            if (!ids.ContainsKey(current.Acl))
-            {
-                ids[current.Acl] = current.Acl.SequenceEqual(Acl.OpenAclUnsafe) ? OpenAclId : ids.Count + 1;
-            }
-
-            foreach (var (_, child) in current.Children)
-            {
-                stack.Push(child);
-            }
-        }
-    }
-
-    private static void WriteNode(JuteWriter w, string path, DataNode node, Dictionary<IReadOnlyList<Acl>, long> aclIds)
-    {
-        w.WriteString(path);
-        w.WriteBuffer(node.Data);
-        w.WriteLong(aclIds[node.Acl]);
-        w.WriteLong(node.Czxid);
-        w.WriteLong(node.Mzxid);
-        w.WriteLong(node.Ctime);
-        w.WriteLong(node.Mtime);
-        w.WriteInt(node.Version);
-        w.WriteInt(node.Cversion);
-        w.WriteInt(node.Aversion);
-        w.WriteLong(node.EphemeralOwner);
-        w.WriteLong(node.Pzxid);
-        foreach (var (name, child) in node.Children)
-        {
-            WriteNode(w, path + "/" + name, child, aclIds);
-        }
     }
 
     /// <summary>Whether a file ends with the "/" seal (a cheap check that the snapshot was completed).</summary>

@@ -20,3 +20,9 @@ public sealed record LogSyncedMessage(long Zxid) : CoreMessage;
 
 /// <summary>Runs a function on the core thread (admin commands read a consistent view this way).</summary>
 public sealed record InvokeMessage(Action Action) : CoreMessage;
+
+/// <summary>Asks for another batch so a snapshot in progress serializes its next slice.</summary>
+public sealed record SnapshotSliceMessage : CoreMessage
+{
+    public static readonly SnapshotSliceMessage Instance = new();
+}

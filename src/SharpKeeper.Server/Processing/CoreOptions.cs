@@ -15,6 +15,9 @@ public sealed record CoreOptions
     /// <summary>Snapshots are taken after about this many txns (randomised between half and all of it, as ZooKeeper does).</summary>
     public int SnapCount { get; init; } = 100000;
 
+    /// <summary>Nodes serialized per batch while a snapshot is taken: small enough that a slice costs a few milliseconds.</summary>
+    public int SnapshotSliceNodes { get; init; } = 4096;
+
     /// <summary>How often empty containers and expired TTL nodes are looked for (znode.container.checkIntervalMs).</summary>
     public int ContainerCheckIntervalMs { get; init; } = 60000;
 

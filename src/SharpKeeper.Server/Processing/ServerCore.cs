@@ -37,6 +37,7 @@ public sealed class ServerCore
     private long _txnsSinceSnapshot;
     private long _snapshotThreshold;
     private bool _logFailed;
+    private FuzzySnapshot? _snapshot;
 
     public ServerCore(CoreOptions options, IClock clock, ITxnLog log, ILogger logger, DataTree? tree = null)
     {
@@ -66,6 +67,25 @@ public sealed class ServerCore
 
     /// <summary>Raised on the core thread when enough txns have been applied since the last snapshot.</summary>
     public event Action? SnapshotDue;
+
+    /// <summary>Raised on the core thread when a snapshot begun by <see cref="BeginSnapshot"/> has every node serialized.</summary>
+    public event Action<FuzzySnapshot>? SnapshotSerialized;
+
+    public bool IsSnapshotInProgress => _snapshot is not null;
+
+    /// <summary>
+    /// Starts a fuzzy snapshot as of the last applied zxid. It is serialized a slice per batch, so
+    /// writes go on while it is taken; <see cref="SnapshotSerialized"/> hands it over when complete.
+    /// </summary>
+    public void BeginSnapshot()
+    {
+        if (_snapshot is not null)
+        {
+            throw new InvalidOperationException("a snapshot is already being taken");
+        }
+
+        _snapshot = new FuzzySnapshot(Tree, SessionTimeouts());
+    }
 
     /// <summary>True once the log could not be written: the server answers reads and refuses every write.</summary>
     public bool IsLogFailed => _logFailed;
@@ -223,6 +243,26 @@ public sealed class ServerCore
         }
 
         _dirty.Clear();
+        ContinueSnapshot();
+    }
+
+    private void ContinueSnapshot()
+    {
+        if (_snapshot is null)
+        {
+            return;
+        }
+
+        if (!_snapshot.Step(_options.SnapshotSliceNodes))
+        {
+            // Keeps the loop turning when no other message would end a batch.
+            Post(SnapshotSliceMessage.Instance);
+            return;
+        }
+
+        var snapshot = _snapshot;
+        _snapshot = null;
+        SnapshotSerialized?.Invoke(snapshot);
     }
 
     /// <summary>Marks a connection as having replies to flush at the end of this batch (core thread only).</summary>

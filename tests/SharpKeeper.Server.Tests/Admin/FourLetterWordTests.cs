@@ -172,6 +172,8 @@ public sealed class FourLetterWordTests
                     "zk_packets_sent", "zk_packets_received", "zk_connection_drop_probability", "zk_watch_count", "zk_min_latency",
                     "zk_max_file_descriptor_count", "zk_approximate_data_size", "zk_open_file_descriptor_count", "zk_local_sessions",
                     "zk_uptime", "zk_max_latency", "zk_outstanding_tls_handshake", "zk_non_mtls_local_conn_count",
+                    "zk_avg_fsynctime", "zk_min_fsynctime", "zk_max_fsynctime", "zk_cnt_fsynctime", "zk_sum_fsynctime",
+                    "zk_avg_snapshottime", "zk_min_snapshottime", "zk_max_snapshottime", "zk_cnt_snapshottime", "zk_sum_snapshottime",
                 ],
                 lines.Select(l => l[0]));
             var values = lines.ToDictionary(l => l[0], l => l[1]);
@@ -185,6 +187,11 @@ public sealed class FourLetterWordTests
             Assert.Equal("0.0", values["zk_connection_drop_probability"]);
             Assert.Equal("0", values["zk_outstanding_requests"]);
             Assert.Matches(@"^\d+\.\d+(E-\d+)?$", values["zk_avg_latency"]);
+
+            // The session and its ephemeral were fsynced; the start-up snapshot was taken.
+            Assert.True(long.Parse(values["zk_cnt_fsynctime"]) >= 1);
+            Assert.Equal("1", values["zk_cnt_snapshottime"]);
+            Assert.Matches(@"^\d+\.\d+(E-\d+)?$", values["zk_avg_fsynctime"]);
             foreach (var key in new[] { "zk_min_latency", "zk_max_latency", "zk_packets_sent", "zk_packets_received", "zk_uptime" })
             {
                 Assert.Matches(@"^\d+$", values[key]);

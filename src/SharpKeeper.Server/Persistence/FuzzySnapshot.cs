@@ -1,0 +1,133 @@
+using SharpKeeper.Protocol.Jute;
+using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Data;
+
+namespace SharpKeeper.Server.Persistence;
+
+/// <summary>
+/// A snapshot serialized a slice at a time by the thread that owns the tree, with writes applied
+/// between slices: a "fuzzy" snapshot as ZooKeeper takes one. It is named after the last zxid applied
+/// when it began; replaying the log from there repairs whatever changed while it was being taken, as
+/// every txn can be re-applied over a node state it already produced.
+/// Each node is written whole and after its parent, so the file always loads; the ACL table is
+/// built from the nodes actually written, so an ACL first used mid-snapshot is never missing.
+/// </summary>
+public sealed class FuzzySnapshot : IDisposable
+{
+    private readonly Dictionary<long, int> _sessions;
+    private readonly Dictionary<IReadOnlyList<Acl>, long> _aclIds = new(ReferenceEqualityComparer.Instance);
+    private readonly Stack<(string ParentPath, string Name, DataNode Node)> _toVisit = new();
+    private readonly JuteWriter _nodes = new(1 << 20);
+    private long _nextAclId = 1;
+
+    public FuzzySnapshot(DataTree tree, IReadOnlyDictionary<long, int> sessions)
+    {
+        Zxid = tree.LastProcessedZxid;
+        _sessions = new Dictionary<long, int>(sessions);
+        _toVisit.Push(("", "", tree.Root));
+    }
+
+    /// <summary>The last zxid applied when the snapshot began: the file's name and the replay's start.</summary>
+    public long Zxid { get; }
+
+    public bool IsComplete => _toVisit.Count == 0;
+
+    public int NodesWritten { get; private set; }
+
+    /// <summary>Serializes up to <paramref name="maxNodes"/> more nodes; true once every node is written.</summary>
+    public bool Step(int maxNodes)
+    {
+        for (var written = 0; written < maxNodes && _toVisit.Count > 0; written++)
+        {
+            var (parentPath, name, node) = _toVisit.Pop();
+            var path = name.Length == 0 && parentPath.Length == 0 ? "" : parentPath + "/" + name;
+            WriteNode(path, node);
+            foreach (var (childName, child) in node.Children)
+            {
+                _toVisit.Push((path, childName, child));
+            }
+        }
+
+        return IsComplete;
+    }
+
+    private void WriteNode(string path, DataNode node)
+    {
+        _nodes.WriteString(path);
+        _nodes.WriteBuffer(node.Data);
+        _nodes.WriteLong(AclIdOf(node.Acl));
+        _nodes.WriteLong(node.Czxid);
+        _nodes.WriteLong(node.Mzxid);
+        _nodes.WriteLong(node.Ctime);
+        _nodes.WriteLong(node.Mtime);
+        _nodes.WriteInt(node.Version);
+        _nodes.WriteInt(node.Cversion);
+        _nodes.WriteInt(node.Aversion);
+        _nodes.WriteLong(node.EphemeralOwner);
+        _nodes.WriteLong(node.Pzxid);
+        NodesWritten++;
+    }
+
+    private long AclIdOf(IReadOnlyList<Acl> acl)
+    {
+        if (!_aclIds.TryGetValue(acl, out var id))
+        {
+            id = acl.SequenceEqual(Acl.OpenAclUnsafe) ? SnapshotFile.OpenAclId : _nextAclId++;
+            _aclIds[acl] = id;
+        }
+
+        return id;
+    }
+
+    /// <summary>
+    /// Writes the finished snapshot: header, sessions and ACL table, the nodes, the "/" terminator,
+    /// the Adler-32 of everything before it and the "/" seal. Safe on any thread once complete.
+    /// </summary>
+    public void WriteTo(Stream stream)
+    {
+        if (!IsComplete)
+        {
+            throw new InvalidOperationException("the snapshot is not complete");
+        }
+
+        using var head = new JuteWriter(4096);
+        TxnLogFormat.WriteFileHeader(head, StoreLayout.SnapshotMagic, -1);
+        head.WriteInt(_sessions.Count);
+        foreach (var (id, timeout) in _sessions)
+        {
+            head.WriteLong(id);
+            head.WriteInt(timeout);
+        }
+
+        head.WriteInt(_aclIds.Count(kv => kv.Value != SnapshotFile.OpenAclId));
+        foreach (var (acl, id) in _aclIds)
+        {
+            if (id != SnapshotFile.OpenAclId)
+            {
+                head.WriteLong(id);
+                Acl.WriteList(head, acl);
+            }
+        }
+
+        using var terminator = new JuteWriter(16);
+        terminator.WriteString("/");
+
+        var checksum = new Adler32();
+        checksum.Update(head.WrittenSpan);
+        checksum.Update(_nodes.WrittenSpan);
+        checksum.Update(terminator.WrittenSpan);
+
+        using var seal = new JuteWriter(16);
+        seal.WriteLong(checksum.Value);
+        seal.WriteString("/");
+
+        stream.Write(head.WrittenSpan);
+        stream.Write(_nodes.WrittenSpan);
+        stream.Write(terminator.WrittenSpan);
+        stream.Write(seal.WrittenSpan);
+    }
+
+    public long Length => _nodes.Length;
+
+    public void Dispose() => _nodes.Dispose();
+}
