@@ -5,6 +5,7 @@ using SharpKeeper.Server.Config;
 using SharpKeeper.Server.Network;
 using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
+using SharpKeeper.Server.Quorum;
 
 namespace SharpKeeper.Server;
 
@@ -53,7 +54,27 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         Core.SnapshotSerialized += WriteSnapshot;
         _log.Failed += _ => Core.Post(new InvokeMessage(Core.OnLogFailed));
         Admin = new FourLetterWordHandler(this);
+        if (!config.IsStandalone)
+        {
+            Peer = new QuorumPeer(new QuorumContext
+            {
+                Config = config,
+                MyId = config.MyId ?? throw new InvalidOperationException("an ensemble member has a myid"),
+                Core = Core,
+                Store = _store,
+                Log = _log,
+                Epochs = new EpochFiles(config.DataDir),
+                LoggerFactory = loggerFactory,
+            });
+            Admin.ModeInfo = Peer;
+
+            // No clients until a leader is established.
+            Core.StepDown();
+        }
     }
+
+    /// <summary>The ensemble member (null for a standalone server).</summary>
+    public QuorumPeer? Peer { get; }
 
     public ServerConfig Config { get; }
     public ILoggerFactory LoggerFactory { get; }
@@ -92,6 +113,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         }
 
         _coreLoop = Task.Run(() => Core.RunAsync(_stop.Token));
+        Peer?.Start();
         if (Config.AutopurgePurgeInterval > 0)
         {
             _purgeLoop = PurgeLoopAsync(TimeSpan.FromHours(Config.AutopurgePurgeInterval));
@@ -106,7 +128,16 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             LoggerFactory.CreateLogger("SharpKeeper.Server.Network"),
             (word, requester) => Admin.ExecuteAsync(word, requester));
         _listener.Start();
-        _logger.LogInformation("SharpKeeper {Version} serving clients on {Endpoint} (standalone)", VersionInfo.Full, _listener.LocalEndPoint);
+        if (Peer is null)
+        {
+            _logger.LogInformation("SharpKeeper {Version} serving clients on {Endpoint} (standalone)", VersionInfo.Full, _listener.LocalEndPoint);
+        }
+        else
+        {
+            _logger.LogInformation(
+                "SharpKeeper {Version} server.{Id} of an ensemble of {Count}: clients on {Endpoint}, looking for a leader",
+                VersionInfo.Full, Config.MyId, Config.Servers.Count, _listener.LocalEndPoint);
+        }
     }
 
     /// <summary>Time to serialize and write each snapshot, in milliseconds (mntr's snapshottime).</summary>
@@ -196,6 +227,11 @@ public sealed class SharpKeeperServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Peer is not null)
+        {
+            await Peer.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_listener is not null)
         {
             await _listener.DisposeAsync().ConfigureAwait(false);

@@ -74,6 +74,11 @@ public static class ServerCommands
             logger.LogError("Cannot serve clients: {Message}", e.Message);
             return 1;
         }
+        catch (ConfigException e)
+        {
+            logger.LogError("Cannot start: {Message}", e.Message);
+            return 2;
+        }
         finally
         {
             File.Delete(pidFile);

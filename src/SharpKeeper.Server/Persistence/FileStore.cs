@@ -113,6 +113,40 @@ public sealed class FileStore(string dataDir, string dataLogDir, ILogger logger)
     }
 
     /// <summary>
+    /// Cuts this server's history back to <paramref name="zxid"/> (a leader's TRUNC): log records
+    /// after it and snapshots taken after it are removed. The caller reloads with <see cref="Recover"/>.
+    /// </summary>
+    public void TruncateAfter(long zxid)
+    {
+        foreach (var (start, path) in StoreLayout.List(LogDirectory, StoreLayout.LogPrefix))
+        {
+            if (start > zxid)
+            {
+                File.Delete(path);
+                logger.LogInformation("Truncation to 0x{Zxid:x} removed log {File}", zxid, path);
+                continue;
+            }
+
+            var scan = TxnLogReader.Read(path, null, stopAfterZxid: zxid);
+            if (scan.LastZxid > zxid || new FileInfo(path).Length > scan.ValidLength)
+            {
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
+                file.SetLength(Math.Max(scan.ValidLength, TxnLogFormat.HeaderSize));
+                file.Flush(flushToDisk: true);
+            }
+        }
+
+        foreach (var (snapshotZxid, path) in StoreLayout.List(SnapshotDirectory, StoreLayout.SnapshotPrefix))
+        {
+            if (snapshotZxid > zxid)
+            {
+                File.Delete(path);
+                logger.LogInformation("Truncation to 0x{Zxid:x} removed snapshot {File}", zxid, path);
+            }
+        }
+    }
+
+    /// <summary>
     /// Keeps the newest <paramref name="retain"/> snapshots and the log files that can still be
     /// needed with them (every log after the oldest kept snapshot, and the one log that spans it).
     /// Returns the files deleted.

@@ -85,13 +85,34 @@ public sealed class FuzzySnapshot : IDisposable
     /// </summary>
     public void WriteTo(Stream stream)
     {
+        using var header = new JuteWriter(16);
+        TxnLogFormat.WriteFileHeader(header, StoreLayout.SnapshotMagic, -1);
+        var checksum = new Adler32();
+        checksum.Update(header.WrittenSpan);
+        stream.Write(header.WrittenSpan);
+        WriteBody(stream, ref checksum);
+
+        using var seal = new JuteWriter(16);
+        seal.WriteLong(checksum.Value);
+        seal.WriteString("/");
+        stream.Write(seal.WrittenSpan);
+    }
+
+    /// <summary>The body alone (sessions, ACL table, nodes, "/"), as a leader streams it in a SNAP sync.</summary>
+    public void WriteBodyTo(Stream stream)
+    {
+        var ignored = new Adler32();
+        WriteBody(stream, ref ignored);
+    }
+
+    private void WriteBody(Stream stream, ref Adler32 checksum)
+    {
         if (!IsComplete)
         {
             throw new InvalidOperationException("the snapshot is not complete");
         }
 
         using var head = new JuteWriter(4096);
-        TxnLogFormat.WriteFileHeader(head, StoreLayout.SnapshotMagic, -1);
         head.WriteInt(_sessions.Count);
         foreach (var (id, timeout) in _sessions)
         {
@@ -111,20 +132,11 @@ public sealed class FuzzySnapshot : IDisposable
 
         using var terminator = new JuteWriter(16);
         terminator.WriteString("/");
-
-        var checksum = new Adler32();
-        checksum.Update(head.WrittenSpan);
-        checksum.Update(_nodes.WrittenSpan);
-        checksum.Update(terminator.WrittenSpan);
-
-        using var seal = new JuteWriter(16);
-        seal.WriteLong(checksum.Value);
-        seal.WriteString("/");
-
-        stream.Write(head.WrittenSpan);
-        stream.Write(_nodes.WrittenSpan);
-        stream.Write(terminator.WrittenSpan);
-        stream.Write(seal.WrittenSpan);
+        foreach (var part in (ReadOnlySpan<JuteWriter>)[head, _nodes, terminator])
+        {
+            checksum.Update(part.WrittenSpan);
+            stream.Write(part.WrittenSpan);
+        }
     }
 
     public long Length => _nodes.Length;

@@ -78,6 +78,30 @@ public static class SnapshotFile
             throw new CorruptStoreException(path, 0, $"not a version-2 snapshot (magic 0x{magic:x8}, version {version})");
         }
 
+        var (tree, sessions) = DecodeBody(ref r, path);
+        var checksumEnd = r.Position;
+        var expected = r.ReadLong();
+        if (r.ReadRequiredString() != "/")
+        {
+            throw new CorruptStoreException(path, r.Position, "missing seal");
+        }
+
+        var actual = Adler32.Compute(bytes.AsSpan(0, checksumEnd));
+        if (actual != expected)
+        {
+            throw new CorruptStoreException(path, checksumEnd, "checksum mismatch");
+        }
+
+        return (tree, sessions);
+    }
+
+    /// <summary>
+    /// Decodes the part of a snapshot that a SNAP transfer also carries: the sessions, the ACL table
+    /// and the nodes up to the "/" terminator. <paramref name="source"/> names the origin in errors.
+    /// </summary>
+    public static (DataTree Tree, Dictionary<long, int> Sessions) DecodeBody(ref JuteReader r, string source)
+    {
+        var path = source;
         var sessions = new Dictionary<long, int>();
         for (var count = r.ReadInt(); count > 0; count--)
         {
@@ -136,19 +160,6 @@ public static class SnapshotFile
 
             tree.LoadNode(parent, nodePath, node, aclInterned: true);
             nodes[nodePath] = node;
-        }
-
-        var checksumEnd = r.Position;
-        var expected = r.ReadLong();
-        if (r.ReadRequiredString() != "/")
-        {
-            throw new CorruptStoreException(path, r.Position, "missing seal");
-        }
-
-        var actual = Adler32.Compute(bytes.AsSpan(0, checksumEnd));
-        if (actual != expected)
-        {
-            throw new CorruptStoreException(path, checksumEnd, "checksum mismatch");
         }
 
         return (tree, sessions);

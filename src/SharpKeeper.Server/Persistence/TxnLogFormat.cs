@@ -79,7 +79,7 @@ public static class TxnLogReader
     /// with data after it throws <see cref="CorruptStoreException"/>. Reads only as far as the data
     /// goes, not through the preallocated zeros.
     /// </summary>
-    public static TxnLogScan Read(string path, Action<TxnHeader, Txn>? onRecord, long skipThroughZxid = -1)
+    public static TxnLogScan Read(string path, Action<TxnHeader, Txn>? onRecord, long skipThroughZxid = -1, long stopAfterZxid = long.MaxValue)
     {
         using var file = new LogFileWindow(path);
         if (!file.TryLoad(0, TxnLogFormat.HeaderSize) || file.Span(0, TxnLogFormat.HeaderSize).IndexOfAnyExcept((byte)0) < 0)
@@ -140,6 +140,12 @@ public static class TxnLogReader
                 // Records already in the snapshot are checksummed but not decoded: recovery skips them fast.
                 var reader = new JuteReader(file.Span(offset + 12, length));
                 header = TxnHeader.Read(ref reader);
+                if (header.Zxid > stopAfterZxid)
+                {
+                    // The caller wants the file only up to a zxid: the valid part ends before this record.
+                    return new TxnLogScan(path, first, last, records, offset, TornTail: false);
+                }
+
                 if (header.Zxid > skipThroughZxid && onRecord is not null)
                 {
                     onRecord(header, TxnCodec.ReadBody(ref reader, header.Type));

@@ -23,9 +23,16 @@ public sealed class ServerCore
     private readonly IClock _clock;
     private readonly ITxnLog _log;
     private readonly ILogger _logger;
-    private readonly PendingChanges _pending;
-    private readonly RequestPreparer _preparer;
-    private readonly ReadRequestHandler _reads;
+    private readonly List<(long Zxid, TaskCompletionSource Waiter)> _durableWaiters = [];
+    private readonly Dictionary<long, (IClientConnection Connection, int Timeout)> _revalidating = new();
+    private readonly HashSet<long> _touched = new();
+    private readonly Queue<ClientRequest> _forwardedSyncs = new();
+    private PendingChanges _pending;
+    private RequestPreparer _preparer;
+    private ReadRequestHandler _reads;
+    private IReplication _replication;
+    private bool _serving = true;
+    private long _durableZxid;
     private readonly Dictionary<long, SessionState> _states = new();
     private readonly Queue<Outstanding> _outstanding = new();
     private readonly HashSet<IClientConnection> _dirty = new(ReferenceEqualityComparer.Instance);
@@ -55,9 +62,19 @@ public sealed class ServerCore
         _snapshotJitter = new Random((int)options.ServerId);
         _snapshotThreshold = NextSnapshotThreshold();
         _log.Synced += zxid => Post(new LogSyncedMessage(zxid));
+        _replication = new StandaloneReplication(this);
+        _durableZxid = Tree.LastProcessedZxid;
     }
 
-    public DataTree Tree { get; }
+    public DataTree Tree { get; private set; }
+
+    /// <summary>False while an ensemble member has no leader: connections are refused.</summary>
+    public bool IsServing => _serving;
+
+    public IReplication Replication => _replication;
+
+    /// <summary>The highest zxid appended to the local log (durable or about to be).</summary>
+    public long LastLoggedZxid => _outstanding.Count > 0 ? Math.Max(_outstanding.Last().Prepared.Header.Zxid, Tree.LastProcessedZxid) : Tree.LastProcessedZxid;
     public SessionTracker Sessions { get; }
     public ServerStats Stats { get; } = new();
     public CoreOptions Options => _options;
@@ -270,8 +287,15 @@ public sealed class ServerCore
 
     private void OnConnect(IClientConnection connection, ConnectRequest request)
     {
-        _connections.Add(connection);
         Stats.PacketReceived();
+        if (!_serving)
+        {
+            // As ZooKeeper without a leader: the client must try another server.
+            connection.Close("this server is not serving: it has no leader");
+            return;
+        }
+
+        _connections.Add(connection);
         if (request.LastZxidSeen > Tree.LastProcessedZxid)
         {
             _logger.LogInformation(
@@ -292,6 +316,39 @@ public sealed class ServerCore
             return;
         }
 
+        if (request.SessionId == 0 && _replication.ForwardsWrites)
+        {
+            // The leader owns sessions: the session is created by a txn it commits.
+            var id = Sessions.NextSessionId();
+            _states[id] = new SessionState { Owner = connection, AwaitingCreate = true };
+            connection.SessionId = id;
+            _replication.Forward(
+                new ClientRequest { Connection = connection, Xid = 0, Type = OpCode.CreateSession, Body = null, CreateTimeout = timeout },
+                id);
+            _logger.LogInformation("Asking the leader for a new session 0x{Session:x} for {Address} with timeout {Timeout} ms", id, connection.RemoteAddress, timeout);
+            return;
+        }
+
+        if (request.SessionId != 0 && _replication.ForwardsWrites)
+        {
+            // Only the leader knows whether the session is still alive.
+            if (!SessionPassword.Matches(request.SessionId, request.Password))
+            {
+                RefuseSession(connection, request.SessionId);
+                return;
+            }
+
+            if (_revalidating.Remove(request.SessionId, out var earlier))
+            {
+                earlier.Connection.Close("session moved to a new connection");
+            }
+
+            _revalidating[request.SessionId] = (connection, timeout);
+            connection.SessionId = request.SessionId;
+            _replication.Revalidate(request.SessionId, timeout);
+            return;
+        }
+
         if (request.SessionId == 0)
         {
             var id = Sessions.NextSessionId();
@@ -308,17 +365,34 @@ public sealed class ServerCore
         }
 
         var session = Sessions.Get(request.SessionId);
-        var valid = session is not null && !session.IsClosing && SessionPassword.Matches(request.SessionId, request.Password)
-            && _states.ContainsKey(request.SessionId);
+        var valid = session is not null && !session.IsClosing && SessionPassword.Matches(request.SessionId, request.Password);
         if (!valid)
         {
-            _logger.LogInformation("Invalid session 0x{Session:x} for client {Address}, probably expired", request.SessionId, connection.RemoteAddress);
-            Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, 0, 0, new byte[SessionPassword.Length], false)));
-            connection.Close("session expired or password wrong");
+            RefuseSession(connection, request.SessionId);
             return;
         }
 
-        var existing = _states[request.SessionId];
+        Sessions.Add(request.SessionId, timeout, now);
+        AttachSession(connection, request.SessionId, timeout);
+    }
+
+    private void RefuseSession(IClientConnection connection, long sessionId)
+    {
+        _logger.LogInformation("Invalid session 0x{Session:x} for client {Address}, probably expired", sessionId, connection.RemoteAddress);
+        Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, 0, 0, new byte[SessionPassword.Length], false)));
+        connection.Close("session expired or password wrong");
+    }
+
+    /// <summary>A live session continues on a new connection: the old one, if any, is closed.</summary>
+    private void AttachSession(IClientConnection connection, long sessionId, int timeout)
+    {
+        var existing = _states.GetValueOrDefault(sessionId);
+        if (existing is null)
+        {
+            existing = new SessionState();
+            _states[sessionId] = existing;
+        }
+
         if (existing.Owner is { } previous && !ReferenceEquals(previous, connection))
         {
             previous.Close("session moved to a new connection");
@@ -326,11 +400,34 @@ public sealed class ServerCore
         }
 
         existing.Owner = connection;
+        existing.AwaitingCreate = false;
         existing.Pending.Clear();
-        connection.SessionId = request.SessionId;
-        Sessions.Add(request.SessionId, timeout, now);
-        _logger.LogInformation("Reconnected session 0x{Session:x} from {Address}", request.SessionId, connection.RemoteAddress);
-        Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, request.SessionId, SessionPassword.For(request.SessionId), false)));
+        connection.SessionId = sessionId;
+        _logger.LogInformation("Reconnected session 0x{Session:x} from {Address}", sessionId, connection.RemoteAddress);
+        Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, sessionId, SessionPassword.For(sessionId), false)));
+    }
+
+    /// <summary>A follower hears from the leader whether a reconnecting session is alive.</summary>
+    public void OnRevalidated(long sessionId, bool valid)
+    {
+        if (!_revalidating.Remove(sessionId, out var waiting) || waiting.Connection.IsClosed)
+        {
+            return;
+        }
+
+        if (!valid)
+        {
+            RefuseSession(waiting.Connection, sessionId);
+            return;
+        }
+
+        if (Sessions.Get(sessionId) is null)
+        {
+            Sessions.Add(sessionId, waiting.Timeout, _clock.MonotonicMillis);
+        }
+
+        _touched.Add(sessionId);
+        AttachSession(waiting.Connection, sessionId, waiting.Timeout);
     }
 
     private void OnRequest(ClientRequest request)
@@ -378,6 +475,29 @@ public sealed class ServerCore
             return;
         }
 
+        if (_replication.ForwardsWrites && (request.IsWrite || request.Type == OpCode.Sync))
+        {
+            if (request.Type == OpCode.CloseSession)
+            {
+                Sessions.Get(request.SessionId)!.IsClosing = true;
+            }
+
+            if (request.Type == OpCode.Sync)
+            {
+                _forwardedSyncs.Enqueue(request);
+            }
+
+            _touched.Add(request.SessionId);
+            state.Pending.Enqueue(PendingEntry.ForForwarded(request));
+            _replication.Forward(request, request.SessionId);
+            return;
+        }
+
+        if (_replication.ForwardsWrites)
+        {
+            _touched.Add(request.SessionId);
+        }
+
         if (request.Type == OpCode.CloseSession)
         {
             var session = Sessions.Get(request.SessionId)!;
@@ -412,9 +532,26 @@ public sealed class ServerCore
         _log.Append(prepared.Header, prepared.Txn);
         _outstanding.Enqueue(outstanding);
         _appended = true;
+        _replication.Proposed(prepared.Header, prepared.Txn);
     }
 
     private void OnSynced(long zxid)
+    {
+        _durableZxid = Math.Max(_durableZxid, zxid);
+        for (var i = _durableWaiters.Count - 1; i >= 0; i--)
+        {
+            if (_durableWaiters[i].Zxid <= _durableZxid)
+            {
+                _durableWaiters[i].Waiter.TrySetResult();
+                _durableWaiters.RemoveAt(i);
+            }
+        }
+
+        _replication.LocallyDurable(zxid);
+    }
+
+    /// <summary>Applies every txn appended so far up to <paramref name="zxid"/>, in order, and answers their clients.</summary>
+    public void Commit(long zxid)
     {
         while (_outstanding.Count > 0 && _outstanding.Peek().Prepared.Header.Zxid <= zxid)
         {
@@ -438,14 +575,27 @@ public sealed class ServerCore
     {
         var header = outstanding.Prepared.Header;
         var sessionId = header.ClientId;
+        var request = outstanding.Request ?? TakeForwarded(header);
         switch (header.Type)
         {
             case OpCode.CreateSession:
                 {
-                    var connection = outstanding.Connection!;
-                    if (!connection.IsClosed)
+                    var timeout = ((CreateSessionTxn)outstanding.Prepared.Txn).Timeout;
+                    if (Sessions.Get(sessionId) is null)
                     {
-                        var timeout = ((CreateSessionTxn)outstanding.Prepared.Txn).Timeout;
+                        // Created elsewhere (or forwarded from here): every server tracks every session.
+                        Sessions.Add(sessionId, timeout, _clock.MonotonicMillis);
+                    }
+
+                    var connection = outstanding.Connection;
+                    if (connection is null && _states.TryGetValue(sessionId, out var created) && created.AwaitingCreate)
+                    {
+                        created.AwaitingCreate = false;
+                        connection = created.Owner;
+                    }
+
+                    if (connection is { IsClosed: false })
+                    {
                         Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, sessionId, SessionPassword.For(sessionId), false)));
                     }
 
@@ -455,26 +605,30 @@ public sealed class ServerCore
             case OpCode.CloseSession:
                 {
                     Sessions.Remove(sessionId);
+                    _touched.Remove(sessionId);
                     var state = _states.GetValueOrDefault(sessionId);
                     _states.Remove(sessionId);
-                    if (outstanding.Request is { } request)
+                    if (request is not null)
                     {
                         Reply(request, ErrorCode.Ok, null, header.Zxid);
                     }
 
                     if (state?.Owner is { } owner)
                     {
-                        owner.Close(outstanding.Request is null ? "session expired" : "client closed the session");
+                        owner.Close(request is null ? "session expired" : "client closed the session");
                         Tree.RemoveWatcher(owner);
                     }
 
-                    _logger.LogInformation(
-                        outstanding.Request is null ? "Expired session 0x{Session:x}" : "Closed session 0x{Session:x}", sessionId);
+                    if (state is not null || _replication.ExpiresSessions)
+                    {
+                        _logger.LogInformation(request is null ? "Expired session 0x{Session:x}" : "Closed session 0x{Session:x}", sessionId);
+                    }
+
                     return;
                 }
 
             default:
-                if (outstanding.Request is { } writeRequest)
+                if (request is { } writeRequest)
                 {
                     var (err, body) = WriteResponses.For(writeRequest.Type, header.Type, result);
                     Reply(writeRequest, err, body, header.Zxid);
@@ -491,6 +645,40 @@ public sealed class ServerCore
             }
 
             DrainReads(owningState);
+        }
+    }
+
+    /// <summary>On a follower: the local request a committed txn answers (same session and cxid), taken from its queue.</summary>
+    private ClientRequest? TakeForwarded(in TxnHeader header)
+    {
+        if (!_states.TryGetValue(header.ClientId, out var state) || state.Pending.Count == 0)
+        {
+            return null;
+        }
+
+        if (state.Pending.Peek().Forwarded is { } forwarded && forwarded.Type != OpCode.Sync && forwarded.Xid == header.Cxid)
+        {
+            state.Pending.Dequeue();
+            return forwarded;
+        }
+
+        return null;
+    }
+
+    /// <summary>On a follower: the leader answered the oldest forwarded sync (after every write before it committed).</summary>
+    public void OnSyncReply()
+    {
+        if (!_forwardedSyncs.TryDequeue(out var sync))
+        {
+            _logger.LogWarning("The leader answered a sync this server did not forward");
+            return;
+        }
+
+        if (_states.TryGetValue(sync.SessionId, out var state) && state.Pending.Count > 0 && ReferenceEquals(state.Pending.Peek().Forwarded, sync))
+        {
+            state.Pending.Dequeue();
+            ExecuteRead(sync);
+            DrainReads(state);
         }
     }
 
@@ -564,6 +752,192 @@ public sealed class ServerCore
         _dirty.Add(connection);
     }
 
+    // ---- Ensemble roles (all on the core thread) ----
+
+    /// <summary>
+    /// Leaves the current role: clients are disconnected, and every txn already in the local log is
+    /// applied, so the tree is this server's whole history (what an election compares). Returns the
+    /// last zxid.
+    /// </summary>
+    public long StepDown()
+    {
+        _serving = false;
+        foreach (var connection in _connections.ToList())
+        {
+            connection.Close("this server is looking for a leader");
+            Tree.RemoveWatcher(connection);
+        }
+
+        _connections.Clear();
+        _states.Clear();
+        _revalidating.Clear();
+        _forwardedSyncs.Clear();
+        _touched.Clear();
+        if (_outstanding.Count > 0)
+        {
+            Commit(_outstanding.Last().Prepared.Header.Zxid);
+        }
+
+        _pending.Clear();
+        _replication = new StandaloneReplication(this);
+        return Tree.LastProcessedZxid;
+    }
+
+    /// <summary>Takes a role in an ensemble and starts serving; a leader starts its zxids at <paramref name="nextZxid"/>.</summary>
+    public void TakeRole(IReplication replication, long? nextZxid)
+    {
+        _replication = replication;
+        if (nextZxid is { } zxid)
+        {
+            _nextZxid = zxid;
+        }
+
+        // Every session gets a full timeout under the new leader, as ZooKeeper does.
+        var now = _clock.MonotonicMillis;
+        foreach (var session in Sessions.Sessions.ToList())
+        {
+            Sessions.Add(session.Id, session.TimeoutMs, now);
+        }
+
+        _serving = true;
+    }
+
+    /// <summary>A follower stops serving without leaving its role (before it is up to date).</summary>
+    public void SetReplication(IReplication replication) => _replication = replication;
+
+    /// <summary>A follower logs a txn the leader proposed; it is applied when the leader commits it.</summary>
+    public void AcceptProposal(in TxnHeader header, Txn txn)
+    {
+        if (header.Zxid <= LastLoggedZxid)
+        {
+            _logger.LogWarning("Ignoring proposal 0x{Zxid:x}: already logged through 0x{Last:x}", header.Zxid, LastLoggedZxid);
+            return;
+        }
+
+        var prepared = new PreparedTxn(header, txn, []);
+        _log.Append(header, txn);
+        _outstanding.Enqueue(new Outstanding(prepared, null, null));
+        _appended = true;
+    }
+
+    /// <summary>Completes once the local log is durable through <paramref name="zxid"/>.</summary>
+    public Task WaitDurableAsync(long zxid)
+    {
+        if (zxid <= _durableZxid)
+        {
+            return Task.CompletedTask;
+        }
+
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _durableWaiters.Add((zxid, waiter));
+        return waiter.Task;
+    }
+
+    /// <summary>Replaces the whole tree (a follower that received a snapshot or truncated its log).</summary>
+    public void ReplaceTree(DataTree tree, IReadOnlyDictionary<long, int> sessions)
+    {
+        _outstanding.Clear();
+        Tree = tree;
+        _pending = new PendingChanges(Tree);
+        _preparer = new RequestPreparer(_pending, Tree, _options.ExtendedTypesEnabled);
+        _reads = new ReadRequestHandler(Tree, _options.SuperDigest);
+        var now = _clock.MonotonicMillis;
+        foreach (var session in Sessions.Sessions.ToList())
+        {
+            Sessions.Remove(session.Id);
+        }
+
+        foreach (var (id, timeout) in sessions)
+        {
+            Sessions.Add(id, timeout, now);
+        }
+
+        // The caller has made the new tree durable (a snapshot written) before handing it over.
+        _durableZxid = Tree.LastProcessedZxid;
+    }
+
+    /// <summary>A leader handles a request a follower forwarded: it is prepared and proposed; the follower answers its client.</summary>
+    public void OnForwardedRequest(ClientRequest request)
+    {
+        Stats.PacketReceived();
+        var sessionId = request.SessionId;
+        switch (request.Type)
+        {
+            case OpCode.CreateSession:
+                {
+                    var timeout = Math.Clamp(request.CreateTimeout, _options.MinSessionTimeoutMs, _options.MaxSessionTimeoutMs);
+                    Sessions.Add(sessionId, timeout, _clock.MonotonicMillis);
+                    var header = new TxnHeader(sessionId, 0, _nextZxid++, _clock.WallMillis, OpCode.CreateSession);
+                    var prepared = new PreparedTxn(header, new CreateSessionTxn(timeout), []);
+                    Append(prepared, new Outstanding(prepared, null, null));
+                    return;
+                }
+
+            case OpCode.CloseSession:
+                {
+                    if (Sessions.Get(sessionId) is { } session)
+                    {
+                        session.IsClosing = true;
+                    }
+
+                    var close = _preparer.PrepareCloseSession(sessionId, _nextZxid++, _clock.WallMillis);
+                    var prepared = close with { Header = close.Header with { Cxid = request.Xid } };
+                    Append(prepared, new Outstanding(prepared, null, null));
+                    return;
+                }
+
+            default:
+                {
+                    Sessions.Touch(sessionId, _clock.MonotonicMillis);
+                    var prepared = _preparer.Prepare(request, _nextZxid++, _clock.WallMillis, request.ForwardedAuth ?? []);
+                    Append(prepared, new Outstanding(prepared, null, null));
+                    return;
+                }
+        }
+    }
+
+    /// <summary>A leader hears that a session is active on a follower.</summary>
+    public void TouchSession(long sessionId) => Sessions.Touch(sessionId, _clock.MonotonicMillis);
+
+    /// <summary>A leader answers whether a session reconnecting to a follower is alive (and renews it if so).</summary>
+    public bool RevalidateSession(long sessionId, int timeout)
+    {
+        var session = Sessions.Get(sessionId);
+        if (session is null || session.IsClosing)
+        {
+            return false;
+        }
+
+        Sessions.Add(sessionId, timeout, _clock.MonotonicMillis);
+        return true;
+    }
+
+    /// <summary>A follower reports the sessions active here since the last report, with their timeouts.</summary>
+    public List<(long SessionId, int Timeout)> TakeTouchedSessions()
+    {
+        var touched = new List<(long, int)>();
+        foreach (var id in _touched)
+        {
+            if (Sessions.Get(id) is { } session)
+            {
+                touched.Add((id, session.TimeoutMs));
+            }
+        }
+
+        _touched.Clear();
+
+        // Sessions with a connection here stay alive even when idle between the client's pings.
+        foreach (var (id, state) in _states)
+        {
+            if (state.Owner is { IsClosed: false } && Sessions.Get(id) is { } session && !touched.Contains((id, session.TimeoutMs)))
+            {
+                touched.Add((id, session.TimeoutMs));
+            }
+        }
+
+        return touched;
+    }
+
     private void OnConnectionClosed(IClientConnection connection)
     {
         connection.Close("connection ended");
@@ -583,6 +957,12 @@ public sealed class ServerCore
         if (_logFailed)
         {
             // Expiring a session needs a logged txn; sessions wait until the disk is fixed and the server restarted.
+            return;
+        }
+
+        _replication.OnTick(now);
+        if (!_serving || !_replication.ExpiresSessions)
+        {
             return;
         }
 
@@ -642,15 +1022,20 @@ public sealed class ServerCore
     {
         public IClientConnection? Owner { get; set; }
 
+        /// <summary>On a follower: the session's creation was forwarded and its handshake awaits the commit.</summary>
+        public bool AwaitingCreate { get; set; }
+
         /// <summary>This session's requests not yet answered, in arrival order: writes awaiting apply and reads waiting behind them.</summary>
         public Queue<PendingEntry> Pending { get; } = new();
     }
 
-    private readonly record struct PendingEntry(long WriteZxid, ClientRequest? Read)
+    private readonly record struct PendingEntry(long WriteZxid, ClientRequest? Read, ClientRequest? Forwarded = null)
     {
         public static PendingEntry ForWrite(long zxid) => new(zxid, null);
 
         public static PendingEntry ForRead(ClientRequest request) => new(0, request);
+
+        public static PendingEntry ForForwarded(ClientRequest request) => new(-1, null, request);
     }
 
     private sealed record Outstanding(PreparedTxn Prepared, ClientRequest? Request, IClientConnection? Connection);

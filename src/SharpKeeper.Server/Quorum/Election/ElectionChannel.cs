@@ -1,0 +1,354 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace SharpKeeper.Server.Quorum.Election;
+
+/// <summary>
+/// The election port, as Apache ZooKeeper's QuorumCnxManager runs it: one TCP connection per pair of
+/// servers, always kept by the one with the larger id (a smaller id that dials is hung up on and
+/// called back). A connection opens with the dialer's protocol version (-65536), id and election
+/// address; then each message is an int length and the notification bytes. Only the newest
+/// undelivered message per peer is kept, and the last one sent is repeated on a new connection.
+/// </summary>
+public sealed class ElectionChannel : IAsyncDisposable
+{
+    public const long ProtocolVersionV1 = -65536L;
+    public const long ProtocolVersionV2 = -65535L;
+    private const int MaxMessage = 512 * 1024;
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly long _myId;
+    private readonly IReadOnlyDictionary<long, EndPoint> _peers;
+    private readonly string _myAddressText;
+    private readonly IPEndPoint _listenOn;
+    private readonly ILogger _logger;
+    private readonly Channel<(long From, byte[] Message)> _received = Channel.CreateUnbounded<(long, byte[])>();
+    private readonly ConcurrentDictionary<long, PeerLink> _links = new();
+    private readonly ConcurrentDictionary<long, byte[]> _lastSent = new();
+    private readonly ConcurrentDictionary<long, Task> _dialing = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Socket? _listener;
+    private Task? _acceptLoop;
+
+    public ElectionChannel(long myId, IPEndPoint listenOn, string myAddressText, IReadOnlyDictionary<long, EndPoint> peers, ILogger logger)
+    {
+        _myId = myId;
+        _listenOn = listenOn;
+        _myAddressText = myAddressText;
+        _peers = peers;
+        _logger = logger;
+    }
+
+    public ChannelReader<(long From, byte[] Message)> Received => _received.Reader;
+
+    public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
+
+    public void Start()
+    {
+        var listener = new Socket(_listenOn.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (_listenOn.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            listener.DualMode = true;
+        }
+
+        try
+        {
+            listener.Bind(_listenOn);
+            listener.Listen(64);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        _listener = listener;
+        _acceptLoop = AcceptLoopAsync(listener);
+    }
+
+    /// <summary>Queues a message for a server (this one included), connecting if needed.</summary>
+    public void Send(long to, byte[] message)
+    {
+        if (to == _myId)
+        {
+            _received.Writer.TryWrite((_myId, message));
+            return;
+        }
+
+        _lastSent[to] = message;
+        if (_links.TryGetValue(to, out var link) && !link.IsClosed)
+        {
+            link.Enqueue(message);
+            return;
+        }
+
+        Dial(to);
+    }
+
+    private void Dial(long sid)
+    {
+        if (!_peers.TryGetValue(sid, out var address) || _stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _dialing.GetOrAdd(sid, key => Task.Run(async () =>
+        {
+            try
+            {
+                await DialAsync(key, address).ConfigureAwait(false);
+            }
+            finally
+            {
+                _dialing.TryRemove(key, out var _);
+            }
+        }));
+    }
+
+    private async Task DialAsync(long sid, EndPoint address)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
+            {
+                timeout.CancelAfter(ConnectTimeout);
+                await socket.ConnectAsync(address, timeout.Token).ConfigureAwait(false);
+            }
+
+            var hello = Encoding.UTF8.GetBytes(_myAddressText);
+            var header = new byte[20 + hello.Length];
+            BinaryPrimitives.WriteInt64BigEndian(header, ProtocolVersionV1);
+            BinaryPrimitives.WriteInt64BigEndian(header.AsSpan(8), _myId);
+            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(16), hello.Length);
+            hello.CopyTo(header, 20);
+            await socket.SendAsync(header, SocketFlags.None, _stop.Token).ConfigureAwait(false);
+            if (sid > _myId)
+            {
+                // The larger id keeps the connection: it will call back.
+                socket.Dispose();
+                return;
+            }
+
+            Attach(sid, socket);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
+        {
+            _logger.LogDebug("Cannot open election connection to server {Sid} at {Address}: {Message}", sid, address, e.Message);
+            socket.Dispose();
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                if (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            socket.NoDelay = true;
+            _ = Task.Run(() => HandshakeAsync(socket));
+        }
+    }
+
+    private async Task HandshakeAsync(Socket socket)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(ConnectTimeout);
+            var buffer = new byte[8];
+            await ReceiveExactlyAsync(socket, buffer, timeout.Token).ConfigureAwait(false);
+            var first = BinaryPrimitives.ReadInt64BigEndian(buffer);
+            long sid;
+            if (first >= 0)
+            {
+                // The oldest protocol sends just the id.
+                sid = first;
+            }
+            else if (first is ProtocolVersionV1 or ProtocolVersionV2)
+            {
+                await ReceiveExactlyAsync(socket, buffer, timeout.Token).ConfigureAwait(false);
+                sid = BinaryPrimitives.ReadInt64BigEndian(buffer);
+                await ReceiveExactlyAsync(socket, buffer.AsMemory(0, 4), timeout.Token).ConfigureAwait(false);
+                var length = BinaryPrimitives.ReadInt32BigEndian(buffer);
+                if (length <= 0 || length > 4096)
+                {
+                    throw new InvalidDataException($"unreasonable address length {length} in an election handshake");
+                }
+
+                await ReceiveExactlyAsync(socket, new byte[length], timeout.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                throw new InvalidDataException($"unknown election protocol version {first}");
+            }
+
+            if (sid == _myId)
+            {
+                _logger.LogError(
+                    "A server with this server's own id {Sid} connected to the election port from {Remote}: two servers share one myid",
+                    sid, socket.RemoteEndPoint);
+                socket.Dispose();
+                return;
+            }
+
+            if (sid < _myId)
+            {
+                // This server has the larger id: it keeps the connection it dials itself.
+                socket.Dispose();
+                Dial(sid);
+                return;
+            }
+
+            Attach(sid, socket);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or InvalidDataException)
+        {
+            _logger.LogDebug("Election handshake from {Remote} failed: {Message}", socket.RemoteEndPoint, e.Message);
+            socket.Dispose();
+        }
+    }
+
+    private void Attach(long sid, Socket socket)
+    {
+        var link = new PeerLink(socket);
+        if (_links.TryGetValue(sid, out var previous))
+        {
+            previous.Close();
+        }
+
+        _links[sid] = link;
+        if (_lastSent.TryGetValue(sid, out var last))
+        {
+            link.Enqueue(last);
+        }
+
+        _ = link.SendLoopAsync(_stop.Token);
+        _ = ReceiveLoopAsync(sid, link);
+    }
+
+    private async Task ReceiveLoopAsync(long sid, PeerLink link)
+    {
+        var lengthBytes = new byte[4];
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                await ReceiveExactlyAsync(link.Socket, lengthBytes, _stop.Token).ConfigureAwait(false);
+                var length = BinaryPrimitives.ReadInt32BigEndian(lengthBytes);
+                if (length <= 0 || length > MaxMessage)
+                {
+                    throw new InvalidDataException($"election message of {length} bytes from server {sid}");
+                }
+
+                var message = new byte[length];
+                await ReceiveExactlyAsync(link.Socket, message, _stop.Token).ConfigureAwait(false);
+                _received.Writer.TryWrite((sid, message));
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or InvalidDataException or ObjectDisposedException)
+        {
+            _logger.LogDebug("Election connection to server {Sid} ended: {Message}", sid, e.Message);
+        }
+        finally
+        {
+            link.Close();
+            _links.TryRemove(new KeyValuePair<long, PeerLink>(sid, link));
+        }
+    }
+
+    private static async Task ReceiveExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (buffer.Length > 0)
+        {
+            var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new IOException("connection closed");
+            }
+
+            buffer = buffer[read..];
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        foreach (var link in _links.Values)
+        {
+            link.Close();
+        }
+
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        _received.Writer.TryComplete();
+        _stop.Dispose();
+    }
+
+    /// <summary>One established connection: a one-slot queue (newest message wins) and its socket.</summary>
+    private sealed class PeerLink(Socket socket)
+    {
+        private readonly Channel<byte[]> _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
+
+        public Socket Socket => socket;
+
+        public bool IsClosed { get; private set; }
+
+        public void Enqueue(byte[] message) => _queue.Writer.TryWrite(message);
+
+        public async Task SendLoopAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await foreach (var message in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var framed = new byte[4 + message.Length];
+                    BinaryPrimitives.WriteInt32BigEndian(framed, message.Length);
+                    message.CopyTo(framed, 4);
+                    await socket.SendAsync(framed, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+            finally
+            {
+                Close();
+            }
+        }
+
+        public void Close()
+        {
+            if (IsClosed)
+            {
+                return;
+            }
+
+            IsClosed = true;
+            _queue.Writer.TryComplete();
+            socket.Dispose();
+        }
+    }
+}

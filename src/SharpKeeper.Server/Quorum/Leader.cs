@@ -1,0 +1,287 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using SharpKeeper.Protocol;
+using SharpKeeper.Protocol.Jute;
+using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Processing;
+
+namespace SharpKeeper.Server.Quorum;
+
+/// <summary>
+/// Leading, from election to loss of quorum: accepts learners on the quorum port, runs discovery
+/// (FOLLOWERINFO, LEADERINFO, ACKEPOCH) and synchronization (DIFF/TRUNC/SNAP, NEWLEADER, UPTODATE)
+/// with each, then serves through <see cref="LeaderReplication"/> until a quorum stops answering.
+/// </summary>
+public sealed class Leader(QuorumContext context, Action<long> established)
+{
+    private readonly ILogger _logger = context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Leader");
+    private readonly TaskCompletionSource<LeaderReplication> _replication = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ServerCore Core => context.Core;
+
+    public LeaderReplication? Replication => _replication.Task.IsCompletedSuccessfully ? _replication.Task.Result : null;
+
+    /// <summary>Leads until leadership is lost (returns) or the server stops (cancelled).</summary>
+    public async Task LeadAsync(CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var discovery = new LeaderDiscovery(context.MyId, context.Voters, context.InitLimit);
+        using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        var endpoint = context.ListenEndPoint(context.Me.QuorumPort);
+        if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            listener.DualMode = true;
+        }
+
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Bind(endpoint);
+        listener.Listen(64);
+        var handlers = new List<Task>();
+        var accepting = AcceptLoopAsync(listener, discovery, handlers, stop.Token);
+        var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            var lastZxid = await Core.InvokeAsync(() => Core.LastLoggedZxid).ConfigureAwait(false);
+            var acceptedEpoch = context.Epochs.Read(EpochFiles.Accepted, lastZxid);
+            var currentEpoch = context.Epochs.Read(EpochFiles.Current, lastZxid);
+            discovery.SetLeaderState(currentEpoch, lastZxid);
+
+            var epoch = await discovery.JoinAsync(context.MyId, acceptedEpoch).ConfigureAwait(false);
+            context.Epochs.Write(EpochFiles.Accepted, epoch);
+            await discovery.AckEpochAsync(context.MyId, currentEpoch, lastZxid).ConfigureAwait(false);
+            context.Epochs.Write(EpochFiles.Current, epoch);
+
+            var replication = await Core.InvokeAsync(() => new LeaderReplication(
+                Core, context.MyId, context.Voters.Count, epoch, context.MembershipText, context.TickTimeMs, context.Config.SyncLimit,
+                context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Replication"))).ConfigureAwait(false);
+            replication.LostQuorum += reason => lost.TrySetResult(reason);
+            _replication.TrySetResult(replication);
+            await await Core.InvokeAsync(() => Core.WaitDurableAsync(lastZxid)).ConfigureAwait(false);
+            await discovery.AckNewLeaderAsync(context.MyId).ConfigureAwait(false);
+
+            await Core.InvokeAsync(() =>
+            {
+                Core.TakeRole(replication, Zxid.Make(epoch, 1));
+                return true;
+            }).ConfigureAwait(false);
+            established(epoch);
+            discovery.MarkStarted();
+            _logger.LogInformation(
+                "Leading epoch {Epoch} with {Learners} learners synced; serving from zxid 0x{Zxid:x}",
+                epoch, discovery.Joined.Count - 1, Zxid.Make(epoch, 0));
+
+            var reason = await lost.Task.WaitAsync(stop.Token).ConfigureAwait(false);
+            _logger.LogWarning("Stopped leading: {Reason}", reason);
+        }
+        catch (QuorumException e)
+        {
+            _logger.LogWarning("Cannot lead: {Reason}", e.Message);
+        }
+        finally
+        {
+            discovery.Abandon(new QuorumException("leadership ended"));
+            _replication.TrySetException(new QuorumException("leadership ended"));
+            await stop.CancelAsync().ConfigureAwait(false);
+            listener.Close();
+            await accepting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await Task.WhenAll(handlers).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, LeaderDiscovery discovery, List<Task> handlers, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            socket.NoDelay = true;
+            lock (handlers)
+            {
+                handlers.Add(Task.Run(() => HandleLearnerAsync(socket, discovery, cancellationToken), CancellationToken.None));
+            }
+        }
+    }
+
+    private async Task HandleLearnerAsync(Socket socket, LeaderDiscovery discovery, CancellationToken cancellationToken)
+    {
+        var remote = socket.RemoteEndPoint;
+        await using var stream = PacketStream.ForSocket(socket, context.MaxPacket);
+        PeerLink? link = null;
+        LeaderReplication? replication = null;
+        var sid = -1L;
+        try
+        {
+            var info = await stream.ReadWithinAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
+            if (info.Type is not (PacketType.FollowerInfo or PacketType.ObserverInfo) || info.Data is not { Length: >= 8 } learnerInfo)
+            {
+                _logger.LogWarning("First packet from {Remote} is {Packet}, not FOLLOWERINFO; closing", remote, info);
+                return;
+            }
+
+            sid = BinaryPrimitives.ReadInt64BigEndian(learnerInfo);
+            if (!context.Config.Servers.ContainsKey(sid))
+            {
+                _logger.LogWarning("Server {Sid} at {Remote} is not in the configuration; closing", sid, remote);
+                return;
+            }
+
+            var epoch = await discovery.JoinAsync(sid, Zxid.EpochOf(info.Zxid)).ConfigureAwait(false);
+            var version = new byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(version, 0x10000);
+            await stream.WriteAsync(new QuorumPacket(PacketType.LeaderInfo, Zxid.Make(epoch, 0), version), cancellationToken).ConfigureAwait(false);
+
+            var ackEpoch = await stream.ReadWithinAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
+            if (ackEpoch.Type != PacketType.AckEpoch || ackEpoch.Data is not { Length: >= 4 } epochBytes)
+            {
+                _logger.LogWarning("Server {Sid} answered LEADERINFO with {Packet}; closing", sid, ackEpoch);
+                return;
+            }
+
+            var peerLastZxid = ackEpoch.Zxid;
+            await discovery.AckEpochAsync(sid, BinaryPrimitives.ReadInt32BigEndian(epochBytes), peerLastZxid).ConfigureAwait(false);
+            replication = await _replication.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+            link = new PeerLink(sid, stream, _logger) { IsVoter = context.Voters.Contains(sid), LastHeardMillis = Core.Clock.MonotonicMillis };
+            var learner = link;
+            var kind = await Core.InvokeAsync(() => replication.AddLearner(learner, peerLastZxid)).ConfigureAwait(false);
+            _logger.LogInformation("Synchronizing server {Sid} (last zxid 0x{Zxid:x}) by {Kind}", sid, peerLastZxid, kind);
+            var sending = link.RunSendLoopAsync(cancellationToken);
+
+            var newLeaderAck = await stream.ReadWithinAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
+            if (newLeaderAck.Type != PacketType.Ack)
+            {
+                _logger.LogWarning("Server {Sid} answered NEWLEADER with {Packet}; closing", sid, newLeaderAck);
+                return;
+            }
+
+            await Core.InvokeAsync(() =>
+            {
+                learner.IsSynced = true;
+                learner.LastHeardMillis = Core.Clock.MonotonicMillis;
+                return true;
+            }).ConfigureAwait(false);
+            await discovery.AckNewLeaderAsync(sid).ConfigureAwait(false);
+            await discovery.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+            link.Send(new QuorumPacket(PacketType.UpToDate, -1));
+
+            while (!cancellationToken.IsCancellationRequested && !link.IsClosed)
+            {
+                var packet = await stream.ReadWithinAsync(context.SyncLimit, cancellationToken).ConfigureAwait(false);
+                Core.Post(new InvokeMessage(() => OnLearnerPacket(replication, learner, packet)));
+            }
+
+            await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or QuorumException or InvalidDataException or SocketException or ObjectDisposedException)
+        {
+            _logger.LogInformation("Connection with server {Sid} at {Remote} ended: {Message}", sid, remote, e.Message);
+        }
+        finally
+        {
+            if (link is not null && replication is not null)
+            {
+                var closed = link;
+                Core.Post(new InvokeMessage(() => replication.RemoveLearner(closed)));
+            }
+
+            link?.Close();
+        }
+    }
+
+    private void OnLearnerPacket(LeaderReplication replication, PeerLink learner, QuorumPacket packet)
+    {
+        learner.LastHeardMillis = Core.Clock.MonotonicMillis;
+        switch (packet.Type)
+        {
+            case PacketType.Ack:
+                replication.OnAck(learner, packet.Zxid);
+                break;
+            case PacketType.Ping:
+                replication.OnPing(packet);
+                break;
+            case PacketType.Revalidate:
+                replication.OnRevalidate(learner, packet);
+                break;
+            case PacketType.Request:
+                OnForwarded(replication, learner, packet);
+                break;
+            default:
+                _logger.LogWarning("Unexpected {Packet} from server {Sid}", packet, learner.Sid);
+                break;
+        }
+    }
+
+    /// <summary>A REQUEST: long session id, int cxid, int type, then the request body as the client sent it.</summary>
+    private void OnForwarded(LeaderReplication replication, PeerLink learner, QuorumPacket packet)
+    {
+        var data = packet.Data ?? [];
+        if (data.Length < 16)
+        {
+            return;
+        }
+
+        var sessionId = BinaryPrimitives.ReadInt64BigEndian(data);
+        var cxid = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(8));
+        var type = (OpCode)BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(12));
+        if (type == OpCode.Sync)
+        {
+            replication.OnSyncRequest(learner);
+            return;
+        }
+
+        ClientRequest request;
+        try
+        {
+            request = DecodeForwarded(data.AsSpan(16), sessionId, cxid, type, packet.AuthInfo);
+        }
+        catch (JuteException e)
+        {
+            _logger.LogWarning("Cannot decode a {Type} request forwarded by server {Sid}: {Message}", type, learner.Sid, e.Message);
+            return;
+        }
+
+        Core.OnForwardedRequest(request);
+    }
+
+    private static ClientRequest DecodeForwarded(ReadOnlySpan<byte> body, long sessionId, int cxid, OpCode type, IReadOnlyList<Id>? auth)
+    {
+        var r = new JuteReader(body);
+        var timeout = 0;
+        PathRequest? path = null;
+        List<MultiOp>? ops = null;
+        switch (type)
+        {
+            case OpCode.CreateSession:
+                timeout = r.ReadInt();
+                break;
+            case OpCode.CloseSession:
+                break;
+            case OpCode.Multi:
+                ops = RequestCodec.ReadMulti(ref r);
+                break;
+            default:
+                path = RequestCodec.ReadPathRequest(type, ref r) ?? throw new JuteException($"unknown request type {type}");
+                break;
+        }
+
+        return new ClientRequest
+        {
+            Connection = null,
+            SessionId = sessionId,
+            Xid = cxid,
+            Type = type,
+            Body = path,
+            MultiOps = ops,
+            CreateTimeout = timeout,
+            ForwardedAuth = auth ?? [],
+        };
+    }
+}

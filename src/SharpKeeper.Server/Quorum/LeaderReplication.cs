@@ -1,0 +1,335 @@
+using System.Buffers.Binary;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using SharpKeeper.Protocol.Jute;
+using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Persistence;
+using SharpKeeper.Server.Processing;
+
+namespace SharpKeeper.Server.Quorum;
+
+/// <summary>
+/// The leader's side of ZAB broadcast, on the core thread: every txn the core prepares is proposed
+/// to the learners; it commits once a majority of voters (this server included) has logged it,
+/// and COMMIT goes to every learner in zxid order. It also brings joining learners up to date
+/// (DIFF from recent history, TRUNC of a history that diverged, or SNAP of the whole tree).
+/// </summary>
+public sealed class LeaderReplication : IReplication
+{
+    /// <summary>Committed txns kept for DIFF syncs; a learner further behind gets a snapshot.</summary>
+    public const int HistoryLimit = 50_000;
+
+    private readonly ServerCore _core;
+    private readonly long _myId;
+    private readonly int _voterCount;
+    private readonly long _epoch;
+    private readonly byte[] _configBytes;
+    private readonly ILogger _logger;
+    private readonly List<PeerLink> _learners = [];
+    private readonly Queue<(long Zxid, byte[] Data)> _proposals = new();
+    private readonly LinkedList<(long Zxid, byte[] Data)> _history = new();
+    private readonly List<(PeerLink Learner, long AfterZxid)> _pendingSyncs = [];
+    private readonly JuteWriter _scratch = new(1024);
+    private long _historyBase;
+    private long _selfDurable;
+    private long _lastCommitted;
+    private long _nextPing;
+
+    public LeaderReplication(ServerCore core, long myId, int voterCount, long epoch, string config, int tickTimeMs, int syncLimit, ILogger logger)
+    {
+        _core = core;
+        _myId = myId;
+        _voterCount = voterCount;
+        _epoch = epoch;
+        _configBytes = Encoding.UTF8.GetBytes(config);
+        _logger = logger;
+        TickTimeMs = tickTimeMs;
+        SyncLimit = syncLimit;
+        _lastCommitted = core.Tree.LastProcessedZxid;
+        _historyBase = _lastCommitted;
+        _selfDurable = _lastCommitted;
+    }
+
+    public int TickTimeMs { get; }
+
+    public int SyncLimit { get; }
+
+    public bool ForwardsWrites => false;
+
+    public bool ExpiresSessions => true;
+
+    /// <summary>Raised on the core thread when a quorum of voters stopped answering: leadership is over.</summary>
+    public event Action<string>? LostQuorum;
+
+    public IReadOnlyList<PeerLink> Learners => _learners;
+
+    public int SyncedVoters => _learners.Count(l => l.IsSynced && l.IsVoter && !l.IsClosed);
+
+    public int PendingSyncs => _pendingSyncs.Count;
+
+    public long LastProposed => _proposals.Count > 0 ? _proposals.Last().Zxid : _lastCommitted;
+
+    public void Proposed(in TxnHeader header, Txn txn)
+    {
+        _scratch.Reset();
+        header.Write(_scratch);
+        TxnCodec.WriteBody(_scratch, header.Type, txn);
+        var data = _scratch.WrittenSpan.ToArray();
+        _proposals.Enqueue((header.Zxid, data));
+        var packet = new QuorumPacket(PacketType.Proposal, header.Zxid, data);
+        foreach (var learner in _learners)
+        {
+            learner.Send(packet);
+        }
+    }
+
+    public void LocallyDurable(long zxid)
+    {
+        _selfDurable = Math.Max(_selfDurable, zxid);
+        TryCommit();
+    }
+
+    public void OnAck(PeerLink learner, long zxid)
+    {
+        if (Zxid.CounterOf(zxid) == 0)
+        {
+            // The acknowledgement of NEWLEADER or UPTODATE, not of a txn.
+            return;
+        }
+
+        learner.AckedZxid = Math.Max(learner.AckedZxid, zxid);
+        TryCommit();
+    }
+
+    private void TryCommit()
+    {
+        if (_proposals.Count == 0)
+        {
+            return;
+        }
+
+        // The highest zxid a majority of voters has logged: acks are cumulative as logs are written in order.
+        var acked = new List<long>(_learners.Count + 1) { _selfDurable };
+        foreach (var learner in _learners)
+        {
+            if (learner.IsVoter && learner.IsSynced && !learner.IsClosed)
+            {
+                acked.Add(learner.AckedZxid);
+            }
+        }
+
+        var needed = _voterCount / 2 + 1;
+        if (acked.Count < needed)
+        {
+            return;
+        }
+
+        acked.Sort((a, b) => b.CompareTo(a));
+        var committable = acked[needed - 1];
+        if (committable <= _lastCommitted)
+        {
+            return;
+        }
+
+        while (_proposals.Count > 0 && _proposals.Peek().Zxid <= committable)
+        {
+            var (zxid, data) = _proposals.Dequeue();
+            var commit = new QuorumPacket(PacketType.Commit, zxid);
+            foreach (var learner in _learners)
+            {
+                learner.Send(commit);
+            }
+
+            _history.AddLast((zxid, data));
+            if (_history.Count > HistoryLimit)
+            {
+                _historyBase = _history.First!.Value.Zxid;
+                _history.RemoveFirst();
+            }
+
+            _lastCommitted = zxid;
+        }
+
+        _core.Commit(_lastCommitted);
+        AnswerSyncs();
+    }
+
+    /// <summary>A learner's sync(): answered once every txn proposed before it is committed.</summary>
+    public void OnSyncRequest(PeerLink learner)
+    {
+        _pendingSyncs.Add((learner, LastProposed));
+        AnswerSyncs();
+    }
+
+    private void AnswerSyncs()
+    {
+        for (var i = 0; i < _pendingSyncs.Count; i++)
+        {
+            var (learner, after) = _pendingSyncs[i];
+            if (after <= _lastCommitted)
+            {
+                learner.Send(new QuorumPacket(PacketType.Sync, 0));
+                _pendingSyncs.RemoveAt(i);
+                i--;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Brings a learner whose log ends at <paramref name="peerLastZxid"/> up to date and starts
+    /// forwarding proposals to it, all in one step on the core thread so nothing is missed: DIFF
+    /// (or TRUNC, then DIFF) with the history it lacks, or SNAP; then the proposals still in flight;
+    /// then NEWLEADER. Returns the sync kind for logging.
+    /// </summary>
+    public string AddLearner(PeerLink learner, long peerLastZxid)
+    {
+        string kind;
+        if (peerLastZxid == _lastCommitted)
+        {
+            kind = "DIFF (empty)";
+            learner.Send(new QuorumPacket(PacketType.Diff, _lastCommitted));
+        }
+        else if (peerLastZxid > _lastCommitted)
+        {
+            // The learner logged txns this leader never committed: it drops them.
+            kind = $"TRUNC to 0x{_lastCommitted:x}";
+            learner.Send(new QuorumPacket(PacketType.Trunc, _lastCommitted));
+        }
+        else if (peerLastZxid >= _historyBase && TryDiff(learner, peerLastZxid, out kind))
+        {
+        }
+        else
+        {
+            kind = $"SNAP at 0x{_lastCommitted:x}";
+            learner.Send(new QuorumPacket(PacketType.Snap, _lastCommitted));
+            learner.SendRaw(SnapshotTransfer.Serialize(_core.Tree, _core.SessionTimeouts()));
+        }
+
+        foreach (var (zxid, data) in _proposals)
+        {
+            learner.Send(new QuorumPacket(PacketType.Proposal, zxid, data));
+        }
+
+        learner.Send(new QuorumPacket(PacketType.NewLeader, Zxid.Make(_epoch, 0), _configBytes));
+        _learners.Add(learner);
+        return kind;
+    }
+
+    private bool TryDiff(PeerLink learner, long peerLastZxid, out string kind)
+    {
+        // The learner's last zxid must be in this history (or be its base); otherwise it diverged
+        // and is cut back to the last zxid both share.
+        long truncateTo = _historyBase;
+        var found = peerLastZxid == _historyBase;
+        foreach (var (zxid, _) in _history)
+        {
+            if (zxid == peerLastZxid)
+            {
+                found = true;
+                break;
+            }
+
+            if (zxid > peerLastZxid)
+            {
+                break;
+            }
+
+            truncateTo = zxid;
+        }
+
+        var from = peerLastZxid;
+        if (found)
+        {
+            kind = $"DIFF from 0x{peerLastZxid:x}";
+            learner.Send(new QuorumPacket(PacketType.Diff, _lastCommitted));
+        }
+        else
+        {
+            kind = $"TRUNC to 0x{truncateTo:x}, then DIFF";
+            learner.Send(new QuorumPacket(PacketType.Trunc, truncateTo));
+            from = truncateTo;
+        }
+
+        foreach (var (zxid, data) in _history)
+        {
+            if (zxid > from)
+            {
+                learner.Send(new QuorumPacket(PacketType.Proposal, zxid, data));
+                learner.Send(new QuorumPacket(PacketType.Commit, zxid));
+            }
+        }
+
+        return true;
+    }
+
+    public void RemoveLearner(PeerLink learner)
+    {
+        _learners.Remove(learner);
+        _pendingSyncs.RemoveAll(s => ReferenceEquals(s.Learner, learner));
+        learner.Close();
+    }
+
+    public void Forward(ClientRequest request, long sessionId) => throw new InvalidOperationException("the leader forwards nothing");
+
+    public void Revalidate(long sessionId, int timeout) => throw new InvalidOperationException("the leader revalidates locally");
+
+    /// <summary>Answers a learner's REVALIDATE: long session id, boolean valid.</summary>
+    public void OnRevalidate(PeerLink learner, QuorumPacket packet)
+    {
+        var data = packet.Data ?? [];
+        if (data.Length < 12)
+        {
+            return;
+        }
+
+        var sessionId = BinaryPrimitives.ReadInt64BigEndian(data);
+        var timeout = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(8));
+        var valid = _core.RevalidateSession(sessionId, timeout);
+        var answer = new byte[9];
+        BinaryPrimitives.WriteInt64BigEndian(answer, sessionId);
+        answer[8] = valid ? (byte)1 : (byte)0;
+        learner.Send(new QuorumPacket(PacketType.Revalidate, packet.Zxid, answer));
+    }
+
+    /// <summary>A learner's PING answer lists the sessions active there: (long id, int timeout)*.</summary>
+    public void OnPing(QuorumPacket packet)
+    {
+        var data = packet.Data ?? [];
+        for (var offset = 0; offset + 12 <= data.Length; offset += 12)
+        {
+            _core.TouchSession(BinaryPrimitives.ReadInt64BigEndian(data.AsSpan(offset)));
+        }
+    }
+
+    public void OnTick(long now)
+    {
+        if (now < _nextPing)
+        {
+            return;
+        }
+
+        _nextPing = now + Math.Max(1, TickTimeMs / 2);
+        var ping = new QuorumPacket(PacketType.Ping, _lastCommitted);
+        var alive = 1;
+        var deadline = (long)TickTimeMs * SyncLimit;
+        foreach (var learner in _learners.ToList())
+        {
+            if (learner.IsClosed)
+            {
+                RemoveLearner(learner);
+                continue;
+            }
+
+            learner.Send(ping);
+            if (learner.IsVoter && learner.IsSynced && now - learner.LastHeardMillis <= deadline)
+            {
+                alive++;
+            }
+        }
+
+        if (alive <= _voterCount / 2)
+        {
+            LostQuorum?.Invoke($"only {alive} of {_voterCount} voters answered within syncLimit ({deadline} ms)");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using SharpKeeper.Server.Config;
+using SharpKeeper.Server.Persistence;
+using SharpKeeper.Server.Processing;
+
+namespace SharpKeeper.Server.Quorum;
+
+/// <summary>What every role of an ensemble member needs: its configuration, core, store and epochs.</summary>
+public sealed class QuorumContext
+{
+    public required ServerConfig Config { get; init; }
+    public required long MyId { get; init; }
+    public required ServerCore Core { get; init; }
+    public required FileStore Store { get; init; }
+    public required FileTxnLog Log { get; init; }
+    public required EpochFiles Epochs { get; init; }
+    public required ILoggerFactory LoggerFactory { get; init; }
+
+    public IReadOnlySet<long> Voters => field ??= Config.Servers.Values.Where(s => s.Role == ServerRole.Participant).Select(s => s.Id).ToHashSet();
+
+    public int TickTimeMs => Config.TickTime;
+
+    public TimeSpan InitLimit => TimeSpan.FromMilliseconds((long)Config.TickTime * Config.InitLimit);
+
+    public TimeSpan SyncLimit => TimeSpan.FromMilliseconds((long)Config.TickTime * Config.SyncLimit);
+
+    public int MaxPacket => Config.JuteMaxBuffer + Config.JuteMaxBufferExtraSize + 1024 * 1024;
+
+    /// <summary>The membership as Apache ZooKeeper prints it (election notifications, NEWLEADER, /zookeeper/config).</summary>
+    public string MembershipText => field ??= BuildMembershipText();
+
+    private string BuildMembershipText()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var spec in Config.Servers.Values.OrderBy(s => s.Id))
+        {
+            // A client address only when the server line gives one, as Apache prints it.
+            text.Append("server.").Append(spec.Id).Append('=').Append(spec.ToConfigValue()).Append('\n');
+        }
+
+        text.Append("version=").Append(Config.QuorumConfigVersion.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+        return text.ToString();
+    }
+
+    public ServerSpec Me => Config.Servers[MyId];
+
+    public static EndPoint EndPointOf(string host, int port) =>
+        IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port);
+
+    /// <summary>Where this server listens: its own address, or every address with quorumListenOnAllIPs.</summary>
+    public IPEndPoint ListenEndPoint(int port)
+    {
+        if (Config.QuorumListenOnAllIPs)
+        {
+            return new IPEndPoint(IPAddress.IPv6Any, port);
+        }
+
+        var host = Me.Host;
+        var address = IPAddress.TryParse(host, out var parsed) ? parsed : Dns.GetHostAddresses(host).First();
+        return new IPEndPoint(address, port);
+    }
+}

@@ -1,0 +1,211 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using SharpKeeper.Server.Admin;
+using SharpKeeper.Server.Config;
+using SharpKeeper.Server.Processing;
+using SharpKeeper.Server.Quorum.Election;
+
+namespace SharpKeeper.Server.Quorum;
+
+/// <summary>
+/// An ensemble member's life: look for a leader, then lead or follow until that ends, then look
+/// again. It is also what the four-letter words report as this server's mode.
+/// </summary>
+public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
+{
+    private readonly QuorumContext _context;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private ElectionChannel? _channel;
+    private ElectionService? _election;
+    private Task? _electionLoop;
+    private Task? _roleLoop;
+    private volatile Leader? _leader;
+    private volatile string _mode = "looking";
+
+    public QuorumPeer(QuorumContext context)
+    {
+        _context = context;
+        _logger = context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum");
+    }
+
+    public PeerState State { get; private set; } = PeerState.Looking;
+
+    public long Epoch { get; private set; }
+
+    public IPEndPoint? ElectionEndPoint => _channel?.LocalEndPoint;
+
+    public string Mode => _mode;
+
+    public bool IsServing => _context.Core.IsServing;
+
+    public bool IsReadOnly => false;
+
+    public long ServerId => _context.MyId;
+
+    public IEnumerable<string> StatLines => State == PeerState.Leading ? ["Proposal sizes last/min/max: -1/-1/-1"] : [];
+
+    public IEnumerable<(string Key, string Value)> MonitorValues
+    {
+        get
+        {
+            var state = State switch
+            {
+                PeerState.Leading => "leading - broadcast",
+                PeerState.Following => "following - broadcast",
+                _ => "looking - election",
+            };
+            yield return ("peer_state", state);
+            if (_leader?.Replication is { } replication && State == PeerState.Leading)
+            {
+                // Read on the core thread, as the words run there.
+                var learners = replication.Learners.Count(l => !l.IsClosed);
+                yield return ("learners", learners.ToString(CultureInfo.InvariantCulture));
+                yield return ("synced_followers", replication.SyncedVoters.ToString(CultureInfo.InvariantCulture));
+                yield return ("synced_non_voting_followers", "0");
+                yield return ("synced_observers", "0");
+                yield return ("pending_syncs", replication.PendingSyncs.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+    }
+
+    public void AppendConf(StringBuilder text)
+    {
+        var config = _context.Config;
+        var me = _context.Me;
+        text.Append(CultureInfo.InvariantCulture, $"initLimit={config.InitLimit}\n");
+        text.Append(CultureInfo.InvariantCulture, $"syncLimit={config.SyncLimit}\n");
+        text.Append("electionAlg=3\n");
+        text.Append(CultureInfo.InvariantCulture, $"electionPort={me.ElectionPort}\n");
+        text.Append(CultureInfo.InvariantCulture, $"quorumPort={me.QuorumPort}\n");
+        text.Append(CultureInfo.InvariantCulture, $"peerType={(me.Role == ServerRole.Observer ? 1 : 0)}\n");
+        text.Append("membership: \n").Append(_context.MembershipText).Append('\n');
+    }
+
+    /// <summary>Opens the election port and starts looking for a leader. Fails loudly if another server runs with this id.</summary>
+    public void Start()
+    {
+        var me = _context.Me;
+        RefuseDuplicateId(me);
+        var peers = _context.Config.Servers.Values
+            .Where(s => s.Id != _context.MyId)
+            .ToDictionary(s => s.Id, s => QuorumContext.EndPointOf(s.Host, s.ElectionPort));
+        var channelLogger = _context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Election");
+        _channel = new ElectionChannel(_context.MyId, _context.ListenEndPoint(me.ElectionPort), $"{me.Host}:{me.ElectionPort}", peers, channelLogger);
+        try
+        {
+            _channel.Start();
+        }
+        catch (SocketException e)
+        {
+            throw new ConfigException(
+                MyIdFile, 0, "",
+                $"cannot listen on the election port {me.Host}:{me.ElectionPort} of server.{_context.MyId}: {e.Message}"
+                + " (is another server already running with myid " + _context.MyId + "?)");
+        }
+
+        _election = new ElectionService(_context.MyId, _context.Voters, _context.MembershipText, _channel, _context.Core.Clock, channelLogger);
+        _electionLoop = _election.RunAsync(_stop.Token);
+        _roleLoop = Task.Run(() => RunAsync(_stop.Token));
+    }
+
+    /// <summary>
+    /// The ZooKeeper documentation promises that a second server started with a myid already in use
+    /// fails: if something answers on this server's own election address, that is such a server.
+    /// </summary>
+    private void RefuseDuplicateId(ServerSpec me)
+    {
+        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            var connect = probe.ConnectAsync(QuorumContext.EndPointOf(me.Host, me.ElectionPort));
+            if (!connect.Wait(TimeSpan.FromSeconds(2)))
+            {
+                return;
+            }
+        }
+        catch (AggregateException)
+        {
+            // Nothing listens there: good.
+            return;
+        }
+
+        throw new ConfigException(
+            MyIdFile, 0, "",
+            $"another server is already running as server.{_context.MyId} (something answers on its election address {me.Host}:{me.ElectionPort}): "
+            + "two servers must not share one myid");
+    }
+
+    private string MyIdFile => Path.Combine(_context.Config.DataDir, "myid");
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var core = _context.Core;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                State = PeerState.Looking;
+                _mode = "looking";
+                _leader = null;
+                _election!.SetState(PeerState.Looking);
+                var lastZxid = await core.InvokeAsync(core.StepDown).ConfigureAwait(false);
+                var currentEpoch = _context.Epochs.Read(EpochFiles.Current, lastZxid);
+                var vote = await _election.LookForLeaderAsync(lastZxid, currentEpoch).WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (vote.Leader == _context.MyId)
+                {
+                    State = PeerState.Leading;
+                    _election.SetState(PeerState.Leading);
+                    var leader = new Leader(_context, Established("leader"));
+                    _leader = leader;
+                    await leader.LeadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    State = PeerState.Following;
+                    _election.SetState(PeerState.Following);
+                    await new Follower(_context, vote.Leader, Established("follower")).FollowAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is IOException or QuorumException or SocketException or InvalidDataException)
+            {
+                _logger.LogWarning("Leaving the current role: {Message}", e.Message);
+            }
+        }
+    }
+
+    private Action<long> Established(string mode) => epoch =>
+    {
+        Epoch = epoch;
+        _election!.UpdatePeerEpoch(epoch);
+        _mode = mode;
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_roleLoop is not null)
+        {
+            await _roleLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (_electionLoop is not null)
+        {
+            await _electionLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (_channel is not null)
+        {
+            await _channel.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+    }
+}
