@@ -28,7 +28,7 @@ internal static class ConfigKeys
     [
         "admin.commandURL", "admin.forceHttps", "admin.httpVersion", "admin.idleTimeout", "admin.portUnification",
         "admin.serverAddress", "admin.serverPort", "allowSaslFailedClients", "audit.enable", "audit.impl.class",
-        "bitHashCacheSize", "clientTcpKeepAlive", "closeSessionTxn.enabled", "cnxTimeout", "commitLogCount",
+        "bitHashCacheSize", "clientTcpKeepAlive", "closeSessionTxn.enabled", "cnxTimeout",
         "commitProcessor.maxCommitBatchSize", "commitProcessor.maxReadBatchSize", "commitProcessor.numWorkerThreads",
         "commitProcessor.shutdownTimeout", "connection_throttle_decrease_ratio", "connection_throttle_drop_decrease",
         "connection_throttle_drop_increase", "connection_throttle_fill_count", "connection_throttle_fill_time",

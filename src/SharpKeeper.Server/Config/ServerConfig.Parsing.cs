@@ -175,6 +175,7 @@ public sealed partial class ServerConfig
         AutopurgePurgeInterval = values.Int("autopurge.purgeInterval", 0, min: 0);
 
         SnapCount = values.Int("snapCount", DefaultSnapCount, systemProperty: true);
+        CommitLogCount = Math.Max(1, values.Int("commitLogCount", DefaultCommitLogCount, systemProperty: true));
         if (SnapCount < 2)
         {
             var entry = values.Find("snapCount", systemProperty: true)!;

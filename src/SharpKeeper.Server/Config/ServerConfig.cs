@@ -14,6 +14,9 @@ public sealed partial class ServerConfig
 
     public const int DefaultMaxClientCnxns = 60;
     public const int DefaultSnapCount = 100000;
+
+    /// <summary>Committed txns a leader keeps to DIFF a learner from (Apache keeps 500 in memory and reads older ones from its logs).</summary>
+    public const int DefaultCommitLogCount = 50000;
     public const long DefaultPreAllocSizeKb = 65536;
     public const int DefaultJuteMaxBuffer = 0xFFFFF;
     public const int DefaultGlobalOutstandingLimit = 1000;
@@ -86,6 +89,9 @@ public sealed partial class ServerConfig
 
     /// <summary>Hours between autopurge runs; 0 (the default) disables autopurge.</summary>
     public int AutopurgePurgeInterval { get; private set; }
+
+    /// <summary>Committed txns a leader keeps in memory to synchronize learners by DIFF (commitLogCount).</summary>
+    public int CommitLogCount { get; private set; }
 
     /// <summary>Transactions between snapshots (snapCount, default 100000; at least 2).</summary>
     public int SnapCount { get; private set; }

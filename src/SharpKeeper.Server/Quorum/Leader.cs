@@ -52,7 +52,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             context.Epochs.Write(EpochFiles.Current, epoch);
 
             var replication = await Core.InvokeAsync(() => new LeaderReplication(
-                Core, context.MyId, context.Voters.Count, epoch, context.MembershipText, context.TickTimeMs, context.Config.SyncLimit,
+                Core, context.Voters.Count, epoch, context.MembershipText, context.TickTimeMs, context.Config.SyncLimit, context.Config.CommitLogCount,
                 context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Replication"))).ConfigureAwait(false);
             replication.LostQuorum += reason => lost.TrySetResult(reason);
             _replication.TrySetResult(replication);

@@ -16,11 +16,7 @@ namespace SharpKeeper.Server.Quorum;
 /// </summary>
 public sealed class LeaderReplication : IReplication
 {
-    /// <summary>Committed txns kept for DIFF syncs; a learner further behind gets a snapshot.</summary>
-    public const int HistoryLimit = 50_000;
-
     private readonly ServerCore _core;
-    private readonly long _myId;
     private readonly int _voterCount;
     private readonly long _epoch;
     private readonly byte[] _configBytes;
@@ -35,10 +31,10 @@ public sealed class LeaderReplication : IReplication
     private long _lastCommitted;
     private long _nextPing;
 
-    public LeaderReplication(ServerCore core, long myId, int voterCount, long epoch, string config, int tickTimeMs, int syncLimit, ILogger logger)
+    public LeaderReplication(ServerCore core, int voterCount, long epoch, string config, int tickTimeMs, int syncLimit, int historyLimit, ILogger logger)
     {
+        HistoryLimit = historyLimit;
         _core = core;
-        _myId = myId;
         _voterCount = voterCount;
         _epoch = epoch;
         _configBytes = Encoding.UTF8.GetBytes(config);
@@ -51,6 +47,9 @@ public sealed class LeaderReplication : IReplication
     }
 
     public int TickTimeMs { get; }
+
+    /// <summary>Committed txns kept for DIFF syncs (commitLogCount); a learner further behind gets a snapshot.</summary>
+    public int HistoryLimit { get; }
 
     public int SyncLimit { get; }
 

@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using SharpKeeper.Client;
+using SharpKeeper.Integration.Tests.Infrastructure;
+using SharpKeeper.Protocol;
+using Xunit.Abstractions;
+
+namespace SharpKeeper.Integration.Tests.Ensemble;
+
+/// <summary>Ensembles of real SharpKeeper processes on loopback: roles, failover, loss and return of quorum, catching up.</summary>
+public sealed class EnsembleTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan ElectionTimeout = TimeSpan.FromSeconds(60);
+
+    private static MemberKind[] SharpKeepers(int count) => [.. Enumerable.Repeat(MemberKind.SharpKeeper, count)];
+
+    [Fact]
+    public async Task ThreeServersElectOneLeaderFailOverLoseQuorumAndResumeWithEveryWrite()
+    {
+        await using var cluster = EnsembleCluster.Create(SharpKeepers(3));
+        cluster.StartAll();
+        var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
+
+        // `sharpkeeper status` reports the roles as zkServer.sh does.
+        var statuses = await Task.WhenAll(cluster.Members.Select(m => CliStatusAsync(m.ConfigPath)));
+        Assert.Equal(1, statuses.Count(s => s.Output.Contains("Mode: leader", StringComparison.Ordinal)));
+        Assert.Equal(2, statuses.Count(s => s.Output.Contains("Mode: follower", StringComparison.Ordinal)));
+
+        var acknowledged = new List<string>();
+        await using (var client = await EnsembleCluster.ConnectAsync(cluster.ConnectString))
+        {
+            await client.CreateAsync("/e", null);
+            await WriteAsync(client, "/e/a", 300, acknowledged);
+        }
+
+        // kill -9 the leader: the other two elect a new one that takes writes.
+        await cluster[leader].KillAsync();
+        var killedAt = Stopwatch.StartNew();
+        var survivors = cluster.Members.Where(m => m.Id != leader).Select(m => m.Id).ToList();
+        var newLeader = await cluster.WaitForLeaderAsync(ElectionTimeout, survivors);
+        await using (var client = await EnsembleCluster.ConnectAsync(string.Join(",", survivors.Select(id => cluster[id].ConnectString))))
+        {
+            await WriteAsync(client, "/e/b", 100, acknowledged);
+        }
+
+        output.WriteLine($"leader {leader} killed; server {newLeader} leads and took writes after {killedAt.ElapsedMilliseconds} ms");
+        foreach (var id in survivors)
+        {
+            Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(id, "/e")).Order());
+        }
+
+        // Without a majority the last server stops serving.
+        var last = survivors.Single(id => id != newLeader);
+        await cluster[newLeader].KillAsync();
+        await PollAsync(async () => await cluster[last].ModeAsync() is null, "the last server to stop serving");
+        var status = await CliStatusAsync(cluster[last].ConfigPath);
+        Assert.Contains("Error contacting service. It is probably not running.", status.Output);
+        Assert.NotEqual(0, status.ExitCode);
+
+        // One server back: a majority again, and nothing acknowledged is lost.
+        cluster[leader].Start();
+        await cluster.WaitForLeaderAsync(ElectionTimeout, [leader, last]);
+        foreach (var id in new[] { leader, last })
+        {
+            Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(id, "/e")).Order());
+        }
+
+        // The third returns and catches up.
+        cluster[newLeader].Start();
+        await cluster.WaitForLeaderAsync(ElectionTimeout);
+        Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(newLeader, "/e")).Order());
+    }
+
+    [Fact]
+    public async Task AFollowerThatWasDownCatchesUpByDiffAndBySnap()
+    {
+        // A short history makes the leader fall back to a snapshot for a follower far behind.
+        await using var cluster = EnsembleCluster.Create(SharpKeepers(3), "commitLogCount=500");
+        cluster.StartAll();
+        var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
+        var follower = cluster.Members.First(m => m.Id != leader).Id;
+        var acknowledged = new List<string>();
+        await using var client = await EnsembleCluster.ConnectAsync(cluster[leader].ConnectString);
+        await client.CreateAsync("/c", null);
+
+        // Down during 300 writes: within the history, so DIFF.
+        await cluster[follower].KillAsync();
+        await WriteAsync(client, "/c/d", 300, acknowledged);
+        cluster[follower].Start();
+        await cluster.WaitForLeaderAsync(ElectionTimeout);
+        Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(follower, "/c")).Order());
+        Assert.Contains("by DIFF from", cluster[follower].Log);
+
+        // Down during 3000 writes: beyond it, so SNAP.
+        await cluster[follower].KillAsync();
+        await WriteAsync(client, "/c/s", 3000, acknowledged);
+        cluster[follower].Start();
+        await cluster.WaitForLeaderAsync(ElectionTimeout);
+        Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(follower, "/c")).Order());
+        Assert.Contains("by SNAP at", cluster[follower].Log);
+    }
+
+    [Fact]
+    public async Task FiveServersSurviveTwoFailures()
+    {
+        await using var cluster = EnsembleCluster.Create(SharpKeepers(5));
+        cluster.StartAll();
+        var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
+        var acknowledged = new List<string>();
+        await using (var client = await EnsembleCluster.ConnectAsync(cluster.ConnectString))
+        {
+            await client.CreateAsync("/f", null);
+            await WriteAsync(client, "/f/a", 100, acknowledged);
+        }
+
+        var follower = cluster.Members.First(m => m.Id != leader).Id;
+        await cluster[leader].KillAsync();
+        await cluster[follower].KillAsync();
+        var survivors = cluster.Members.Where(m => m.IsRunning).Select(m => m.Id).ToList();
+        await cluster.WaitForLeaderAsync(ElectionTimeout, survivors);
+        await using (var client = await EnsembleCluster.ConnectAsync(string.Join(",", survivors.Select(id => cluster[id].ConnectString))))
+        {
+            await WriteAsync(client, "/f/b", 100, acknowledged);
+        }
+
+        foreach (var id in survivors)
+        {
+            Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(id, "/f")).Order());
+        }
+    }
+
+    [Fact]
+    public async Task TenLeaderKillsEachFollowedByANewLeaderTakingWrites()
+    {
+        await using var cluster = EnsembleCluster.Create(SharpKeepers(3));
+        cluster.StartAll();
+        await cluster.WaitForLeaderAsync(ElectionTimeout);
+        var acknowledged = new List<string>();
+        await using (var client = await EnsembleCluster.ConnectAsync(cluster.ConnectString))
+        {
+            await client.CreateAsync("/k", null);
+        }
+
+        var times = new List<long>();
+        for (var round = 0; round < 10; round++)
+        {
+            var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
+            var survivors = cluster.Members.Where(m => m.Id != leader).Select(m => m.Id).ToList();
+            await using var client = await EnsembleCluster.ConnectAsync(string.Join(",", survivors.Select(id => cluster[id].ConnectString)));
+            await cluster[leader].KillAsync();
+            var clock = Stopwatch.StartNew();
+
+            // Failover time: from the kill to the first acknowledged write.
+            await WriteAsync(client, $"/k/r{round}-", 1, acknowledged);
+            times.Add(clock.ElapsedMilliseconds);
+            cluster[leader].Start();
+        }
+
+        await cluster.WaitForLeaderAsync(ElectionTimeout);
+        foreach (var member in cluster.Members)
+        {
+            Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(member.Id, "/k")).Order());
+        }
+
+        times.Sort();
+        output.WriteLine($"failover after kill -9 of the leader, 10 rounds: median {times[4]}-{times[5]} ms, max {times[^1]} ms ({string.Join(", ", times)})");
+    }
+
+    /// <summary>Creates <paramref name="count"/> sequential nodes; a write whose outcome the connection lost is retried.</summary>
+    internal static async Task WriteAsync(ZooKeeperClient client, string prefix, int count, List<string> acknowledged)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        for (var i = 0; i < count; i++)
+        {
+            var path = $"{prefix}{i:D6}";
+            while (true)
+            {
+                try
+                {
+                    await client.CreateAsync(path, [1, 2, 3]);
+                    break;
+                }
+                catch (KeeperException e) when (e.Code == ErrorCode.NodeExists)
+                {
+                    // An earlier attempt whose reply was lost did succeed.
+                    break;
+                }
+                catch (Exception e) when (e is KeeperException or IOException or TimeoutException or OperationCanceledException && DateTime.UtcNow < until)
+                {
+                    await Task.Delay(50);
+                }
+            }
+
+            acknowledged.Add(path[(path.LastIndexOf('/') + 1)..]);
+        }
+    }
+
+    internal static async Task PollAsync(Func<Task<bool>> condition, string what)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until)
+            {
+                throw new TimeoutException($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    internal static async Task<(int ExitCode, string Output)> CliStatusAsync(string config)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { RepoPaths.SharpKeeperDll, "status", config })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
