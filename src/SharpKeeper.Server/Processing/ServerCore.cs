@@ -784,13 +784,17 @@ public sealed class ServerCore
     }
 
     /// <summary>Takes a role in an ensemble and starts serving; a leader starts its zxids at <paramref name="nextZxid"/>.</summary>
-    public void TakeRole(IReplication replication, long? nextZxid)
+    public void TakeRole(IReplication replication, long? nextZxid, long epochStartZxid)
     {
         _replication = replication;
         if (nextZxid is { } zxid)
         {
             _nextZxid = zxid;
         }
+
+        // As Apache: the new epoch's first zxid counts as processed, so clients that saw it from
+        // any server of this epoch may reconnect to any other.
+        Tree.LastProcessedZxid = Math.Max(Tree.LastProcessedZxid, epochStartZxid);
 
         // Every session gets a full timeout under the new leader, as ZooKeeper does.
         var now = _clock.MonotonicMillis;

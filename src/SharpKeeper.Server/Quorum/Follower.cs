@@ -159,7 +159,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                     {
                         await Core.InvokeAsync(() =>
                         {
-                            Core.TakeRole(replication, null);
+                            Core.TakeRole(replication, null, newLeaderZxid);
                             return true;
                         }).ConfigureAwait(false);
                         link.Send(new QuorumPacket(PacketType.Ack, Zxid.Make(newEpoch, 0)));

@@ -61,7 +61,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
 
             await Core.InvokeAsync(() =>
             {
-                Core.TakeRole(replication, Zxid.Make(epoch, 1));
+                Core.TakeRole(replication, Zxid.Make(epoch, 1), Zxid.Make(epoch, 0));
                 return true;
             }).ConfigureAwait(false);
             established(epoch);

@@ -66,6 +66,15 @@ public sealed class LeaderReplication : IReplication
 
     public int PendingSyncs => _pendingSyncs.Count;
 
+    /// <summary>Sizes of proposal packets' data, as srvr and mntr report them (-1 before the first).</summary>
+    public int LastProposalSize { get; private set; } = -1;
+
+    public int MinProposalSize { get; private set; } = -1;
+
+    public int MaxProposalSize { get; private set; } = -1;
+
+    public long StartedMillis { get; } = Environment.TickCount64;
+
     public long LastProposed => _proposals.Count > 0 ? _proposals.Last().Zxid : _lastCommitted;
 
     public void Proposed(in TxnHeader header, Txn txn)
@@ -75,6 +84,9 @@ public sealed class LeaderReplication : IReplication
         TxnCodec.WriteBody(_scratch, header.Type, txn);
         var data = _scratch.WrittenSpan.ToArray();
         _proposals.Enqueue((header.Zxid, data));
+        LastProposalSize = data.Length;
+        MinProposalSize = MinProposalSize < 0 ? data.Length : Math.Min(MinProposalSize, data.Length);
+        MaxProposalSize = Math.Max(MaxProposalSize, data.Length);
         var packet = new QuorumPacket(PacketType.Proposal, header.Zxid, data);
         foreach (var learner in _learners)
         {

@@ -46,7 +46,10 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
 
     public long ServerId => _context.MyId;
 
-    public IEnumerable<string> StatLines => State == PeerState.Leading ? ["Proposal sizes last/min/max: -1/-1/-1"] : [];
+    public IEnumerable<string> StatLines =>
+        State == PeerState.Leading && _leader?.Replication is { } replication
+            ? [$"Proposal sizes last/min/max: {replication.LastProposalSize}/{replication.MinProposalSize}/{replication.MaxProposalSize}"]
+            : [];
 
     public IEnumerable<(string Key, string Value)> MonitorValues
     {
@@ -59,6 +62,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 _ => "looking - election",
             };
             yield return ("peer_state", state);
+            yield return ("quorum_size", _context.Voters.Count.ToString(CultureInfo.InvariantCulture));
             if (_leader?.Replication is { } replication && State == PeerState.Leading)
             {
                 // Read on the core thread, as the words run there.
@@ -68,6 +72,10 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 yield return ("synced_non_voting_followers", "0");
                 yield return ("synced_observers", "0");
                 yield return ("pending_syncs", replication.PendingSyncs.ToString(CultureInfo.InvariantCulture));
+                yield return ("leader_uptime", (Environment.TickCount64 - replication.StartedMillis).ToString(CultureInfo.InvariantCulture));
+                yield return ("last_proposal_size", replication.LastProposalSize.ToString(CultureInfo.InvariantCulture));
+                yield return ("max_proposal_size", replication.MaxProposalSize.ToString(CultureInfo.InvariantCulture));
+                yield return ("min_proposal_size", replication.MinProposalSize.ToString(CultureInfo.InvariantCulture));
             }
         }
     }

@@ -32,6 +32,19 @@ public sealed class EnsembleTests(ITestOutputHelper output)
             await WriteAsync(client, "/e/a", 300, acknowledged);
         }
 
+        // mntr and srvr report the roles as Apache does.
+        var mntr = await FourLetter.SendAsync(cluster[leader].ClientPort, "mntr") ?? "";
+        Assert.Contains("zk_server_state\tleader\n", mntr);
+        Assert.Contains("zk_peer_state\tleading - broadcast\n", mntr);
+        Assert.Contains("zk_quorum_size\t3\n", mntr);
+        Assert.Contains("zk_synced_followers\t2\n", mntr);
+        Assert.Contains("zk_learners\t2\n", mntr);
+        Assert.Contains("zk_pending_syncs\t0\n", mntr);
+        Assert.Matches(@"Proposal sizes last/min/max: \d+/\d+/\d+\n", await FourLetter.SendAsync(cluster[leader].ClientPort, "srvr"));
+        var followerMntr = await FourLetter.SendAsync(cluster.Members.First(m => m.Id != leader).ClientPort, "mntr") ?? "";
+        Assert.Contains("zk_server_state\tfollower\n", followerMntr);
+        Assert.Contains("zk_peer_state\tfollowing - broadcast\n", followerMntr);
+
         // kill -9 the leader: the other two elect a new one that takes writes.
         await cluster[leader].KillAsync();
         var killedAt = Stopwatch.StartNew();
@@ -97,6 +110,35 @@ public sealed class EnsembleTests(ITestOutputHelper output)
         await cluster.WaitForLeaderAsync(ElectionTimeout);
         Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(follower, "/c")).Order());
         Assert.Contains("by SNAP at", cluster[follower].Log);
+    }
+
+    [Fact]
+    public async Task ASessionMovesToAnotherServerWithItsEphemeralNode()
+    {
+        await using var cluster = EnsembleCluster.Create(SharpKeepers(3));
+        cluster.StartAll();
+        var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
+        var followers = cluster.Members.Where(m => m.Id != leader).Select(m => m.Id).ToList();
+        await using var client = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions
+        {
+            ConnectString = $"{cluster[followers[0]].ConnectString},{cluster[followers[1]].ConnectString}",
+            SessionTimeout = TimeSpan.FromSeconds(20),
+            ShuffleHosts = false,
+            ReconnectDelay = TimeSpan.FromMilliseconds(100),
+        });
+        var session = client.SessionId;
+        await client.CreateAsync("/owner", null, CreateMode.Ephemeral);
+
+        // The server holding the session dies; the client reconnects to the other follower, which
+        // asks the leader (REVALIDATE) whether the session is alive.
+        await cluster[followers[0]].KillAsync();
+        var acknowledged = new List<string>();
+        await WriteAsync(client, "/after-move-", 1, acknowledged);
+        Assert.Equal(session, client.SessionId);
+        await using var observer = await EnsembleCluster.ConnectAsync(cluster[leader].ConnectString);
+        var owner = await observer.ExistsAsync("/owner");
+        Assert.NotNull(owner);
+        Assert.Equal(session, owner.Value.EphemeralOwner);
     }
 
     [Fact]
