@@ -40,6 +40,9 @@ public sealed class FastLeaderElection
     /// <summary>The vote this server decided on, once it has.</summary>
     public Vote? Decision { get; private set; }
 
+    /// <summary>True when the decision came from servers already following an established leader, not from this round's votes.</summary>
+    public bool JoinedEstablishedLeader { get; private set; }
+
     public PeerState DecidedState => Decision is null ? PeerState.Looking : Decision.Leader == _myId ? PeerState.Leading : PeerState.Following;
 
     /// <summary>This server's current proposal as a notification of a looking server.</summary>
@@ -82,6 +85,7 @@ public sealed class FastLeaderElection
 
         if (_finalizeDeadline is { } deadline && now >= deadline)
         {
+            JoinedEstablishedLeader = false;
             Decide(new Vote(_proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch));
             return [];
         }
@@ -192,6 +196,7 @@ public sealed class FastLeaderElection
             _received[from] = vote;
             if (HasQuorum(_received, vote) && LeaderIsEstablished(_received, n.Leader, n.ElectionEpoch))
             {
+                JoinedEstablishedLeader = true;
                 Decide(new Vote(n.Leader, n.Zxid, n.ElectionEpoch, n.PeerEpoch));
                 return;
             }
@@ -202,6 +207,7 @@ public sealed class FastLeaderElection
         if (HasQuorum(_outOfElection, vote) && LeaderIsEstablished(_outOfElection, n.Leader, n.ElectionEpoch))
         {
             LogicalClock = n.ElectionEpoch;
+            JoinedEstablishedLeader = true;
             Decide(new Vote(n.Leader, n.Zxid, n.ElectionEpoch, n.PeerEpoch));
         }
     }
