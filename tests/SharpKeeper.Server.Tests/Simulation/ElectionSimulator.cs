@@ -153,6 +153,7 @@ public sealed class ElectionSimulator
     {
         server.DecidedAt = Now;
         server.Leader = decision.Leader;
+        server.LeaderIncarnation = Get(decision.Leader).Incarnation;
         server.Role = decision.Leader == server.Id ? Role.Leading : Role.Following;
         var decisionNumber = ++server.Decisions;
         Log($"server {server.Id} decided: {decision.Leader} leads (round {decision.ElectionEpoch})");
@@ -219,7 +220,8 @@ public sealed class ElectionSimulator
             return;
         }
 
-        var followers = _servers.Where(s => s.Up && s.Role == Role.Following && s.Leader == leader.Id && !s.Established && CanTalk(s, leader)).ToList();
+        var followers = _servers.Where(s => s.Up && s.Role == Role.Following && s.Leader == leader.Id && s.LeaderIncarnation == leader.Incarnation
+            && !s.Established && CanTalk(s, leader)).ToList();
         if (followers.Count + 1 < Quorum)
         {
             return;
@@ -265,6 +267,7 @@ public sealed class ElectionSimulator
     /// <summary>A server that decided for an established leader synchronizes with it (DIFF, TRUNC or SNAP).</summary>
     private void Join(Server follower, Server leader)
     {
+        follower.LeaderIncarnation = leader.Incarnation;
         follower.AcceptedEpoch = leader.CurrentEpoch;
         follower.CurrentEpoch = leader.CurrentEpoch;
         follower.LastZxid = leader.LastZxid;
@@ -279,7 +282,8 @@ public sealed class ElectionSimulator
     {
         foreach (var leader in _servers.Where(s => s.Up && s.Role == Role.Leading && s.Established))
         {
-            var followers = _servers.Where(s => s.Up && s.Established && s.Role == Role.Following && s.Leader == leader.Id && CanTalk(s, leader)).ToList();
+            var followers = _servers.Where(s => s.Up && s.Established && s.Role == Role.Following && s.Leader == leader.Id
+                && s.LeaderIncarnation == leader.Incarnation && s.CurrentEpoch == leader.CurrentEpoch && CanTalk(s, leader)).ToList();
             foreach (var follower in followers)
             {
                 follower.LastHeard = Now;
@@ -314,6 +318,15 @@ public sealed class ElectionSimulator
 
         foreach (var follower in _servers.Where(s => s.Up && s.Established && s.Role == Role.Following))
         {
+            var leader = Get(follower.Leader);
+            if (!leader.Up || leader.Incarnation != follower.LeaderIncarnation || leader.Role != Role.Leading)
+            {
+                // The connection to a crashed or demoted leader breaks at once.
+                Log($"server {follower.Id} lost its connection to leader {follower.Leader}");
+                StartLooking(follower);
+                continue;
+            }
+
             if (Now - follower.LastHeard > SyncLimitMs)
             {
                 Log($"server {follower.Id} lost leader {follower.Leader}");
@@ -444,6 +457,7 @@ public sealed class ElectionSimulator
         public ElectionParticipant? Participant { get; set; }
         public Role Role { get; set; }
         public long Leader { get; set; }
+        public int LeaderIncarnation { get; set; }
         public bool Established { get; set; }
         public int Decisions { get; set; }
         public long DecidedAt { get; set; }
