@@ -14,7 +14,7 @@ namespace SharpKeeper.Server.Quorum;
 /// leader goes quiet for syncLimit ticks. Everything received before NEWLEADER is durable here
 /// (txns logged, a snapshot written) before NEWLEADER is acknowledged.
 /// </summary>
-public sealed class Follower(QuorumContext context, long leaderId, Action<long> established)
+public sealed class Follower(QuorumContext context, long leaderId, Action<long> established, bool observer = false)
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
     private readonly ILogger _logger = context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Follower");
@@ -81,7 +81,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
             learnerInfo.WriteLong(context.MyId);
             learnerInfo.WriteInt(0x10000);
             learnerInfo.WriteLong(context.Config.QuorumConfigVersion);
-            await stream.WriteAsync(new QuorumPacket(PacketType.FollowerInfo, Zxid.Make(acceptedEpoch, 0), learnerInfo.ToArray()), cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(new QuorumPacket(observer ? PacketType.ObserverInfo : PacketType.FollowerInfo, Zxid.Make(acceptedEpoch, 0), learnerInfo.ToArray()), cancellationToken).ConfigureAwait(false);
         }
 
         var leaderInfo = await stream.ReadWithinAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
@@ -151,7 +151,11 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                         await await Core.InvokeAsync(() => Core.WaitDurableAsync(logged)).ConfigureAwait(false);
                         context.Epochs.Write(EpochFiles.Current, newEpoch);
                         link.Send(new QuorumPacket(PacketType.Ack, newLeaderZxid));
-                        Core.Post(new InvokeMessage(replication.EnableAcks));
+                        if (!observer)
+                        {
+                            Core.Post(new InvokeMessage(replication.EnableAcks));
+                        }
+
                         break;
                     }
 
@@ -176,6 +180,18 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                         {
                             Core.AcceptProposal(header, txn);
                             replication.Logged(header.Zxid);
+                        }));
+                        break;
+                    }
+
+                case PacketType.Inform:
+                    {
+                        // An observer's txn: already committed by the quorum.
+                        var (header, txn) = TxnLogFormat.DecodeBody(packet.Data ?? throw new InvalidDataException("INFORM without data"));
+                        Core.Post(new InvokeMessage(() =>
+                        {
+                            Core.AcceptProposal(header, txn);
+                            Core.Commit(header.Zxid);
                         }));
                         break;
                     }

@@ -64,6 +64,8 @@ public sealed class LeaderReplication : IReplication
 
     public int SyncedVoters => _learners.Count(l => l.IsSynced && l.IsVoter && !l.IsClosed);
 
+    public int SyncedObservers => _learners.Count(l => l.IsSynced && !l.IsVoter && !l.IsClosed);
+
     public int PendingSyncs => _pendingSyncs.Count;
 
     /// <summary>Sizes of proposal packets' data, as srvr and mntr report them (-1 before the first).</summary>
@@ -90,7 +92,11 @@ public sealed class LeaderReplication : IReplication
         var packet = new QuorumPacket(PacketType.Proposal, header.Zxid, data);
         foreach (var learner in _learners)
         {
-            learner.Send(packet);
+            // Observers do not vote: they hear of a txn once it is committed (INFORM).
+            if (learner.IsVoter)
+            {
+                learner.Send(packet);
+            }
         }
     }
 
@@ -146,9 +152,10 @@ public sealed class LeaderReplication : IReplication
         {
             var (zxid, data) = _proposals.Dequeue();
             var commit = new QuorumPacket(PacketType.Commit, zxid);
+            QuorumPacket? inform = null;
             foreach (var learner in _learners)
             {
-                learner.Send(commit);
+                learner.Send(learner.IsVoter ? commit : inform ??= new QuorumPacket(PacketType.Inform, zxid, data));
             }
 
             _history.AddLast((zxid, data));
@@ -216,9 +223,12 @@ public sealed class LeaderReplication : IReplication
             learner.SendRaw(SnapshotTransfer.Serialize(_core.Tree, _core.SessionTimeouts()));
         }
 
-        foreach (var (zxid, data) in _proposals)
+        if (learner.IsVoter)
         {
-            learner.Send(new QuorumPacket(PacketType.Proposal, zxid, data));
+            foreach (var (zxid, data) in _proposals)
+            {
+                learner.Send(new QuorumPacket(PacketType.Proposal, zxid, data));
+            }
         }
 
         learner.Send(new QuorumPacket(PacketType.NewLeader, Zxid.Make(_epoch, 0), _configBytes));

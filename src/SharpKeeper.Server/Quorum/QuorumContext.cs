@@ -45,6 +45,9 @@ public sealed class QuorumContext
 
     public ServerSpec Me => Config.Servers[MyId];
 
+    /// <summary>An observer learns every committed txn but never votes, in elections or on proposals.</summary>
+    public bool IsObserver => Me.Role == ServerRole.Observer;
+
     public static EndPoint EndPointOf(string host, int port) =>
         IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port);
 

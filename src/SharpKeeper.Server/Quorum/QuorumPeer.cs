@@ -59,6 +59,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
             {
                 PeerState.Leading => "leading - broadcast",
                 PeerState.Following => "following - broadcast",
+                PeerState.Observing => "observing - broadcast",
                 _ => "looking - election",
             };
             yield return ("peer_state", state);
@@ -70,7 +71,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 yield return ("learners", learners.ToString(CultureInfo.InvariantCulture));
                 yield return ("synced_followers", replication.SyncedVoters.ToString(CultureInfo.InvariantCulture));
                 yield return ("synced_non_voting_followers", "0");
-                yield return ("synced_observers", "0");
+                yield return ("synced_observers", replication.SyncedObservers.ToString(CultureInfo.InvariantCulture));
                 yield return ("pending_syncs", replication.PendingSyncs.ToString(CultureInfo.InvariantCulture));
                 yield return ("leader_uptime", (Environment.TickCount64 - replication.StartedMillis).ToString(CultureInfo.InvariantCulture));
                 yield return ("last_proposal_size", replication.LastProposalSize.ToString(CultureInfo.InvariantCulture));
@@ -170,6 +171,12 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                     var leader = new Leader(_context, Established("leader"));
                     _leader = leader;
                     await leader.LeadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else if (_context.IsObserver)
+                {
+                    State = PeerState.Observing;
+                    _election.SetState(PeerState.Observing);
+                    await new Follower(_context, vote.Leader, Established("observer"), observer: true).FollowAsync(cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {

@@ -142,6 +142,43 @@ public sealed class EnsembleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AnObserverServesReadsForwardsWritesAndNeverVotes()
+    {
+        await using var cluster = EnsembleCluster.Create(SharpKeepers(4), observers: new HashSet<int> { 4 });
+        cluster.StartAll();
+        var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
+        Assert.Equal("observer", await cluster[4].ModeAsync());
+        Assert.Contains("zk_synced_observers\t1\n", await FourLetter.SendAsync(cluster[leader].ClientPort, "mntr"));
+
+        var acknowledged = new List<string>();
+        await using (var client = await EnsembleCluster.ConnectAsync(cluster[4].ConnectString))
+        {
+            await client.CreateAsync("/o", null);
+            await WriteAsync(client, "/o/w", 100, acknowledged);
+        }
+
+        foreach (var member in cluster.Members)
+        {
+            Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(member.Id, "/o")).Order());
+        }
+
+        // Two of three participants down: the observer's vote would make a majority of four, but it has none.
+        var participants = new[] { 1, 2, 3 };
+        foreach (var id in participants.Where(id => id != leader).Take(1).Append(leader))
+        {
+            await cluster[id].KillAsync();
+        }
+
+        var remaining = participants.Single(id => cluster[id].IsRunning);
+        await PollAsync(async () => await cluster[remaining].ModeAsync() is null && await cluster[4].ModeAsync() is null, "the ensemble to stop serving");
+
+        cluster[leader].Start();
+        await cluster.WaitForLeaderAsync(ElectionTimeout, [leader, remaining, 4]);
+        Assert.Equal("observer", await cluster[4].ModeAsync());
+        Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(4, "/o")).Order());
+    }
+
+    [Fact]
     public async Task FiveServersSurviveTwoFailures()
     {
         await using var cluster = EnsembleCluster.Create(SharpKeepers(5));

@@ -109,6 +109,36 @@ public sealed class MixedEnsembleTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>A SharpKeeper observer of an Apache ensemble, and an Apache observer of a SharpKeeper one.</summary>
+    [Theory]
+    [InlineData(MemberKind.Apache, MemberKind.SharpKeeper)]
+    [InlineData(MemberKind.SharpKeeper, MemberKind.Apache)]
+    public async Task ObserverOfTheOtherKindLearnsEveryWriteAndForwardsItsOwn(MemberKind participants, MemberKind observer)
+    {
+        Assert.True(ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        await using var cluster = EnsembleCluster.Create([participants, participants, participants, observer], observers: new HashSet<int> { 4 });
+        cluster.StartAll();
+        var acknowledged = new List<string>();
+        try
+        {
+            await cluster.WaitForLeaderAsync(ElectionTimeout);
+            await EnsembleTests.PollAsync(async () => await cluster[4].ModeAsync() == "observer", "the observer to serve");
+            await using (var client = await EnsembleCluster.ConnectAsync(cluster[1].ConnectString))
+            {
+                await client.CreateAsync("/m", null);
+            }
+
+            await WriteThroughEachAsync(cluster, [1, 4], "o", acknowledged);
+            await AssertEveryServerHoldsAsync(cluster, cluster.Members.Select(m => m.Id), acknowledged);
+            output.WriteLine($"{participants} participants with a {observer} observer: {acknowledged.Count} writes read back from all four");
+        }
+        catch
+        {
+            output.WriteLine(cluster.Logs());
+            throw;
+        }
+    }
+
     private static async Task WriteThroughEachAsync(EnsembleCluster cluster, IEnumerable<int> ids, string tag, List<string> acknowledged)
     {
         foreach (var id in ids)

@@ -131,7 +131,7 @@ public sealed class EnsembleCluster : IAsyncDisposable
     public string ConnectString => string.Join(",", Members.Select(m => m.ConnectString));
 
     /// <summary>Creates the members' folders, myid files and the shared configuration (nothing is started).</summary>
-    public static EnsembleCluster Create(IReadOnlyList<MemberKind> kinds, string extraConfig = "")
+    public static EnsembleCluster Create(IReadOnlyList<MemberKind> kinds, string extraConfig = "", IReadOnlySet<int>? observers = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "sharpkeeper-ens-" + Guid.NewGuid().ToString("N")[..10]);
         var members = new List<EnsembleMember>();
@@ -143,7 +143,9 @@ public sealed class EnsembleCluster : IAsyncDisposable
             members.Add(new EnsembleMember(i + 1, kinds[i], directory, FreePort.Pick(), FreePort.Pick(), FreePort.Pick()));
         }
 
-        var servers = string.Join("\n", members.Select(m => $"server.{m.Id}=127.0.0.1:{m.QuorumPort}:{m.ElectionPort}"));
+        observers ??= new HashSet<int>();
+        var servers = string.Join("\n", members.Select(m =>
+            $"server.{m.Id}=127.0.0.1:{m.QuorumPort}:{m.ElectionPort}{(observers.Contains(m.Id) ? ":observer" : "")}"));
         foreach (var member in members)
         {
             File.WriteAllText(member.ConfigPath, $"""
@@ -156,6 +158,7 @@ public sealed class EnsembleCluster : IAsyncDisposable
                 4lw.commands.whitelist=*
                 admin.enableServer=false
                 {extraConfig}
+                {(observers.Contains(member.Id) ? "peerType=observer" : "")}
                 {servers}
                 """);
         }
@@ -181,7 +184,7 @@ public sealed class EnsembleCluster : IAsyncDisposable
         {
             var modes = await Task.WhenAll(ids.Select(id => this[id].ModeAsync()));
             last = string.Join(", ", ids.Zip(modes, (id, mode) => $"{id}={mode ?? "none"}"));
-            if (modes.Count(m => m == "leader") == 1 && modes.All(m => m is "leader" or "follower"))
+            if (modes.Count(m => m == "leader") == 1 && modes.All(m => m is "leader" or "follower" or "observer"))
             {
                 return ids[Array.IndexOf(modes, "leader")];
             }

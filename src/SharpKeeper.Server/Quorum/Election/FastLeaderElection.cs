@@ -43,7 +43,7 @@ public sealed class FastLeaderElection
     /// <summary>True when the decision came from servers already following an established leader, not from this round's votes.</summary>
     public bool JoinedEstablishedLeader { get; private set; }
 
-    public PeerState DecidedState => Decision is null ? PeerState.Looking : Decision.Leader == _myId ? PeerState.Leading : PeerState.Following;
+    public PeerState DecidedState => Decision?.State ?? PeerState.Looking;
 
     /// <summary>This server's current proposal as a notification of a looking server.</summary>
     public Notification CurrentNotification => new(PeerState.Looking, _proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch, _config);
@@ -238,7 +238,7 @@ public sealed class FastLeaderElection
 
     private void Decide(Vote vote)
     {
-        var state = vote.Leader == _myId ? PeerState.Leading : PeerState.Following;
+        var state = vote.Leader == _myId ? PeerState.Leading : IsVoter ? PeerState.Following : PeerState.Observing;
         Decision = vote with { State = state };
         _finalizeDeadline = null;
     }
