@@ -84,6 +84,46 @@ public sealed class EnsembleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ASecondServerWithAMyidAlreadyRunningFailsLoudly()
+    {
+        await using var cluster = EnsembleCluster.Create(SharpKeepers(3));
+        cluster.StartAll();
+        await cluster.WaitForLeaderAsync(ElectionTimeout);
+
+        // Another server.2, started from a copy of server 2's configuration and dataDir.
+        var copy = Path.Combine(cluster[2].Directory, "..", "s2-copy");
+        Directory.CreateDirectory(Path.Combine(copy, "data"));
+        File.Copy(Path.Combine(cluster[2].Directory, "data", "myid"), Path.Combine(copy, "data", "myid"));
+        var config = Path.Combine(copy, "zoo.cfg");
+        File.WriteAllText(config, File.ReadAllText(cluster[2].ConfigPath)
+            .Replace(cluster[2].Directory, copy, StringComparison.Ordinal)
+            .Replace($"clientPort={cluster[2].ClientPort}", $"clientPort={FreePort.Pick()}", StringComparison.Ordinal));
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { RepoPaths.SharpKeeperDll, "start-foreground", config })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        try
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            var text = await stdout + await stderr;
+            Assert.NotEqual(0, process.ExitCode);
+            Assert.Contains("another server is already running as server.2", text);
+        }
+        finally
+        {
+            await ServerProcessCleanup.KillAsync(process);
+        }
+
+        // The ensemble is undisturbed.
+        await cluster.WaitForLeaderAsync(ElectionTimeout);
+    }
+
+    [Fact]
     public async Task AFollowerThatWasDownCatchesUpByDiffAndBySnap()
     {
         // A short history makes the leader fall back to a snapshot for a follower far behind.
