@@ -6,6 +6,7 @@ import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 disk_fsyncs = int(sys.argv[2])
+setting = sys.argv[3] if len(sys.argv) > 3 else "standalone"
 by = {(r["Label"], r["Workload"]): r for r in rows}
 
 
@@ -13,7 +14,7 @@ def ratio(a, b):
     return f"{a / b:.2f}x" if b else "n/a"
 
 
-print(f"# SharpKeeper vs Apache ZooKeeper 3.8 (Debian), same machine, forceSync on\n")
+print(f"# SharpKeeper vs Apache ZooKeeper 3.8 (Debian), {setting}, same machine, forceSync on\n")
 print(f"Machine: {platform.node()}, {platform.machine()}, {open('/proc/cpuinfo').read().count('processor')} cores; "
       f"disk: about {disk_fsyncs} synchronous 4 KiB writes/s\n")
 print("| workload | Apache ops/s | SharpKeeper ops/s | ratio | Apache p99 ms | SharpKeeper p99 ms | p99 ratio | errors |")

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of 3-server ensembles on loopback: three Apache ZooKeeper 3.8 servers
+# (Debian package), then three SharpKeeper servers, same machine and disk, same zoo.cfg settings
+# (forceSync on), driven by the same load generator with sessions spread over all three servers.
+# Usage: bench/ensemble.sh [--seconds S]      (default: 5 s per workload)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=5
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+bash tests/compat/install-deps.sh
+dotnet build -c Release -nologo -v quiet src/SharpKeeper >/dev/null
+dotnet build -c Release -nologo -v quiet bench/SharpKeeper.Bench >/dev/null
+work=$(mktemp -d /var/tmp/sharpkeeper-ensemble-bench.XXXXXX)
+results="$work/results.jsonl"
+pids=()
+cleanup() { for pid in "${pids[@]:-}"; do kill -9 "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mode_of() { { echo srvr | nc -q1 127.0.0.1 "$1" 2>/dev/null || true; } | sed -n 's/^Mode: //p'; }
+wait_ensemble() { # ports...
+  for _ in $(seq 1 600); do
+    modes=$(for p in "$@"; do mode_of "$p"; done | sort | tr '\n' ' ')
+    if [ "$modes" = "follower follower leader " ]; then return 0; fi
+    sleep 0.1
+  done
+  echo "ensemble on ports $* did not form: $modes" >&2; return 1
+}
+
+echo "== disk: synchronous 4 KiB writes (what one fsync per write allows)"
+dd if=/dev/zero of="$work/fsync.test" bs=4k count=500 oflag=dsync 2>&1 | tail -1 | tee "$work/dd.txt"
+disk_fsyncs=$(/usr/bin/python3 -c "
+import re; t=open('$work/dd.txt').read(); m=re.search(r'copied, ([0-9.]+) s', t); print(int(500/float(m.group(1))))")
+
+for kind in apache sharp; do
+  client_ports=(); servers=""
+  for i in 1 2 3; do
+    client_ports+=("$(free_port)")
+    servers+="server.$i=127.0.0.1:$(free_port):$(free_port)"$'\n'
+  done
+  started=()
+  for i in 1 2 3; do
+    dir="$work/$kind-$i"; mkdir -p "$dir/data"; echo "$i" >"$dir/data/myid"
+    cat >"$dir/zoo.cfg" <<CFG
+tickTime=2000
+initLimit=10
+syncLimit=5
+dataDir=$dir/data
+clientPort=${client_ports[$((i - 1))]}
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+forceSync=yes
+4lw.commands.whitelist=*
+admin.enableServer=false
+$servers
+CFG
+    if [ "$kind" = apache ]; then
+      java -Dzookeeper.forceSync=yes -cp "/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar" \
+        org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
+    else
+      dotnet src/SharpKeeper/bin/Release/net10.0/sharpkeeper.dll start-foreground "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
+    fi
+    pids+=("$!"); started+=("$!")
+  done
+  wait_ensemble "${client_ports[@]}"
+  connect=$(printf '127.0.0.1:%s,' "${client_ports[@]}"); connect=${connect%,}
+  for workload in create set get exists mix multi; do
+    dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "$connect" --label "$kind" \
+      --workload "$workload" --sessions 12 --inflight 32 --payload 100 --seconds "$seconds" >>"$results"
+  done
+  dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "$connect" --label "$kind" \
+    --workload mix --sessions 12 --inflight 1 --payload 100 --seconds "$seconds" | sed 's/"Workload":"mix"/"Workload":"mix-light"/' >>"$results"
+  for pid in "${started[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+done
+
+/usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" "3-server ensembles on loopback" | tee bench/results/ensemble.md
+cp "$results" bench/results/ensemble.jsonl
