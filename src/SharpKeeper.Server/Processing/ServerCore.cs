@@ -73,6 +73,9 @@ public sealed class ServerCore
 
     public IReplication Replication => _replication;
 
+    /// <summary>The highest zxid the local log has reported durable (everything recovered from disk counts).</summary>
+    public long LastDurableZxid => _durableZxid;
+
     /// <summary>The highest zxid appended to the local log (durable or about to be).</summary>
     public long LastLoggedZxid => _outstanding.Count > 0 ? Math.Max(_outstanding.Last().Prepared.Header.Zxid, Tree.LastProcessedZxid) : Tree.LastProcessedZxid;
     public SessionTracker Sessions { get; }

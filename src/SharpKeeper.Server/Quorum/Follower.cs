@@ -32,7 +32,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
             socket = null;
             await RunAsync(stream, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or QuorumException or InvalidDataException or SocketException or ObjectDisposedException or CorruptStoreException
+        catch (Exception e) when (e is IOException or QuorumException or InvalidDataException or SocketException or ObjectDisposedException or CorruptStoreException or TimeoutException
             or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             _logger.LogWarning("Stopped following server {Leader}: {Message}", leaderId, e.Message);
@@ -148,7 +148,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
 
                         // Everything received so far is on disk before the leader hears this server has it.
                         var logged = await Core.InvokeAsync(() => Core.LastLoggedZxid).ConfigureAwait(false);
-                        await await Core.InvokeAsync(() => Core.WaitDurableAsync(logged)).ConfigureAwait(false);
+                        await (await Core.InvokeAsync(() => Core.WaitDurableAsync(logged)).ConfigureAwait(false)).WaitAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
                         context.Epochs.Write(EpochFiles.Current, newEpoch);
                         link.Send(new QuorumPacket(PacketType.Ack, newLeaderZxid));
                         if (!observer)
@@ -251,6 +251,10 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
     private async Task TruncateAsync(long zxid)
     {
         _logger.LogWarning("Leader {Leader} asks to truncate this server's log to 0x{Zxid:x}", leaderId, zxid);
+
+        // Writes already handed to the log must land before the file is cut, not after.
+        var logged = await Core.InvokeAsync(() => Core.LastLoggedZxid).ConfigureAwait(false);
+        await (await Core.InvokeAsync(() => Core.WaitDurableAsync(logged)).ConfigureAwait(false)).WaitAsync(context.InitLimit).ConfigureAwait(false);
         context.Log.RollLog();
         context.Store.TruncateAfter(zxid);
         var recovered = context.Store.Recover();

@@ -56,7 +56,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
                 context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Replication"))).ConfigureAwait(false);
             replication.LostQuorum += reason => lost.TrySetResult(reason);
             _replication.TrySetResult(replication);
-            await await Core.InvokeAsync(() => Core.WaitDurableAsync(lastZxid)).ConfigureAwait(false);
+            await (await Core.InvokeAsync(() => Core.WaitDurableAsync(lastZxid)).ConfigureAwait(false)).WaitAsync(context.InitLimit, stop.Token).ConfigureAwait(false);
             await discovery.AckNewLeaderAsync(context.MyId).ConfigureAwait(false);
 
             await Core.InvokeAsync(() =>
@@ -73,7 +73,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             var reason = await lost.Task.WaitAsync(stop.Token).ConfigureAwait(false);
             _logger.LogWarning("Stopped leading: {Reason}", reason);
         }
-        catch (QuorumException e)
+        catch (Exception e) when (e is QuorumException or TimeoutException)
         {
             _logger.LogWarning("Cannot lead: {Reason}", e.Message);
         }
@@ -175,7 +175,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             while (!cancellationToken.IsCancellationRequested && !link.IsClosed)
             {
                 var packet = await stream.ReadWithinAsync(context.SyncLimit, cancellationToken).ConfigureAwait(false);
-                Core.Post(new InvokeMessage(() => OnLearnerPacket(replication, learner, packet)));
+                Core.Post(new InvokeMessage(() => replication.OnLearnerPacket(learner, packet)));
             }
 
             await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -194,94 +194,5 @@ public sealed class Leader(QuorumContext context, Action<long> established)
 
             link?.Close();
         }
-    }
-
-    private void OnLearnerPacket(LeaderReplication replication, PeerLink learner, QuorumPacket packet)
-    {
-        learner.LastHeardMillis = Core.Clock.MonotonicMillis;
-        switch (packet.Type)
-        {
-            case PacketType.Ack:
-                replication.OnAck(learner, packet.Zxid);
-                break;
-            case PacketType.Ping:
-                replication.OnPing(packet);
-                break;
-            case PacketType.Revalidate:
-                replication.OnRevalidate(learner, packet);
-                break;
-            case PacketType.Request:
-                OnForwarded(replication, learner, packet);
-                break;
-            default:
-                _logger.LogWarning("Unexpected {Packet} from server {Sid}", packet, learner.Sid);
-                break;
-        }
-    }
-
-    /// <summary>A REQUEST: long session id, int cxid, int type, then the request body as the client sent it.</summary>
-    private void OnForwarded(LeaderReplication replication, PeerLink learner, QuorumPacket packet)
-    {
-        var data = packet.Data ?? [];
-        if (data.Length < 16)
-        {
-            return;
-        }
-
-        var sessionId = BinaryPrimitives.ReadInt64BigEndian(data);
-        var cxid = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(8));
-        var type = (OpCode)BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(12));
-        if (type == OpCode.Sync)
-        {
-            replication.OnSyncRequest(learner);
-            return;
-        }
-
-        ClientRequest request;
-        try
-        {
-            request = DecodeForwarded(data.AsSpan(16), sessionId, cxid, type, packet.AuthInfo);
-        }
-        catch (JuteException e)
-        {
-            _logger.LogWarning("Cannot decode a {Type} request forwarded by server {Sid}: {Message}", type, learner.Sid, e.Message);
-            return;
-        }
-
-        Core.OnForwardedRequest(request);
-    }
-
-    private static ClientRequest DecodeForwarded(ReadOnlySpan<byte> body, long sessionId, int cxid, OpCode type, IReadOnlyList<Id>? auth)
-    {
-        var r = new JuteReader(body);
-        var timeout = 0;
-        PathRequest? path = null;
-        List<MultiOp>? ops = null;
-        switch (type)
-        {
-            case OpCode.CreateSession:
-                timeout = r.ReadInt();
-                break;
-            case OpCode.CloseSession:
-                break;
-            case OpCode.Multi:
-                ops = RequestCodec.ReadMulti(ref r);
-                break;
-            default:
-                path = RequestCodec.ReadPathRequest(type, ref r) ?? throw new JuteException($"unknown request type {type}");
-                break;
-        }
-
-        return new ClientRequest
-        {
-            Connection = null,
-            SessionId = sessionId,
-            Xid = cxid,
-            Type = type,
-            Body = path,
-            MultiOps = ops,
-            CreateTimeout = timeout,
-            ForwardedAuth = auth ?? [],
-        };
     }
 }

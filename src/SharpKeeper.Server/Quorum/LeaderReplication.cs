@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using SharpKeeper.Protocol;
 using SharpKeeper.Protocol.Jute;
 using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Persistence;
@@ -293,6 +294,62 @@ public sealed class LeaderReplication : IReplication
     public void Forward(ClientRequest request, long sessionId) => throw new InvalidOperationException("the leader forwards nothing");
 
     public void Revalidate(long sessionId, int timeout) => throw new InvalidOperationException("the leader revalidates locally");
+
+    /// <summary>A packet from a synchronized learner: ACK, PING (session activity), REVALIDATE or REQUEST.</summary>
+    public void OnLearnerPacket(PeerLink learner, QuorumPacket packet)
+    {
+        learner.LastHeardMillis = _core.Clock.MonotonicMillis;
+        switch (packet.Type)
+        {
+            case PacketType.Ack:
+                OnAck(learner, packet.Zxid);
+                break;
+            case PacketType.Ping:
+                OnPing(packet);
+                break;
+            case PacketType.Revalidate:
+                OnRevalidate(learner, packet);
+                break;
+            case PacketType.Request:
+                OnForwarded(learner, packet);
+                break;
+            default:
+                _logger.LogWarning("Unexpected {Packet} from server {Sid}", packet, learner.Sid);
+                break;
+        }
+    }
+
+    /// <summary>A REQUEST: long session id, int cxid, int type, then the request body as the client sent it.</summary>
+    private void OnForwarded(PeerLink learner, QuorumPacket packet)
+    {
+        var data = packet.Data ?? [];
+        if (data.Length < 16)
+        {
+            return;
+        }
+
+        var sessionId = BinaryPrimitives.ReadInt64BigEndian(data);
+        var cxid = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(8));
+        var type = (OpCode)BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(12));
+        if (type == OpCode.Sync)
+        {
+            OnSyncRequest(learner);
+            return;
+        }
+
+        ClientRequest request;
+        try
+        {
+            request = ForwardedRequest.Decode(data.AsSpan(16), sessionId, cxid, type, packet.AuthInfo);
+        }
+        catch (JuteException e)
+        {
+            _logger.LogWarning("Cannot decode a {Type} request forwarded by server {Sid}: {Message}", type, learner.Sid, e.Message);
+            return;
+        }
+
+        _core.OnForwardedRequest(request);
+    }
 
     /// <summary>Answers a learner's REVALIDATE: long session id, boolean valid.</summary>
     public void OnRevalidate(PeerLink learner, QuorumPacket packet)

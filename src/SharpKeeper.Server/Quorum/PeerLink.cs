@@ -10,10 +10,16 @@ namespace SharpKeeper.Server.Quorum;
 public sealed class PeerLink
 {
     private readonly Channel<object> _queue = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly PacketStream _stream;
+    private readonly PacketStream? _stream;
     private readonly ILogger _logger;
 
-    public PeerLink(long sid, PacketStream stream, ILogger logger)
+    /// <summary>A link whose queue is drained by its owner with <see cref="TryTake"/> (a simulated network) rather than written to a socket.</summary>
+    public PeerLink(long sid, ILogger logger)
+        : this(sid, null, logger)
+    {
+    }
+
+    public PeerLink(long sid, PacketStream? stream, ILogger logger)
     {
         Sid = sid;
         _stream = stream;
@@ -39,8 +45,12 @@ public sealed class PeerLink
 
     public void SendRaw(byte[] bytes) => _queue.Writer.TryWrite(bytes);
 
+    /// <summary>Takes the next queued item (a <see cref="QuorumPacket"/> or raw bytes) without a send loop.</summary>
+    public bool TryTake(out object item) => _queue.Reader.TryRead(out item!);
+
     public async Task RunSendLoopAsync(CancellationToken cancellationToken)
     {
+        var stream = _stream ?? throw new InvalidOperationException("this link has no stream: drain it with TryTake");
         try
         {
             var reader = _queue.Reader;
@@ -50,15 +60,15 @@ public sealed class PeerLink
                 {
                     if (item is QuorumPacket packet)
                     {
-                        await _stream.WriteAsync(packet, cancellationToken, flush: false).ConfigureAwait(false);
+                        await stream.WriteAsync(packet, cancellationToken, flush: false).ConfigureAwait(false);
                     }
                     else
                     {
-                        await _stream.WriteRawAsync((byte[])item, cancellationToken).ConfigureAwait(false);
+                        await stream.WriteRawAsync((byte[])item, cancellationToken).ConfigureAwait(false);
                     }
                 }
 
-                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)

@@ -189,7 +189,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is IOException or QuorumException or SocketException or InvalidDataException)
+            catch (Exception e) when (e is IOException or QuorumException or SocketException or InvalidDataException or TimeoutException)
             {
                 _logger.LogWarning("Leaving the current role: {Message}", e.Message);
             }

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace SharpKeeper.Integration.Tests.Ensemble;
 
 /// <summary>Ensembles of real SharpKeeper processes on loopback: roles, failover, loss and return of quorum, catching up.</summary>
+[Collection(EnsembleCollection.Name)]
 public sealed class EnsembleTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan ElectionTimeout = TimeSpan.FromSeconds(60);

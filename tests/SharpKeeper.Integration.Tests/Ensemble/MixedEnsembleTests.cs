@@ -7,6 +7,7 @@ namespace SharpKeeper.Integration.Tests.Ensemble;
 /// Ensembles mixing SharpKeeper and Debian's Apache ZooKeeper 3.8 processes: they elect together,
 /// replicate each other's writes, and an Apache ensemble can be replaced server by server.
 /// </summary>
+[Collection(EnsembleCollection.Name)]
 public sealed class MixedEnsembleTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan ElectionTimeout = TimeSpan.FromSeconds(90);

@@ -19,11 +19,10 @@ public sealed class ElectionSimulator
     public const long TickMs = 500;
 
     private readonly Random _random;
-    private readonly PriorityQueue<Action, (long Time, long Seq)> _events = new();
+    private readonly EventQueue _time = new();
     private readonly Server[] _servers;
     private readonly HashSet<long> _voters;
     private readonly Dictionary<long, long> _leaderOfEpoch = [];
-    private long _seq;
     private long _maxCommitted;
     private HashSet<long>? _partition;
     private double _dropRate;
@@ -38,7 +37,7 @@ public sealed class ElectionSimulator
         _maxDelayMs = 1 + _random.Next(100);
     }
 
-    public long Now { get; private set; }
+    public long Now => _time.Now;
 
     public int FaultEvents { get; private set; }
 
@@ -75,19 +74,9 @@ public sealed class ElectionSimulator
         CheckSettled();
     }
 
-    private void At(long time, Action action) => _events.Enqueue(action, (time, _seq++));
+    private void At(long time, Action action) => _time.At(time, action);
 
-    private void RunUntil(long end)
-    {
-        while (_events.TryPeek(out _, out var key) && key.Time <= end)
-        {
-            var action = _events.Dequeue();
-            Now = key.Time;
-            action();
-        }
-
-        Now = end;
-    }
+    private void RunUntil(long end) => _time.RunUntil(end);
 
     private void Log(string text)
     {
