@@ -37,6 +37,10 @@ public sealed class ZabSimulator
     private readonly List<SimClient> _clients = [];
     private HashSet<long>? _partition;
     private int _nextPath;
+    private int _nextValue;
+
+    /// <summary>The client histories of the two registers, checked for linearizability at the end.</summary>
+    public List<RegisterOp>[] Registers { get; } = [[], []];
 
     public ZabSimulator(int seed, int size)
     {
@@ -532,6 +536,7 @@ public sealed class ZabSimulator
     private void Finish(Node node, SimLink? link)
     {
         node.Core?.EndBatch();
+        DeliverClientReplies();
         foreach (var each in node.Links.ToList())
         {
             Pump(each);
@@ -600,13 +605,22 @@ public sealed class ZabSimulator
                 client.Incarnation = client.Node.Incarnation;
                 client.Connection = new FakeConnection();
                 client.Pending.Clear();
+                client.SeenReplies = 0;
+                client.RegisterOps.Clear();
                 client.Node.Core!.Handle(new ConnectMessage(client.Connection, new ConnectRequest(0, 0, 4000, 0, new byte[16], false)));
                 Finish(client.Node, null);
                 continue;
             }
 
-            if (client.Connection.Handshake is not { SessionId: not 0 } || client.Pending.Count >= 4)
+            if (client.Connection.Handshake is not { SessionId: not 0 } || client.Pending.Count + client.RegisterOps.Count >= 4)
             {
+                continue;
+            }
+
+            if (client.RegisterOps.Count == 0 && _random.Next(4) == 0)
+            {
+                StartRegisterOp(client);
+                Finish(client.Node, null);
                 continue;
             }
 
@@ -627,6 +641,50 @@ public sealed class ZabSimulator
         DeliverClientReplies();
     }
 
+    /// <summary>An operation on one of two registers (znodes /r0, /r1); reads are a sync then a getData.</summary>
+    private void StartRegisterOp(SimClient client)
+    {
+        var key = _random.Next(Registers.Length);
+        var path = $"/r{key}";
+        var value = ++_nextValue;
+        var kind = (RegisterOpKind)_random.Next(4);
+        var version = client.LastSeenVersion.GetValueOrDefault(key, 0);
+        var op = new RegisterOp(kind, value, version, Now);
+        Registers[key].Add(op);
+        var data = Encoding.UTF8.GetBytes(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        switch (kind)
+        {
+            case RegisterOpKind.Create:
+                Send(client, OpCode.Create, new CreateRequest(path, data, [.. Acl.OpenAclUnsafe], 0), op, key);
+                break;
+            case RegisterOpKind.Write:
+                Send(client, OpCode.SetData, new SetDataRequest(path, data, -1), op, key);
+                break;
+            case RegisterOpKind.CompareAndSet:
+                Send(client, OpCode.SetData, new SetDataRequest(path, data, version), op, key);
+                break;
+            default:
+                // sync() first, so the read reflects every write that completed before it began.
+                Send(client, OpCode.Sync, new PathOnlyRequest(path), null, key);
+                Send(client, OpCode.GetData, new PathWatchRequest(path, false), op, key);
+                break;
+        }
+    }
+
+    private void Send(SimClient client, OpCode type, PathRequest body, RegisterOp? op, int key)
+    {
+        var xid = ++client.Xid;
+        client.RegisterOps[xid] = (op, key);
+        client.Node!.Core!.Handle(new RequestMessage(new ClientRequest
+        {
+            Connection = client.Connection,
+            Xid = xid,
+            Type = type,
+            Body = body,
+            ReceivedMonotonicMillis = Now,
+        }));
+    }
+
     private void DeliverClientReplies()
     {
         foreach (var client in _clients)
@@ -636,12 +694,39 @@ public sealed class ZabSimulator
                 continue;
             }
 
-            foreach (var reply in client.Connection.Replies.Skip(client.SeenReplies).ToList())
+            var log = client.Connection.Log;
+            while (client.SeenReplies < log.Count)
             {
-                client.SeenReplies++;
+                if (log[client.SeenReplies++] is not Reply reply)
+                {
+                    continue;
+                }
+
                 if (client.Pending.Remove(reply.Xid, out var path) && reply.Err == ErrorCode.Ok)
                 {
                     _acknowledged[path] = reply.Zxid;
+                }
+
+                if (client.RegisterOps.Remove(reply.Xid, out var registerOp) && registerOp.Op is { } op)
+                {
+                    var outcome = reply.Err switch
+                    {
+                        ErrorCode.Ok when reply.Body is GetDataResponse read => $"{Encoding.UTF8.GetString(read.Data ?? [])}@{read.Stat.Version}",
+                        ErrorCode.Ok => "ok",
+                        ErrorCode.NodeExists => "exists",
+                        ErrorCode.NoNode => "nonode",
+                        ErrorCode.BadVersion => "badversion",
+                        var other => other.ToString(),
+                    };
+                    op.Complete(outcome, Now);
+                    if (reply.Body is GetDataResponse seen)
+                    {
+                        client.LastSeenVersion[registerOp.Key] = seen.Stat.Version;
+                    }
+                    else if (reply.Body is StatResponse written)
+                    {
+                        client.LastSeenVersion[registerOp.Key] = written.Stat.Version;
+                    }
                 }
             }
         }
@@ -724,6 +809,14 @@ public sealed class ZabSimulator
             if (dumps[i] != dumps[0])
             {
                 throw new InvalidOperationException($"replicas differ after healing: server 1 and server {i + 1}");
+            }
+        }
+
+        for (var key = 0; key < Registers.Length; key++)
+        {
+            if (!LinearizabilityChecker.IsLinearizable(Registers[key], out var why))
+            {
+                throw new InvalidOperationException($"the history of register /r{key} is not linearizable: {why}");
             }
         }
 
@@ -811,6 +904,8 @@ public sealed class ZabSimulator
         public int Xid { get; set; }
         public int SeenReplies { get; set; }
         public Dictionary<int, string> Pending { get; } = [];
+        public Dictionary<int, (RegisterOp? Op, int Key)> RegisterOps { get; } = [];
+        public Dictionary<int, int> LastSeenVersion { get; } = [];
     }
 
     private sealed class SimClock(ZabSimulator simulator) : IClock
