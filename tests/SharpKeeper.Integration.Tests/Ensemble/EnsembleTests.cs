@@ -128,7 +128,7 @@ public sealed class EnsembleTests(ITestOutputHelper output)
     public async Task AFollowerThatWasDownCatchesUpByDiffAndBySnap()
     {
         // A short history makes the leader fall back to a snapshot for a follower far behind.
-        await using var cluster = EnsembleCluster.Create(SharpKeepers(3), "commitLogCount=500");
+        await using var cluster = EnsembleCluster.Create(SharpKeepers(3), "commitLogCount=3000");
         cluster.StartAll();
         var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
         var follower = cluster.Members.First(m => m.Id != leader).Id;
@@ -136,17 +136,17 @@ public sealed class EnsembleTests(ITestOutputHelper output)
         await using var client = await EnsembleCluster.ConnectAsync(cluster[leader].ConnectString);
         await client.CreateAsync("/c", null);
 
-        // Down during 300 writes: within the history, so DIFF.
+        // Down during 2000 writes: within the history, so DIFF.
         await cluster[follower].KillAsync();
-        await WriteAsync(client, "/c/d", 300, acknowledged);
+        await WriteAsync(client, "/c/d", 2000, acknowledged);
         cluster[follower].Start();
         await cluster.WaitForLeaderAsync(ElectionTimeout);
         Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(follower, "/c")).Order());
         Assert.Contains("by DIFF from", cluster[follower].Log);
 
-        // Down during 3000 writes: beyond it, so SNAP.
+        // Down during 4000 writes: beyond it, so SNAP.
         await cluster[follower].KillAsync();
-        await WriteAsync(client, "/c/s", 3000, acknowledged);
+        await WriteAsync(client, "/c/s", 4000, acknowledged);
         cluster[follower].Start();
         await cluster.WaitForLeaderAsync(ElectionTimeout);
         Assert.Equal(acknowledged.Order(), (await cluster.ChildrenOnAsync(follower, "/c")).Order());
