@@ -19,7 +19,7 @@ print(f"Machine: {platform.node()}, {platform.machine()}, {open('/proc/cpuinfo')
       f"disk: about {disk_fsyncs} synchronous 4 KiB writes/s\n")
 print("| workload | Apache ops/s | SharpKeeper ops/s | ratio | Apache p99 ms | SharpKeeper p99 ms | p99 ratio | errors |")
 print("|---|---|---|---|---|---|---|---|")
-for workload in ["create", "set", "get", "exists", "mix", "multi", "mix-light"]:
+for workload in ["create", "set", "get", "exists", "mix", "multi", "mix-light", "java-create", "java-set", "java-get"]:
     a, s = by.get(("apache", workload)), by.get(("sharp", workload))
     if not a or not s:
         continue

@@ -18,6 +18,8 @@ bash tests/compat/install-deps.sh
 dotnet build -c Release -nologo -v quiet src/SharpKeeper >/dev/null
 dotnet build -c Release -nologo -v quiet bench/SharpKeeper.Bench >/dev/null
 work=$(mktemp -d /var/tmp/sharpkeeper-bench.XXXXXX)
+java_cp=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/netty-all.jar:/usr/share/java/commons-cli.jar
+mkdir -p "$work/java" && javac -d "$work/java" -cp "$java_cp" bench/java/JavaClientBench.java
 results="$work/results.jsonl"
 pids=()
 cleanup() { for pid in "${pids[@]:-}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -69,6 +71,12 @@ for kind in apache sharp; do
     dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "127.0.0.1:$port" --label "$kind" \
       --workload "$workload" --sessions 8 --inflight 32 --payload 100 --seconds "$seconds" >>"$results"
   done
+  # The same kind of load from Apache ZooKeeper's own Java client.
+  for workload in create get set; do
+    java -cp "$work/java:$java_cp" JavaClientBench "127.0.0.1:$port" "$kind" "$workload" 8 32 100 "$seconds" 2>/dev/null \
+      | grep '^{' | sed "s/\"Workload\":\"$workload\"/\"Workload\":\"java-$workload\"/" >>"$results"
+  done
+
   # Latency at an equal, modest offered load: one request in flight per session.
   dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "127.0.0.1:$port" --label "$kind" \
     --workload mix --sessions 8 --inflight 1 --payload 100 --seconds "$seconds" | sed 's/"Workload":"mix"/"Workload":"mix-light"/' >>"$results"
