@@ -34,6 +34,7 @@ if a and s:
     print(f"| RSS after load (MB) | {a['RssAfterKb'] / 1024:.0f} | {s['RssAfterKb'] / 1024:.0f} | {ratio(s['RssAfterKb'], a['RssAfterKb'])} |")
     print(f"| RSS growth per znode (bytes) | {per(a):.0f} | {per(s):.0f} | {ratio(per(s), per(a))} |")
     print(f"| newest snapshot (MB) | {a['DataBytes'] / 1e6:.1f} | {s['DataBytes'] / 1e6:.1f} | {ratio(s['DataBytes'], a['DataBytes'])} |")
+    print(f"| snapshot bytes per znode | {a['DataBytes'] / n:.0f} | {s['DataBytes'] / n:.0f} | {ratio(s['DataBytes'], a['DataBytes'])} |")
     print(f"| restart to serving (ms) | {a['RestartMs']} | {s['RestartMs']} | {ratio(s['RestartMs'], a['RestartMs'])} |")
 create = by.get(("sharp", "create"))
 if create:

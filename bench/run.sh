@@ -81,7 +81,11 @@ for kind in apache sharp; do
   dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "127.0.0.1:$port" --label "$kind" \
     --workload mix --sessions 8 --inflight 1 --payload 100 --seconds "$seconds" | sed 's/"Workload":"mix"/"Workload":"mix-light"/' >>"$results"
 
-  # Memory: znodes of 100 bytes in 100-child folders, then RSS.
+  # Memory, snapshot and restart on equal trees: a fresh server and dataDir, then N znodes of 100 bytes.
+  kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$dir/data/version-2"
+  pid=$("start_$kind" "$dir" "$port"); pids+=("$pid")
+  wait_ready "$port"
   before=$(rss_kb "$pid")
   dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "127.0.0.1:$port" --label "$kind" \
     --workload create --sessions 8 --inflight 32 --payload 100 --count "$znodes" --seconds 600 >"$work/$kind-fill.json"

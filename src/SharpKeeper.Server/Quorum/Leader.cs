@@ -84,7 +84,13 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             await stop.CancelAsync().ConfigureAwait(false);
             listener.Close();
             await accepting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            await Task.WhenAll(handlers).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            Task[] running;
+            lock (handlers)
+            {
+                running = [.. handlers];
+            }
+
+            await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -105,6 +111,8 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             socket.NoDelay = true;
             lock (handlers)
             {
+                // Learners reconnect over a long leadership: keep only the handlers still running.
+                handlers.RemoveAll(t => t.IsCompleted);
                 handlers.Add(Task.Run(() => HandleLearnerAsync(socket, discovery, cancellationToken), CancellationToken.None));
             }
         }
