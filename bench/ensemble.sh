@@ -13,16 +13,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-bash tests/compat/install-deps.sh
-dotnet build -c Release -nologo -v quiet src/SharpKeeper >/dev/null
-dotnet build -c Release -nologo -v quiet bench/SharpKeeper.Bench >/dev/null
-work=$(mktemp -d /var/tmp/sharpkeeper-ensemble-bench.XXXXXX)
-results="$work/results.jsonl"
-pids=()
-cleanup() { for pid in "${pids[@]:-}"; do kill -9 "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
+bench_setup ensemble-bench
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mode_of() { { echo srvr | nc -q1 127.0.0.1 "$1" 2>/dev/null || true; } | sed -n 's/^Mode: //p'; }
 wait_ensemble() { # ports...
   for _ in $(seq 1 600); do
@@ -33,10 +26,7 @@ wait_ensemble() { # ports...
   echo "ensemble on ports $* did not form: $modes" >&2; return 1
 }
 
-echo "== disk: synchronous 4 KiB writes (what one fsync per write allows)"
-dd if=/dev/zero of="$work/fsync.test" bs=4k count=500 oflag=dsync 2>&1 | tail -1 | tee "$work/dd.txt"
-disk_fsyncs=$(/usr/bin/python3 -c "
-import re; t=open('$work/dd.txt').read(); m=re.search(r'copied, ([0-9.]+) s', t); print(int(500/float(m.group(1))))")
+measure_disk
 
 for kind in apache sharp; do
   client_ports=(); servers=""

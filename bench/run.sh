@@ -14,18 +14,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-bash tests/compat/install-deps.sh
-dotnet build -c Release -nologo -v quiet src/SharpKeeper >/dev/null
-dotnet build -c Release -nologo -v quiet bench/SharpKeeper.Bench >/dev/null
-work=$(mktemp -d /var/tmp/sharpkeeper-bench.XXXXXX)
+source bench/lib.sh
+bench_setup bench
 java_cp=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/netty-all.jar:/usr/share/java/commons-cli.jar
 mkdir -p "$work/java" && javac -d "$work/java" -cp "$java_cp" bench/java/JavaClientBench.java
-results="$work/results.jsonl"
-pids=()
-cleanup() { for pid in "${pids[@]:-}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() { # port
   for _ in $(seq 1 300); do
     if [ "$(echo ruok | nc -q1 127.0.0.1 "$1" 2>/dev/null)" = imok ] && echo srvr | nc -q1 127.0.0.1 "$1" 2>/dev/null | grep -q Mode; then return 0; fi
@@ -57,11 +50,7 @@ start_sharp() { # dir port
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
-echo "== disk: synchronous 4 KiB writes (what one fsync per write allows)"
-dd if=/dev/zero of="$work/fsync.test" bs=4k count=500 oflag=dsync 2>&1 | tail -1 | tee "$work/dd.txt"
-disk_fsyncs=$(/usr/bin/python3 -c "
-import re,sys; t=open('$work/dd.txt').read(); m=re.search(r'copied, ([0-9.]+) s', t); print(int(500/float(m.group(1))))")
-echo "disk: about $disk_fsyncs fsyncs/s"
+measure_disk
 
 for kind in apache sharp; do
   dir="$work/$kind"; port=$(free_port); write_cfg "$dir" "$port"

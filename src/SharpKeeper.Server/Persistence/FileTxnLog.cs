@@ -55,7 +55,7 @@ public sealed class FileTxnLog : ITxnLog
     public MetricSummary FsyncTime { get; } = new("fsynctime");
     public bool HasFailed { get; private set; }
 
-    public void Append(in TxnHeader header, Txn txn)
+    public void Append(in TxnHeader header, Txn txn, ReadOnlySpan<byte> body = default)
     {
         lock (_gate)
         {
@@ -65,7 +65,14 @@ public sealed class FileTxnLog : ITxnLog
                 _needNewFile = false;
             }
 
-            TxnLogFormat.WriteRecord(_pending, header, txn, _scratch);
+            if (body.IsEmpty)
+            {
+                TxnLogFormat.WriteRecord(_pending, header, txn, _scratch);
+            }
+            else
+            {
+                TxnLogFormat.WriteRecord(_pending, body);
+            }
             _pendingLastZxid = header.Zxid;
         }
     }

@@ -11,7 +11,11 @@ public interface ITxnLog : IDisposable
 {
     event Action<long>? Synced;
 
-    void Append(in TxnHeader header, Txn txn);
+    /// <summary>
+    /// Appends a txn. <paramref name="body"/>, when not empty, is its record body already serialized
+    /// (a proposal's bytes), so the log need not serialize it again.
+    /// </summary>
+    void Append(in TxnHeader header, Txn txn, ReadOnlySpan<byte> body = default);
 
     void Flush();
 }
@@ -27,7 +31,7 @@ public sealed class InMemoryTxnLog : ITxnLog
 
     public bool KeepEntries { get; init; }
 
-    public void Append(in TxnHeader header, Txn txn)
+    public void Append(in TxnHeader header, Txn txn, ReadOnlySpan<byte> body = default)
     {
         _lastAppended = header.Zxid;
         if (KeepEntries)

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using SharpKeeper.Protocol;
 using SharpKeeper.Protocol.Jute;
 using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Data;

@@ -23,12 +23,27 @@ public static class TxnLogFormat
     /// <summary>Appends one complete record (checksum, length, body, end marker) to <paramref name="w"/>.</summary>
     public static void WriteRecord(JuteWriter w, in TxnHeader header, Txn txn, JuteWriter scratch)
     {
+        WriteBody(scratch, header, txn);
+        WriteRecord(w, scratch.WrittenSpan);
+    }
+
+    /// <summary>Appends one complete record around an already serialized body (TxnHeader + txn).</summary>
+    public static void WriteRecord(JuteWriter w, ReadOnlySpan<byte> body)
+    {
+        w.WriteLong(Adler32.Compute(body));
+        w.WriteBuffer(body);
+        w.WriteRaw([StoreLayout.EndOfRecord]);
+    }
+
+    /// <summary>
+    /// A record's body: the TxnHeader then the txn, as the log stores it and as a PROPOSAL (or
+    /// INFORM) carries it. <paramref name="scratch"/> is reset and holds the result.
+    /// </summary>
+    public static void WriteBody(JuteWriter scratch, in TxnHeader header, Txn txn)
+    {
         scratch.Reset();
         header.Write(scratch);
         TxnCodec.WriteBody(scratch, header.Type, txn);
-        w.WriteLong(Adler32.Compute(scratch.WrittenSpan));
-        w.WriteBuffer(scratch.WrittenSpan);
-        w.WriteRaw([StoreLayout.EndOfRecord]);
     }
 
     /// <summary>Decodes a record body: the header, then the txn (a trailing TxnDigest, if any, is ignored).</summary>

@@ -1,5 +1,3 @@
-using SharpKeeper.Protocol.Records;
-
 namespace SharpKeeper.Server.Processing;
 
 /// <summary>
@@ -15,8 +13,11 @@ public interface IReplication
     /// <summary>True where sessions expire (standalone and leader); followers report activity instead.</summary>
     bool ExpiresSessions { get; }
 
-    /// <summary>A txn prepared here was appended to the local log (a leader proposes it).</summary>
-    void Proposed(in TxnHeader header, Txn txn);
+    /// <summary>True on a leader: each txn prepared here is serialized once, for the log and for the proposal.</summary>
+    bool ReplicatesTxns { get; }
+
+    /// <summary>A txn prepared here was appended to the local log (a leader proposes it); <paramref name="body"/> is its record body.</summary>
+    void Proposed(long zxid, byte[] body);
 
     /// <summary>The local log is durable through <paramref name="zxid"/>.</summary>
     void LocallyDurable(long zxid);
@@ -37,7 +38,9 @@ public sealed class StandaloneReplication(ServerCore core) : IReplication
 
     public bool ExpiresSessions => true;
 
-    public void Proposed(in TxnHeader header, Txn txn)
+    public bool ReplicatesTxns => false;
+
+    public void Proposed(long zxid, byte[] body)
     {
     }
 

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Protocol;
+using SharpKeeper.Protocol.Jute;
 using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Auth;
 using SharpKeeper.Server.Data;
@@ -27,6 +28,7 @@ public sealed class ServerCore
     private readonly Dictionary<long, (IClientConnection Connection, int Timeout)> _revalidating = new();
     private readonly HashSet<long> _touched = new();
     private readonly Queue<ClientRequest> _forwardedSyncs = new();
+    private readonly JuteWriter _scratch = new(1024);
     private PendingChanges _pending;
     private RequestPreparer _preparer;
     private ReadRequestHandler _reads;
@@ -532,10 +534,21 @@ public sealed class ServerCore
 
     private void Append(PreparedTxn prepared, Outstanding outstanding)
     {
-        _log.Append(prepared.Header, prepared.Txn);
+        if (_replication.ReplicatesTxns)
+        {
+            // One serialization serves the log and the proposal sent to every learner.
+            TxnLogFormat.WriteBody(_scratch, prepared.Header, prepared.Txn);
+            var body = _scratch.WrittenSpan.ToArray();
+            _log.Append(prepared.Header, prepared.Txn, body);
+            _replication.Proposed(prepared.Header.Zxid, body);
+        }
+        else
+        {
+            _log.Append(prepared.Header, prepared.Txn);
+        }
+
         _outstanding.Enqueue(outstanding);
         _appended = true;
-        _replication.Proposed(prepared.Header, prepared.Txn);
     }
 
     private void OnSynced(long zxid)
@@ -813,7 +826,7 @@ public sealed class ServerCore
     public void SetReplication(IReplication replication) => _replication = replication;
 
     /// <summary>A follower logs a txn the leader proposed; it is applied when the leader commits it.</summary>
-    public void AcceptProposal(in TxnHeader header, Txn txn)
+    public void AcceptProposal(in TxnHeader header, Txn txn, ReadOnlySpan<byte> body)
     {
         if (header.Zxid <= LastLoggedZxid)
         {
@@ -822,7 +835,7 @@ public sealed class ServerCore
         }
 
         var prepared = new PreparedTxn(header, txn, []);
-        _log.Append(header, txn);
+        _log.Append(header, txn, body);
         _outstanding.Enqueue(new Outstanding(prepared, null, null));
         _appended = true;
     }

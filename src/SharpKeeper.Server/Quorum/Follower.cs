@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Protocol.Jute;
-using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
 
@@ -175,10 +174,11 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
 
                 case PacketType.Proposal:
                     {
-                        var (header, txn) = TxnLogFormat.DecodeBody(packet.Data ?? throw new InvalidDataException("PROPOSAL without data"));
+                        var data = packet.Data ?? throw new InvalidDataException("PROPOSAL without data");
+                        var (header, txn) = TxnLogFormat.DecodeBody(data);
                         Core.Post(new InvokeMessage(() =>
                         {
-                            Core.AcceptProposal(header, txn);
+                            Core.AcceptProposal(header, txn, data);
                             replication.Logged(header.Zxid);
                         }));
                         break;
@@ -187,10 +187,11 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                 case PacketType.Inform:
                     {
                         // An observer's txn: already committed by the quorum.
-                        var (header, txn) = TxnLogFormat.DecodeBody(packet.Data ?? throw new InvalidDataException("INFORM without data"));
+                        var data = packet.Data ?? throw new InvalidDataException("INFORM without data");
+                        var (header, txn) = TxnLogFormat.DecodeBody(data);
                         Core.Post(new InvokeMessage(() =>
                         {
-                            Core.AcceptProposal(header, txn);
+                            Core.AcceptProposal(header, txn, data);
                             Core.Commit(header.Zxid);
                         }));
                         break;

@@ -25,7 +25,9 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader) : IRep
 
     public PeerLink Leader => leader;
 
-    public void Proposed(in TxnHeader header, Txn txn)
+    public bool ReplicatesTxns => false;
+
+    public void Proposed(long zxid, byte[] body)
     {
         // A follower prepares nothing itself.
     }

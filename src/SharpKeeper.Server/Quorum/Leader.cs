@@ -1,9 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using SharpKeeper.Protocol;
-using SharpKeeper.Protocol.Jute;
-using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Processing;
 
 namespace SharpKeeper.Server.Quorum;

@@ -3,8 +3,6 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Protocol;
 using SharpKeeper.Protocol.Jute;
-using SharpKeeper.Protocol.Records;
-using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
 
 namespace SharpKeeper.Server.Quorum;
@@ -26,7 +24,6 @@ public sealed class LeaderReplication : IReplication
     private readonly Queue<(long Zxid, byte[] Data)> _proposals = new();
     private readonly LinkedList<(long Zxid, byte[] Data)> _history = new();
     private readonly List<(PeerLink Learner, long AfterZxid)> _pendingSyncs = [];
-    private readonly JuteWriter _scratch = new(1024);
     private long _historyBase;
     private long _selfDurable;
     private long _lastCommitted;
@@ -80,17 +77,15 @@ public sealed class LeaderReplication : IReplication
 
     public long LastProposed => _proposals.Count > 0 ? _proposals.Last().Zxid : _lastCommitted;
 
-    public void Proposed(in TxnHeader header, Txn txn)
+    public bool ReplicatesTxns => true;
+
+    public void Proposed(long zxid, byte[] data)
     {
-        _scratch.Reset();
-        header.Write(_scratch);
-        TxnCodec.WriteBody(_scratch, header.Type, txn);
-        var data = _scratch.WrittenSpan.ToArray();
-        _proposals.Enqueue((header.Zxid, data));
+        _proposals.Enqueue((zxid, data));
         LastProposalSize = data.Length;
         MinProposalSize = MinProposalSize < 0 ? data.Length : Math.Min(MinProposalSize, data.Length);
         MaxProposalSize = Math.Max(MaxProposalSize, data.Length);
-        var packet = new QuorumPacket(PacketType.Proposal, header.Zxid, data);
+        var packet = new QuorumPacket(PacketType.Proposal, zxid, data);
         foreach (var learner in _learners)
         {
             // Observers do not vote: they hear of a txn once it is committed (INFORM).

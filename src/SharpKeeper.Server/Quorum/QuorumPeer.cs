@@ -5,7 +5,6 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Server.Admin;
 using SharpKeeper.Server.Config;
-using SharpKeeper.Server.Processing;
 using SharpKeeper.Server.Quorum.Election;
 
 namespace SharpKeeper.Server.Quorum;

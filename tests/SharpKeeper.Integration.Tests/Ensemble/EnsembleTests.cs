@@ -99,26 +99,10 @@ public sealed class EnsembleTests(ITestOutputHelper output)
         File.WriteAllText(config, File.ReadAllText(cluster[2].ConfigPath)
             .Replace(cluster[2].Directory, copy, StringComparison.Ordinal)
             .Replace($"clientPort={cluster[2].ClientPort}", $"clientPort={FreePort.Pick()}", StringComparison.Ordinal));
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { RepoPaths.SharpKeeperDll, "start-foreground", config })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        try
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            var text = await stdout + await stderr;
-            Assert.NotEqual(0, process.ExitCode);
-            Assert.Contains("another server is already running as server.2", text);
-        }
-        finally
-        {
-            await ServerProcessCleanup.KillAsync(process);
-        }
+        var duplicate = await SharpKeeperCommandAsync("start-foreground", config);
+        Assert.False(duplicate.TimedOut);
+        Assert.NotEqual(0, duplicate.ExitCode);
+        Assert.Contains("another server is already running as server.2", duplicate.Output);
 
         // The ensemble is undisturbed.
         await cluster.WaitForLeaderAsync(ElectionTimeout);
@@ -328,18 +312,8 @@ public sealed class EnsembleTests(ITestOutputHelper output)
         }
     }
 
-    internal static async Task<(int ExitCode, string Output)> CliStatusAsync(string config)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { RepoPaths.SharpKeeperDll, "status", config })
-        {
-            start.ArgumentList.Add(argument);
-        }
+    internal static Task<ProcessRunner.Result> CliStatusAsync(string config) => SharpKeeperCommandAsync("status", config);
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<ProcessRunner.Result> SharpKeeperCommandAsync(params string[] arguments) =>
+        ProcessRunner.RunAsync("dotnet", [RepoPaths.SharpKeeperDll, .. arguments], TimeSpan.FromSeconds(60));
 }

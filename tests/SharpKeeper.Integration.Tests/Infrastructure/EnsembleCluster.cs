@@ -54,11 +54,12 @@ public sealed partial class EnsembleMember(int id, MemberKind kind, string direc
         start.RedirectStandardError = true;
         start.UseShellExecute = false;
         start.WorkingDirectory = Directory;
+        // Apache logs through slf4j-simple (Debian's libslf4j-java, which tests/compat/install-deps.sh installs).
         var arguments = Kind == MemberKind.SharpKeeper
             ? new[] { RepoPaths.SharpKeeperDll, "start-foreground", ConfigPath }
             : [
                 "-Xmx256m",
-                "-cp", "/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar:/usr/share/java/maven3-slf4j-provider.jar:/usr/share/java/maven-shared-utils.jar",
+                "-cp", "/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar",
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", ConfigPath,
             ];
         foreach (var argument in arguments)

@@ -50,7 +50,7 @@ public sealed class ManualLog : ITxnLog
 
     public int Flushes { get; private set; }
 
-    public void Append(in TxnHeader header, Txn txn)
+    public void Append(in TxnHeader header, Txn txn, ReadOnlySpan<byte> body = default)
     {
         if (header.Zxid <= LastAppended)
         {

@@ -57,7 +57,7 @@ public sealed class FuzzySnapshotTests : IDisposable
         Directory.CreateDirectory(store.SnapshotDirectory);
         SnapshotFile.Write(Path.Combine(store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, taken.Zxid)), taken, fsync: false);
         taken.Dispose();
-        WriteLog(harness.Log.Entries);
+        TestLogs.WriteDurably(_dir, harness.Log.Entries, forceSync: false);
 
         var recovered = store.Recover();
         Assert.Equal(Dump(harness.Core.Tree), Dump(recovered.Tree));
@@ -95,26 +95,6 @@ public sealed class FuzzySnapshotTests : IDisposable
         SnapshotFile.Write(path, taken, fsync: false);
         var (loaded, _) = SnapshotFile.Read(path);
         Assert.Equal(fresh, loaded.GetNode("/n9")!.Acl);
-    }
-
-    private void WriteLog(IReadOnlyList<(TxnHeader Header, Txn Txn)> entries)
-    {
-        using var log = new FileTxnLog(_dir, 64 * 1024, forceSync: false, NullLogger.Instance);
-        using var synced = new ManualResetEventSlim();
-        log.Synced += z =>
-        {
-            if (z == entries[^1].Header.Zxid)
-            {
-                synced.Set();
-            }
-        };
-        foreach (var (header, txn) in entries)
-        {
-            log.Append(header, txn);
-        }
-
-        log.Flush();
-        Assert.True(synced.Wait(TimeSpan.FromSeconds(10)), "log never synced");
     }
 
     /// <summary>Every node with its data, Stat and ACL, children in name order.</summary>

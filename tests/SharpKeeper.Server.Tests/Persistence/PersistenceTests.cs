@@ -18,28 +18,7 @@ public sealed class PersistenceTests : IDisposable
 
     private static TxnHeader Header(long zxid, OpCode type, long session = 0x55) => new(session, (int)zxid, zxid, 1000 + zxid, type);
 
-    /// <summary>Writes txns through the real log and waits until they are reported durable.</summary>
-    private void WriteLog(params (TxnHeader Header, Txn Txn)[] entries)
-    {
-        using var log = new FileTxnLog(_dir, 64 * 1024, forceSync: true, NullLogger.Instance);
-        using var synced = new ManualResetEventSlim();
-        long durable = 0;
-        log.Synced += z =>
-        {
-            durable = z;
-            if (z == entries[^1].Header.Zxid)
-            {
-                synced.Set();
-            }
-        };
-        foreach (var (header, txn) in entries)
-        {
-            log.Append(header, txn);
-        }
-
-        log.Flush();
-        Assert.True(synced.Wait(TimeSpan.FromSeconds(10)), $"log never synced (last durable {durable})");
-    }
+    private void WriteLog(params (TxnHeader Header, Txn Txn)[] entries) => TestLogs.WriteDurably(_dir, entries);
 
     private static (TxnHeader, Txn)[] CreateTxns(int count, long firstZxid = 1) =>
         [.. Enumerable.Range(0, count).Select(i => (Header(firstZxid + i, OpCode.Create), (Txn)new CreateTxn($"/n{i}", [(byte)i], Open, false, i + 1)))];

@@ -428,7 +428,7 @@ public sealed class ZabSimulator
             case PacketType.Proposal:
                 {
                     var (header, txn) = TxnLogFormat.DecodeBody(packet.Data!);
-                    core.AcceptProposal(header, txn);
+                    core.AcceptProposal(header, txn, packet.Data);
                     state.Replication!.Logged(header.Zxid);
                     break;
                 }
@@ -987,7 +987,7 @@ public sealed class ZabSimulator
             remove { }
         }
 
-        public void Append(in TxnHeader header, Txn txn) => _pending.Add((header, txn));
+        public void Append(in TxnHeader header, Txn txn, ReadOnlySpan<byte> body = default) => _pending.Add((header, txn));
 
         public void Flush()
         {

@@ -1,0 +1,23 @@
+# Shared by bench/run.sh and bench/ensemble.sh (sourced after `cd` to the repository root).
+# bench_setup NAME: installs the Debian packages, builds Release, makes $work and arranges for
+# every pid added to $pids to be killed (by PID) and $work removed on exit.
+bench_setup() {
+  bash tests/compat/install-deps.sh
+  dotnet build -c Release -nologo -v quiet src/SharpKeeper >/dev/null
+  dotnet build -c Release -nologo -v quiet bench/SharpKeeper.Bench >/dev/null
+  work=$(mktemp -d "/var/tmp/sharpkeeper-$1.XXXXXX")
+  results="$work/results.jsonl"
+  pids=()
+  trap 'for pid in "${pids[@]:-}"; do kill -9 "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+}
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Sets disk_fsyncs: synchronous 4 KiB writes per second on $work's disk (what one fsync per write allows).
+measure_disk() {
+  echo "== disk: synchronous 4 KiB writes (what one fsync per write allows)"
+  dd if=/dev/zero of="$work/fsync.test" bs=4k count=500 oflag=dsync 2>&1 | tail -1 | tee "$work/dd.txt"
+  disk_fsyncs=$(/usr/bin/python3 -c "
+import re; t=open('$work/dd.txt').read(); m=re.search(r'copied, ([0-9.]+) s', t); print(int(500/float(m.group(1))))")
+  echo "disk: about $disk_fsyncs fsyncs/s"
+}
