@@ -105,14 +105,23 @@ public sealed class SharpKeeperServer : IAsyncDisposable
 
         // A snapshot right after loading (as ZooKeeper takes one) only when the replay was long enough
         // to be worth saving the next start from; a short replay is cheaper than writing the whole tree.
-        if (Recovered.ReplayedTxns >= Math.Max(1, Config.SnapCount / 10) || StoreLayout.List(_store.SnapshotDirectory, StoreLayout.SnapshotPrefix).Count == 0)
+        // A standalone server takes it as a fuzzy snapshot while already serving, so that a restart
+        // is not held up by writing the tree out; an ensemble member writes it before it syncs.
+        var snapshotAfterReplay = Recovered.ReplayedTxns >= Math.Max(1, Config.SnapCount / 10);
+        if ((snapshotAfterReplay && Peer is not null) || StoreLayout.List(_store.SnapshotDirectory, StoreLayout.SnapshotPrefix).Count == 0)
         {
             var started = Environment.TickCount64;
             _store.WriteSnapshot(Core.Tree, Core.SessionTimeouts(), Config.ForceSync);
             SnapshotTime.Record(Environment.TickCount64 - started);
+            snapshotAfterReplay = false;
         }
 
         _coreLoop = Task.Run(() => Core.RunAsync(_stop.Token));
+        if (snapshotAfterReplay)
+        {
+            Core.Post(new InvokeMessage(BeginSnapshot));
+        }
+
         Peer?.Start();
         if (Config.AutopurgePurgeInterval > 0)
         {

@@ -32,7 +32,13 @@ public sealed class DataTree
         zookeeper.AddChild("config", new DataNode([], Acls.Intern(ReadAclUnsafe)) { Aversion = -1 });
         // ZooKeeper counts the root twice (under "" and "/"); node counts match its output.
         NodeCount = 5;
+
+        // Its approximate data size counts those paths too: "/", "/zookeeper", its quota and config (44 on a fresh server).
+        ApproximateDataSize = RootPathSize + ZooKeeperPath.Length + QuotaPath.Length + ConfigPath.Length;
     }
+
+    // The root's "/" (its "" entry adds nothing).
+    private const int RootPathSize = 1;
 
     public DataNode Root { get; }
     public AclInterner Acls { get; } = new();
@@ -52,10 +58,12 @@ public sealed class DataTree
 
     public static bool IsSpecialPath(string path) => path is "/" or ZooKeeperPath or QuotaPath or ConfigPath;
 
-    public DataNode? GetNode(string path)
+    public DataNode? GetNode(string path) => GetNode(path.AsSpan());
+
+    public DataNode? GetNode(ReadOnlySpan<char> path)
     {
         var node = Root;
-        var span = path.AsSpan();
+        var span = path;
         if (span.Length == 0 || span[0] != '/' || (span.Length > 1 && span[^1] == '/'))
         {
             return null;
@@ -90,21 +98,31 @@ public sealed class DataTree
 
         // As ZooKeeper counts it: the root under both "" and "/".
         NodeCount = 2;
-        ApproximateDataSize = root.Data?.Length ?? 0;
+        ApproximateDataSize = RootPathSize + (root.Data?.Length ?? 0);
     }
 
     /// <summary>Adds a node read from a snapshot under its (already loaded) parent.</summary>
-    public void LoadNode(DataNode parent, string path, DataNode node, bool aclInterned = false)
+    public void LoadNode(DataNode parent, string path, DataNode node, bool aclInterned = false) =>
+        LoadNode(parent, ZkPath.Name(path), path.Length, node, path, aclInterned);
+
+    /// <summary>
+    /// Adds a node read from a snapshot under its parent by its name alone. The full path is needed
+    /// only for ephemeral, container and TTL nodes, which are indexed by it.
+    /// </summary>
+    public void LoadNode(DataNode parent, string name, int pathChars, DataNode node, string? fullPath, bool aclInterned = false)
     {
         if (!aclInterned)
         {
             node.Acl = Acls.Intern(node.Acl);
         }
 
-        parent.AddChild(ZkPath.Name(path), node);
+        parent.AddChild(name, node);
         NodeCount++;
-        ApproximateDataSize += path.Length + (node.Data?.Length ?? 0);
-        IndexOwner(path, node.EphemeralOwner);
+        ApproximateDataSize += pathChars + (node.Data?.Length ?? 0);
+        if (node.EphemeralOwner != 0)
+        {
+            IndexOwner(fullPath ?? throw new ArgumentNullException(nameof(fullPath), "an owned node is indexed by its path"), node.EphemeralOwner);
+        }
     }
 
     public IReadOnlyCollection<string> EphemeralsOf(long sessionId) =>

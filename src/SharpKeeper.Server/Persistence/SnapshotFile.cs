@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 using SharpKeeper.Protocol.Jute;
 using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Data;
@@ -13,6 +14,8 @@ namespace SharpKeeper.Server.Persistence;
 /// </summary>
 public static class SnapshotFile
 {
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
     /// <summary>The ACL id ZooKeeper reserves for world:anyone with all permissions.</summary>
     internal const long OpenAclId = -1;
 
@@ -122,14 +125,25 @@ public static class SnapshotFile
             acls[id] = tree.Acls.Intern(acls[id]);
         }
 
-        var nodes = new Dictionary<string, DataNode>(StringComparer.Ordinal);
-        for (var nodePath = r.ReadRequiredString(); nodePath != "/"; nodePath = r.ReadRequiredString())
+        // Nodes come parent first, and siblings mostly one after another: the last parent is kept
+        // (as its path's bytes) so most nodes find theirs without a lookup, and the full path is
+        // never made a string unless the node is ephemeral.
+        var parentPath = new byte[256];
+        var parentPathLength = -1;
+        DataNode? parent = null;
+        while (true)
         {
+            var pathBytes = r.ReadBufferSpan(out _);
+            if (pathBytes.Length == 1 && pathBytes[0] == (byte)'/')
+            {
+                break;
+            }
+
             var data = r.ReadBuffer();
             var aclId = r.ReadLong();
             if (!acls.TryGetValue(aclId, out var acl))
             {
-                throw new CorruptStoreException(path, r.Position, $"node {nodePath} refers to unknown ACL id {aclId}");
+                throw new CorruptStoreException(path, r.Position, $"node {Text(pathBytes)} refers to unknown ACL id {aclId}");
             }
 
             var node = new DataNode(data, acl)
@@ -144,23 +158,47 @@ public static class SnapshotFile
                 EphemeralOwner = r.ReadLong(),
                 Pzxid = r.ReadLong(),
             };
-            if (nodePath.Length == 0)
+            if (pathBytes.Length == 0)
             {
                 tree.LoadRoot(node);
-                nodes[""] = tree.Root;
                 continue;
             }
 
-            var slash = nodePath.LastIndexOf('/');
-            if (slash < 0 || !nodes.TryGetValue(nodePath[..slash], out var parent))
+            var slash = pathBytes.LastIndexOf((byte)'/');
+            var parentBytes = slash < 0 ? pathBytes : pathBytes[..slash];
+            if (parent is null || !parentBytes.SequenceEqual(parentPath.AsSpan(0, parentPathLength)))
             {
-                throw new CorruptStoreException(path, r.Position, $"node {nodePath} has no parent in the snapshot");
+                parent = slash < 0 ? null : slash == 0 ? tree.Root : tree.GetNode(Text(parentBytes));
+                if (parent is null)
+                {
+                    throw new CorruptStoreException(path, r.Position, $"node {Text(pathBytes)} has no parent in the snapshot");
+                }
+
+                if (parentBytes.Length > parentPath.Length)
+                {
+                    parentPath = new byte[parentBytes.Length * 2];
+                }
+
+                parentBytes.CopyTo(parentPath);
+                parentPathLength = parentBytes.Length;
             }
 
-            tree.LoadNode(parent, nodePath, node, aclInterned: true);
-            nodes[nodePath] = node;
+            var indexedPath = node.EphemeralOwner != 0 ? Text(pathBytes) : null;
+            tree.LoadNode(parent, Text(pathBytes[(slash + 1)..]), StrictUtf8.GetCharCount(pathBytes), node, indexedPath, aclInterned: true);
         }
 
         return (tree, sessions);
+    }
+
+    private static string Text(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            return StrictUtf8.GetString(utf8);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new JuteException("a path is not valid UTF-8");
+        }
     }
 }

@@ -191,12 +191,16 @@ public static class TxnLogReader
         private long _start;
         private int _count;
 
-        public long Length => _stream.Length;
+        // Asking the file for its length is a system call; recovery asks for every record, so the
+        // length is cached and refreshed only when a read would go past it.
+        private long _length = -1;
+
+        public long Length => _length < 0 ? _length = _stream.Length : _length;
 
         /// <summary>Makes [offset, offset + count) available; false when the file is shorter.</summary>
         public bool TryLoad(long offset, int count)
         {
-            if (offset + count > Length)
+            if (offset + count > Length && offset + count > (_length = _stream.Length))
             {
                 return false;
             }
@@ -237,14 +241,29 @@ public static class TxnLogReader
         public bool HasNonZeroFrom(long offset)
         {
             var buffer = new byte[Chunk];
-            _stream.Position = Math.Min(offset, Length);
-            int read;
-            while ((read = _stream.Read(buffer, 0, buffer.Length)) > 0)
+            var position = Math.Min(offset, Length);
+            while (position < Length)
             {
+                // Preallocation leaves the file sparse: jump over holes instead of reading their zeros.
+                var data = SparseFile.NextData(_stream.SafeFileHandle, position);
+                if (data < 0)
+                {
+                    return false;
+                }
+
+                _stream.Position = Math.Max(position, data);
+                var read = _stream.Read(buffer, 0, buffer.Length);
+                if (read == 0)
+                {
+                    return false;
+                }
+
                 if (buffer.AsSpan(0, read).IndexOfAnyExcept((byte)0) >= 0)
                 {
                     return true;
                 }
+
+                position = _stream.Position;
             }
 
             return false;

@@ -68,6 +68,78 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
+    public void NonZeroByteFarIntoTheSparsePreallocatedTailMarksTheTailTorn()
+    {
+        WriteLog(CreateTxns(10));
+        var path = StoreLayout.List(LogDir, StoreLayout.LogPrefix)[0].Path;
+
+        // Holes first, then one stray byte 40 MB in: the hole-skipping scan must still find it.
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength(64L << 20);
+            file.Position = 40L << 20;
+            file.WriteByte(7);
+        }
+
+        var scan = TxnLogReader.Read(path, null);
+        Assert.Equal(10, scan.Records);
+        Assert.True(scan.TornTail);
+
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = 40L << 20;
+            file.WriteByte(0);
+        }
+
+        Assert.False(TxnLogReader.Read(path, null).TornTail);
+    }
+
+    [Fact]
+    public void SnapshotOfADeepWideUnicodeTreeLoadsEveryNodeUnderItsParent()
+    {
+        var tree = new DataTree();
+        long zxid = 0;
+        var paths = new List<string>();
+        void Create(string path, bool ephemeral = false)
+        {
+            zxid++;
+            tree.ProcessTxn(Header(zxid, OpCode.Create), new CreateTxn(path, [(byte)zxid], Open, ephemeral, 1));
+            paths.Add(path);
+        }
+
+        for (var p = 0; p < 20; p++)
+        {
+            Create($"/p{p}");
+            for (var c = 0; c < 5; c++)
+            {
+                Create($"/p{p}/ç{c}");
+            }
+        }
+
+        var deep = "";
+        for (var depth = 0; depth < 30; depth++)
+        {
+            deep += $"/d{depth}é";
+            Create(deep);
+            Create(deep + "/leaf", ephemeral: depth % 7 == 0);
+        }
+
+        var path = Path.Combine(_dir, "snapshot.deep");
+        SnapshotFile.Write(path, tree, new Dictionary<long, int> { [0x55] = 30000 }, fsync: false);
+        var (loaded, _) = SnapshotFile.Read(path);
+        Assert.Equal(tree.NodeCount, loaded.NodeCount);
+        Assert.Equal(tree.ApproximateDataSize, loaded.ApproximateDataSize);
+        foreach (var node in paths)
+        {
+            Assert.Equal(tree.GetNode(node)!.ToStat(), loaded.GetNode(node)!.ToStat());
+            Assert.Equal(tree.GetNode(node)!.Data, loaded.GetNode(node)!.Data);
+        }
+
+        Assert.Equal(tree.EphemeralsOf(0x55).Order(StringComparer.Ordinal), loaded.EphemeralsOf(0x55).Order(StringComparer.Ordinal));
+        Assert.Equal(5, loaded.EphemeralsOf(0x55).Count);
+    }
+
+    [Fact]
     public void DamageBeforeTheTailIsFatalAndNamesFileAndOffset()
     {
         WriteLog(CreateTxns(10));
