@@ -51,13 +51,14 @@ public static class LoadGenerator
             {
                 var random = new Random(worker);
                 long sequence = 0;
+                var schedule = new OpenLoopSchedule(options.Rate, workers, worker, started);
                 while (Stopwatch.GetTimestamp() < deadline && Interlocked.Increment(ref ops) <= options.Count)
                 {
                     var path = $"{root}/n{worker}";
-                    var begin = Stopwatch.GetTimestamp();
+                    var begin = await schedule.NextAsync();
                     var result = options.Workload switch
                     {
-                        "create" => await client.SendAsync(OpCode.Create, new CreateRequest($"{root}/c{worker}-{sequence++}", payload, open, 0)),
+                        "create" => await client.SendAsync(OpCode.Create, new CreateRequest(CreatePath(root, worker, sequence++, options.Fanout), payload, open, 0)),
                         "set" => await client.SendAsync(OpCode.SetData, new SetDataRequest(path, payload, -1)),
                         "get" => await client.SendAsync(OpCode.GetData, new PathWatchRequest(path, false)),
                         "exists" => await client.SendAsync(OpCode.Exists, new PathWatchRequest(path, false)),
@@ -91,7 +92,22 @@ public static class LoadGenerator
         }
 
         return new BenchResult(options.Label, options.Workload, options.Sessions, options.InFlight, options.Payload, completed, errors, elapsed,
-            completed / elapsed, histogram.PercentileMs(50), histogram.PercentileMs(99), histogram.PercentileMs(99.9), histogram.MaxMs);
+            completed / elapsed, histogram.PercentileMs(50), histogram.PercentileMs(99), histogram.PercentileMs(99.9), histogram.MaxMs, options.Rate);
+    }
+
+    /// <summary>
+    /// The path of a worker's n-th create: flat (c{worker}-{n}), or with a fanout F, a parent
+    /// p{worker}-{k} followed by its F children, so every parent exists before its children.
+    /// </summary>
+    private static string CreatePath(string root, int worker, long sequence, int fanout)
+    {
+        if (fanout <= 0)
+        {
+            return $"{root}/c{worker}-{sequence}";
+        }
+
+        var (parent, slot) = Math.DivRem(sequence, fanout + 1);
+        return slot == 0 ? $"{root}/p{worker}-{parent}" : $"{root}/p{worker}-{parent}/c{slot}";
     }
 
     private static async Task<ZkResult> CreateThenDeleteAsync(ZooKeeperClient client, string path, byte[] payload, List<Acl> open)
@@ -107,6 +123,36 @@ public static class LoadGenerator
         {
             throw new KeeperException(result.Err);
         }
+    }
+}
+
+/// <summary>
+/// When a worker sends its next request. Closed loop (rate 0): at once. Open loop: worker w of W
+/// sends its k-th request at start + (k * W + w) / rate, so together they offer the rate evenly.
+/// The latency clock starts at the scheduled moment when the worker is late (its previous reply
+/// came after it: the server's delay counts, not hidden by the missed send), and at the wake-up
+/// when it is early (the client's own timer slack does not count).
+/// </summary>
+public sealed class OpenLoopSchedule(double rate, int workers, int worker, long started)
+{
+    private long _sent;
+
+    public async ValueTask<long> NextAsync()
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (rate <= 0)
+        {
+            return now;
+        }
+
+        var due = started + (long)(((_sent++ * workers) + worker) / rate * Stopwatch.Frequency);
+        if (now >= due)
+        {
+            return due;
+        }
+
+        await Task.Delay(TimeSpan.FromTicks((due - now) * TimeSpan.TicksPerSecond / Stopwatch.Frequency)).ConfigureAwait(false);
+        return Stopwatch.GetTimestamp();
     }
 }
 

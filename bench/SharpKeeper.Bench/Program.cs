@@ -6,7 +6,19 @@ using SharpKeeper.Bench;
 // sharpkeeper-bench: drives any ZooKeeper-compatible server with pipelined requests from many sessions
 // and reports throughput and latency percentiles. Every reply is checked; errors are counted.
 var options = BenchOptions.Parse(args);
+var stats = options.ServerStats ? await ServerStats.BeginAsync(options.Server, options.JvmGcLog) : null;
 var result = await LoadGenerator.RunAsync(options);
+if (stats is not null && await stats.EndAsync(result.Ops) is { } cost)
+{
+    result = result with
+    {
+        ServerGcPauses = cost.GcPauses,
+        ServerGcPauseMaxMs = cost.GcPauseMaxMs,
+        ServerGcPauseTotalMs = cost.GcPauseTotalMs,
+        ServerAllocatedBytesPerOp = cost.AllocatedBytesPerOp,
+    };
+}
+
 var json = JsonSerializer.Serialize(result, BenchJson.Default.BenchResult);
 Console.WriteLine(json);
 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -28,7 +40,19 @@ namespace SharpKeeper.Bench
         public long Count { get; init; } = long.MaxValue;
         public int ReadPercent { get; init; } = 90;
 
-        /// <summary>--server H:P --label L --workload create|set|get|exists|children|mix|multi|delete --sessions N --inflight N --payload B --seconds S --count N --read-percent P</summary>
+        /// <summary>create only: 0 creates a flat tree; F creates parents each followed by F children.</summary>
+        public int Fanout { get; init; }
+
+        /// <summary>Open loop: requests per second over all workers, on a fixed schedule (0: closed loop, as fast as replies come).</summary>
+        public double Rate { get; init; }
+
+        /// <summary>Also report the server's own GC pauses (and allocations per request when it says), from mntr or a JVM GC log.</summary>
+        public bool ServerStats { get; init; }
+
+        /// <summary>The -Xlog:gc file of a JVM server, read for its pauses instead of mntr.</summary>
+        public string? JvmGcLog { get; init; }
+
+        /// <summary>--server H:P --label L --workload create|set|get|exists|children|mix|multi|delete --sessions N --inflight N --payload B --seconds S --count N --read-percent P --fanout F --rate R --server-stats true|false --jvm-gc-log FILE</summary>
         public static BenchOptions Parse(string[] args)
         {
             var options = new BenchOptions();
@@ -46,6 +70,10 @@ namespace SharpKeeper.Bench
                     "--seconds" => options with { Seconds = double.Parse(value, CultureInfo.InvariantCulture) },
                     "--count" => options with { Count = long.Parse(value, CultureInfo.InvariantCulture) },
                     "--read-percent" => options with { ReadPercent = int.Parse(value, CultureInfo.InvariantCulture) },
+                    "--fanout" => options with { Fanout = int.Parse(value, CultureInfo.InvariantCulture) },
+                    "--rate" => options with { Rate = double.Parse(value, CultureInfo.InvariantCulture) },
+                    "--server-stats" => options with { ServerStats = bool.Parse(value) },
+                    "--jvm-gc-log" => options with { JvmGcLog = value, ServerStats = true },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }
@@ -56,7 +84,13 @@ namespace SharpKeeper.Bench
 
     public sealed record BenchResult(
         string Label, string Workload, int Sessions, int InFlight, int Payload, long Ops, long Errors, double Seconds,
-        double OpsPerSecond, double P50Ms, double P99Ms, double P999Ms, double MaxMs);
+        double OpsPerSecond, double P50Ms, double P99Ms, double P999Ms, double MaxMs, double OfferedRate)
+    {
+        public long? ServerGcPauses { get; init; }
+        public double? ServerGcPauseMaxMs { get; init; }
+        public double? ServerGcPauseTotalMs { get; init; }
+        public double? ServerAllocatedBytesPerOp { get; init; }
+    }
 
     [System.Text.Json.Serialization.JsonSerializable(typeof(BenchResult))]
     internal sealed partial class BenchJson : System.Text.Json.Serialization.JsonSerializerContext;

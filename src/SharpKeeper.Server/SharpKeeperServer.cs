@@ -149,6 +149,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Every garbage-collection pause of this process (mntr's gc_pause_us).</summary>
+    public GcPauseMonitor GcPauses { get; } = new();
+
     /// <summary>Time to serialize and write each snapshot, in milliseconds (mntr's snapshottime).</summary>
     public MetricSummary SnapshotTime { get; } = new("snapshottime");
 
@@ -260,5 +263,6 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         await _snapshotWriting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _log.Dispose();
         _stop.Dispose();
+        GcPauses.Dispose();
     }
 }

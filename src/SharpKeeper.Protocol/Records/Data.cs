@@ -57,9 +57,9 @@ public sealed record Acl(Perms Perms, Id Id)
         }
 
         w.WriteInt(acls.Count);
-        foreach (var acl in acls)
+        for (var i = 0; i < acls.Count; i++)
         {
-            acl.Write(w);
+            acls[i].Write(w);
         }
     }
 }

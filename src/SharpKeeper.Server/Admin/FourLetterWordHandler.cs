@@ -252,6 +252,9 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
     private string ResetServer()
     {
         Core.Stats.Reset();
+        server.TxnLog.FsyncTime.Reset();
+        server.SnapshotTime.Reset();
+        server.GcPauses.Pauses.Reset();
         return "Server stats reset.\n";
     }
 
@@ -311,6 +314,13 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
         // The store's timings, as Apache's summary metrics print them (after the gauges).
         AppendSummary(text, server.TxnLog.FsyncTime);
         AppendSummary(text, server.SnapshotTime);
+
+        // The runtime's memory: garbage-collection pauses, the managed heap, and every byte
+        // allocated since start (the difference over a load divided by its requests is the
+        // allocation per request).
+        AppendSummary(text, server.GcPauses.Pauses);
+        AppendMonitor(text, "heap_bytes", GC.GetTotalMemory(forceFullCollection: false).ToString(Invariant));
+        AppendMonitor(text, "allocated_bytes", GC.GetTotalAllocatedBytes(precise: false).ToString(Invariant));
         return text.ToString();
     }
 

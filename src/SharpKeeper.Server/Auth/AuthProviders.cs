@@ -130,9 +130,10 @@ public static class AclChecker
 {
     public static bool IsAllowed(IReadOnlyList<Acl>? acl, Protocol.Perms perm, IReadOnlyList<Id> authIds)
     {
-        foreach (var id in authIds)
+        // Index loops: foreach over these interfaces would allocate an enumerator per check.
+        for (var i = 0; i < authIds.Count; i++)
         {
-            if (id.Scheme == AuthProviders.Super)
+            if (authIds[i].Scheme == AuthProviders.Super)
             {
                 return true;
             }
@@ -143,8 +144,9 @@ public static class AclChecker
             return true;
         }
 
-        foreach (var entry in acl)
+        for (var a = 0; a < acl.Count; a++)
         {
+            var entry = acl[a];
             if ((entry.Perms & perm) == 0)
             {
                 continue;
@@ -155,8 +157,9 @@ public static class AclChecker
                 return true;
             }
 
-            foreach (var id in authIds)
+            for (var i = 0; i < authIds.Count; i++)
             {
+                var id = authIds[i];
                 if (id.Scheme == entry.Id.Scheme && AuthProviders.Matches(id.Scheme, id.Ident, entry.Id.Ident))
                 {
                     return true;

@@ -178,7 +178,7 @@ public sealed class ClientConnection : IClientConnection
 
     private void OnRequestFrame(ReadOnlySequence<byte> frame)
     {
-        var request = Decode(frame, DecodeRequest);
+        var request = Decode(frame, _decodeRequest ??= DecodeRequest);
         if (request is null)
         {
             return;
@@ -186,6 +186,9 @@ public sealed class ClientConnection : IClientConnection
 
         _core.Post(new RequestMessage(request));
     }
+
+    // Made once: a method group of an instance method becomes a new delegate at every use.
+    private Decoder<ClientRequest?>? _decodeRequest;
 
     private ClientRequest? DecodeRequest(ref JuteReader r)
     {

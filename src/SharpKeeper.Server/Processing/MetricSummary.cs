@@ -25,6 +25,15 @@ public sealed class MetricSummary(string name)
         }
     }
 
+    /// <summary>Starts counting afresh (srst).</summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            (_count, _sum, _min, _max) = (0, 0, long.MaxValue, 0);
+        }
+    }
+
     public (long Count, long Sum, long Min, long Max) Read()
     {
         lock (_gate)

@@ -77,7 +77,7 @@ public sealed class PendingChanges(DataTree tree)
     public void Add(ChangeRecord record) => _latest[record.Path] = record;
 
     /// <summary>Called once the txn with <paramref name="zxid"/> is applied: records it produced are now in the tree.</summary>
-    public void Applied(long zxid, IEnumerable<string> paths)
+    public void Applied(long zxid, List<string> paths)
     {
         foreach (var path in paths)
         {

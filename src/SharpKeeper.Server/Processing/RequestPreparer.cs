@@ -298,17 +298,36 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
     }
 
     /// <summary>Removes duplicates, rejects empty or invalid ACLs and expands the "auth" scheme to the session's ids.</summary>
+    private static int IndexOf(IReadOnlyList<Acl> acl, Acl entry, int before)
+    {
+        for (var i = 0; i < before; i++)
+        {
+            if (acl[i] == entry)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     public static List<Acl> FixupAcl(IReadOnlyList<Acl>? acl, IReadOnlyList<Id> authInfo, string path)
     {
-        var unique = acl?.Distinct().ToList() ?? [];
-        if (unique.Count == 0)
+        if (acl is null || acl.Count == 0)
         {
             throw new KeeperException(ErrorCode.InvalidAcl, path);
         }
 
-        var result = new List<Acl>(unique.Count);
-        foreach (var entry in unique)
+        var result = new List<Acl>(acl.Count);
+        for (var i = 0; i < acl.Count; i++)
         {
+            // Duplicates count once (the first stands). Lists are short: a scan beats a set.
+            var entry = acl[i];
+            if (IndexOf(acl, entry, i) >= 0)
+            {
+                continue;
+            }
+
             if (entry.Id.Scheme == AuthProviders.World && entry.Id.Ident == "anyone")
             {
                 result.Add(entry);

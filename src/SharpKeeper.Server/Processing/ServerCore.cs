@@ -612,7 +612,7 @@ public sealed class ServerCore
 
                     if (connection is { IsClosed: false })
                     {
-                        Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, sessionId, SessionPassword.For(sessionId), false)));
+                        SendConnectResponse(connection, sessionId, timeout);
                     }
 
                     break;
@@ -663,6 +663,10 @@ public sealed class ServerCore
             DrainReads(owningState);
         }
     }
+
+    // Its own method: a lambda in Complete capturing sessionId would allocate a closure on every call.
+    private void SendConnectResponse(IClientConnection connection, long sessionId, int timeout) =>
+        Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, sessionId, SessionPassword.For(sessionId), false)));
 
     /// <summary>On a follower: the local request a committed txn answers (same session and cxid), taken from its queue.</summary>
     private ClientRequest? TakeForwarded(in TxnHeader header)

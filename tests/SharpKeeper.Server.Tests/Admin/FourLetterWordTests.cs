@@ -174,6 +174,8 @@ public sealed class FourLetterWordTests
                     "zk_uptime", "zk_max_latency", "zk_outstanding_tls_handshake", "zk_non_mtls_local_conn_count",
                     "zk_avg_fsynctime", "zk_min_fsynctime", "zk_max_fsynctime", "zk_cnt_fsynctime", "zk_sum_fsynctime",
                     "zk_avg_snapshottime", "zk_min_snapshottime", "zk_max_snapshottime", "zk_cnt_snapshottime", "zk_sum_snapshottime",
+                    "zk_avg_gc_pause_us", "zk_min_gc_pause_us", "zk_max_gc_pause_us", "zk_cnt_gc_pause_us", "zk_sum_gc_pause_us",
+                    "zk_heap_bytes", "zk_allocated_bytes",
                 ],
                 lines.Select(l => l[0]));
             var values = lines.ToDictionary(l => l[0], l => l[1]);
@@ -202,6 +204,46 @@ public sealed class FourLetterWordTests
                 Assert.True(long.Parse(values["zk_open_file_descriptor_count"]) > 0);
                 Assert.Matches(@"^(-1|\d+)$", values["zk_max_file_descriptor_count"]);
             }
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task MntrReportsGarbageCollectionPausesAndAllocationsAndSrstResetsThePauses()
+    {
+        var server = await AdminTestServer.StartAsync();
+        try
+        {
+            async Task<Dictionary<string, long>> MonitorAsync() =>
+                (await server.SendAsync("mntr")).TrimEnd('\n').Split('\n').Select(l => l.Split('\t'))
+                    .Where(l => (l[0].Contains("gc_pause") && !l[0].StartsWith("zk_avg", StringComparison.Ordinal)) || l[0].EndsWith("_bytes", StringComparison.Ordinal))
+                    .ToDictionary(l => l[0], l => long.Parse(l[1], System.Globalization.CultureInfo.InvariantCulture));
+
+            var before = await MonitorAsync();
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+
+            // The pause arrives as a runtime event on another thread: poll for it.
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            var after = await MonitorAsync();
+            while (after["zk_cnt_gc_pause_us"] <= before["zk_cnt_gc_pause_us"] && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+                after = await MonitorAsync();
+            }
+
+            Assert.True(after["zk_cnt_gc_pause_us"] > before["zk_cnt_gc_pause_us"], "a forced collection was not seen");
+            Assert.True(after["zk_max_gc_pause_us"] >= after["zk_min_gc_pause_us"]);
+            Assert.True(after["zk_sum_gc_pause_us"] >= after["zk_max_gc_pause_us"]);
+            Assert.True(after["zk_allocated_bytes"] > before["zk_allocated_bytes"]);
+            Assert.True(after["zk_heap_bytes"] > 0);
+
+            Assert.Equal("Server stats reset.\n", await server.SendAsync("srst"));
+            var reset = await MonitorAsync();
+            Assert.True(reset["zk_cnt_gc_pause_us"] < after["zk_cnt_gc_pause_us"] || after["zk_cnt_gc_pause_us"] <= 1);
+            Assert.True(reset["zk_allocated_bytes"] >= after["zk_allocated_bytes"], "allocation is a running total, not reset");
         }
         finally
         {
