@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Prints the side-by-side table (SharpKeeper / Apache ratios) from the JSON lines bench/run.sh collected."""
+"""Prints the side-by-side tables (SharpKeeper / Apache ratios) from the JSON lines bench/run.sh or bench/ensemble.sh collected."""
 import json
 import platform
 import sys
@@ -11,31 +11,61 @@ by = {(r["Label"], r["Workload"]): r for r in rows}
 
 
 def ratio(a, b):
-    return f"{a / b:.2f}x" if b else "n/a"
+    return f"{a / b:.2f}x" if a is not None and b else "n/a"
 
 
+def number(value, digits=0):
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown cpu")
+memory_gb = int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))) / 1024 / 1024
 print(f"# SharpKeeper vs Apache ZooKeeper 3.8 (Debian), {setting}, same machine, forceSync on\n")
-print(f"Machine: {platform.node()}, {platform.machine()}, {open('/proc/cpuinfo').read().count('processor')} cores; "
-      f"disk: about {disk_fsyncs} synchronous 4 KiB writes/s\n")
+print(f"Machine: {platform.node()}, {cpu_model}, {open('/proc/cpuinfo').read().count('processor')} cores, "
+      f"{memory_gb:.0f} GiB; disk: about {disk_fsyncs} synchronous 4 KiB writes/s\n")
+
+workloads = ["create", "set", "get", "exists", "mix", "multi", "mix@rate", "create@rate", "mix-light",
+             "java-create", "java-set", "java-get"]
 print("| workload | Apache ops/s | SharpKeeper ops/s | ratio | Apache p99 ms | SharpKeeper p99 ms | p99 ratio | errors |")
 print("|---|---|---|---|---|---|---|---|")
-for workload in ["create", "set", "get", "exists", "mix", "multi", "mix-light", "java-create", "java-set", "java-get"]:
+for workload in workloads:
     a, s = by.get(("apache", workload)), by.get(("sharp", workload))
     if not a or not s:
         continue
     print(f"| {workload} | {a['OpsPerSecond']:.0f} | {s['OpsPerSecond']:.0f} | {ratio(s['OpsPerSecond'], a['OpsPerSecond'])} "
           f"| {a['P99Ms']:.2f} | {s['P99Ms']:.2f} | {ratio(s['P99Ms'], a['P99Ms'])} | {a['Errors'] + s['Errors']} |")
-a, s = by.get(("apache", "memory")), by.get(("sharp", "memory"))
-if a and s:
+
+if any("ServerCpuUsPerOp" in r for r in rows):
+    print("\nThe servers' own cost per request: CPU time (user + system, from /proc) over the run, the longest "
+          "garbage-collection pause during it (SharpKeeper: mntr; Apache: its -Xlog:gc file), and SharpKeeper's "
+          "allocation per request (mntr's zk_allocated_bytes).\n")
+    print("| workload | Apache CPU µs/op | SharpKeeper CPU µs/op | ratio | Apache longest GC pause ms | SharpKeeper longest GC pause ms | SharpKeeper bytes allocated/op |")
+    print("|---|---|---|---|---|---|---|")
+    for workload in workloads:
+        a, s = by.get(("apache", workload)), by.get(("sharp", workload))
+        if not a or not s or "ServerCpuUsPerOp" not in s:
+            continue
+        print(f"| {workload} | {a['ServerCpuUsPerOp']:.1f} | {s['ServerCpuUsPerOp']:.1f} | {ratio(s['ServerCpuUsPerOp'], a['ServerCpuUsPerOp'])} "
+              f"| {number(a.get('ServerGcPauseMaxMs'), 1)} | {number(s.get('ServerGcPauseMaxMs'), 1)} "
+              f"| {number(s.get('ServerAllocatedBytesPerOp'))} |")
+
+for shape, title in [("flat", "flat, under one parent"), ("tree", "parents with 10 children each")]:
+    a, s = by.get(("apache", "memory-" + shape)), by.get(("sharp", "memory-" + shape))
+    if not a or not s:
+        continue
     n = a["Znodes"]
     per = lambda r: (r["RssAfterKb"] - r["RssBeforeKb"]) * 1024 / n
-    print(f"\n| {n} znodes of 100 bytes | Apache | SharpKeeper | ratio |")
+    print(f"\n| {n} znodes of 100 bytes, {title} | Apache | SharpKeeper | ratio |")
     print("|---|---|---|---|")
-    print(f"| RSS after load (MB) | {a['RssAfterKb'] / 1024:.0f} | {s['RssAfterKb'] / 1024:.0f} | {ratio(s['RssAfterKb'], a['RssAfterKb'])} |")
+    print(f"| fill rate (creates/s) | {a['FillOpsPerSecond']:.0f} | {s['FillOpsPerSecond']:.0f} | {ratio(s['FillOpsPerSecond'], a['FillOpsPerSecond'])} |")
+    print(f"| RSS after the fill (MB) | {a['RssAfterKb'] / 1024:.0f} | {s['RssAfterKb'] / 1024:.0f} | {ratio(s['RssAfterKb'], a['RssAfterKb'])} |")
     print(f"| RSS growth per znode (bytes) | {per(a):.0f} | {per(s):.0f} | {ratio(per(s), per(a))} |")
-    print(f"| newest snapshot (MB) | {a['DataBytes'] / 1e6:.1f} | {s['DataBytes'] / 1e6:.1f} | {ratio(s['DataBytes'], a['DataBytes'])} |")
+    print(f"| RSS after a restart from the snapshot (MB) | {a['RssRestartedKb'] / 1024:.0f} | {s['RssRestartedKb'] / 1024:.0f} | {ratio(s['RssRestartedKb'], a['RssRestartedKb'])} |")
+    print(f"| snapshot of the whole tree (MB) | {a['DataBytes'] / 1e6:.1f} | {s['DataBytes'] / 1e6:.1f} | {ratio(s['DataBytes'], a['DataBytes'])} |")
     print(f"| snapshot bytes per znode | {a['DataBytes'] / n:.0f} | {s['DataBytes'] / n:.0f} | {ratio(s['DataBytes'], a['DataBytes'])} |")
-    print(f"| restart to serving (ms) | {a['RestartMs']} | {s['RestartMs']} | {ratio(s['RestartMs'], a['RestartMs'])} |")
+    print(f"| restart replaying the whole log, to serving a read (ms) | {a['RestartReplayMs']} | {s['RestartReplayMs']} | {ratio(s['RestartReplayMs'], a['RestartReplayMs'])} |")
+    print(f"| restart from the snapshot, to serving a read (ms) | {a['RestartSnapshotMs']} | {s['RestartSnapshotMs']} | {ratio(s['RestartSnapshotMs'], a['RestartSnapshotMs'])} |")
+
 create = by.get(("sharp", "create"))
 if create:
     print(f"\nSharpKeeper writes/s vs one fsync per write: {create['OpsPerSecond']:.0f} / {disk_fsyncs} "

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: Apache ZooKeeper 3.8 (Debian package) and SharpKeeper on the same machine,
-# same disk, same zoo.cfg settings (forceSync on), driven by the same load generator.
-# Usage: bench/run.sh [--seconds S] [--znodes N]      (defaults: 5 s per workload, 200000 znodes)
+# same disk, same zoo.cfg settings (forceSync on), driven by the same load generators.
+# Usage: bench/run.sh [--seconds S] [--znodes N] [--skip-memory]
+#   defaults: 5 s per workload; 1 000 000 znodes for the memory, snapshot and restart figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=5
-znodes=200000
+znodes=1000000
+memory=yes
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --znodes) znodes=$2; shift 2 ;;
+    --skip-memory) memory=no; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -18,15 +21,9 @@ source bench/lib.sh
 bench_setup bench
 java_cp=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/netty-all.jar:/usr/share/java/commons-cli.jar
 mkdir -p "$work/java" && javac -d "$work/java" -cp "$java_cp" bench/java/JavaClientBench.java
+bench_dll=bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll
 
-wait_ready() { # port
-  for _ in $(seq 1 300); do
-    if [ "$(echo ruok | nc -q1 127.0.0.1 "$1" 2>/dev/null)" = imok ] && echo srvr | nc -q1 127.0.0.1 "$1" 2>/dev/null | grep -q Mode; then return 0; fi
-    sleep 0.1
-  done
-  echo "server on port $1 did not start" >&2; return 1
-}
-write_cfg() { # dir port
+write_cfg() { # dir port [extra settings]
   mkdir -p "$1/data"
   cat > "$1/zoo.cfg" <<CFG
 tickTime=2000
@@ -37,60 +34,115 @@ maxClientCnxns=0
 forceSync=yes
 4lw.commands.whitelist=*
 admin.enableServer=false
+${3:-}
 CFG
 }
-start_apache() { # dir port
-  java -Dzookeeper.forceSync=yes -cp "/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar" \
+# Apache runs as Debian starts it (no heap flags: the JVM's defaults); -Xlog:gc only records its pauses.
+start_apache() { # dir
+  java -Dzookeeper.forceSync=yes "-Xlog:gc:file=$1/gc.log:uptime" -cp "/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar" \
     org.apache.zookeeper.server.ZooKeeperServerMain "$1/zoo.cfg" >"$1/server.log" 2>&1 &
   echo $!
 }
-start_sharp() { # dir port
+start_sharp() { # dir
   dotnet src/SharpKeeper/bin/Release/net10.0/sharpkeeper.dll start-foreground "$1/zoo.cfg" >"$1/server.log" 2>&1 &
   echo $!
 }
+# Starts a server and waits until it serves a read; sets $pid and $serving_ms (from process start).
+start_serving() { # kind dir port
+  local start; start=$(date +%s%N)
+  pid=$("start_$1" "$2"); pids+=("$pid")
+  serving_ms=$(/usr/bin/python3 bench/wait_read.py "$3" "$start" 600)
+}
+stop() { kill -9 "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The server's own view of a run: GC pauses (mntr for SharpKeeper, the GC log for the JVM).
+server_stats() { # kind dir
+  if [ "$1" = apache ]; then echo "--jvm-gc-log $2/gc.log"; else echo "--server-stats true"; fi
+}
+# Runs one load and appends its JSON line, with the server's CPU time per request added.
+measure() { # kind dir pid name command...
+  local kind=$1 dir=$2 server_pid=$3 name=$4; shift 4
+  local before after line
+  before=$(cpu_ticks "$server_pid")
+  line=$("$@" | grep '^{')
+  after=$(cpu_ticks "$server_pid")
+  echo "$line" | /usr/bin/python3 -c "
+import json, os, sys
+r = json.loads(sys.stdin.read()); r['Workload'] = '$name'
+r['ServerCpuUsPerOp'] = ($after - $before) / os.sysconf('SC_CLK_TCK') * 1e6 / max(1, r['Ops'])
+print(json.dumps(r))" >>"$results"
+}
+ops_of() { # kind workload
+  /usr/bin/python3 -c "
+import json
+for l in open('$results'):
+    r = json.loads(l)
+    if r['Label'] == '$1' and r['Workload'] == '$2': print(int(r['OpsPerSecond']))"
+}
 
 measure_disk
 
 for kind in apache sharp; do
   dir="$work/$kind"; port=$(free_port); write_cfg "$dir" "$port"
-  pid=$("start_$kind" "$dir" "$port"); pids+=("$pid")
-  wait_ready "$port"
+  start_serving "$kind" "$dir" "$port"
+  stats=$(server_stats "$kind" "$dir")
   for workload in create set get exists mix multi; do
-    dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "127.0.0.1:$port" --label "$kind" \
-      --workload "$workload" --sessions 8 --inflight 32 --payload 100 --seconds "$seconds" >>"$results"
+    # shellcheck disable=SC2086
+    measure "$kind" "$dir" "$pid" "$workload" dotnet "$bench_dll" --server "127.0.0.1:$port" --label "$kind" \
+      --workload "$workload" --sessions 8 --inflight 32 --payload 100 --seconds "$seconds" $stats
   done
+
+  # Latency at equal offered load, open loop: half of what Apache sustained in this run.
+  for workload in mix create; do
+    rate=$(( $(ops_of apache "$workload") / 2 ))
+    # shellcheck disable=SC2086
+    measure "$kind" "$dir" "$pid" "$workload@rate" dotnet "$bench_dll" --server "127.0.0.1:$port" --label "$kind" \
+      --workload "$workload" --sessions 8 --inflight 16 --payload 100 --seconds "$seconds" --rate "$rate" $stats
+  done
+  # shellcheck disable=SC2086
+  measure "$kind" "$dir" "$pid" mix-light dotnet "$bench_dll" --server "127.0.0.1:$port" --label "$kind" \
+    --workload mix --sessions 8 --inflight 1 --payload 100 --seconds "$seconds" $stats
+
   # The same kind of load from Apache ZooKeeper's own Java client.
   for workload in create get set; do
-    java -cp "$work/java:$java_cp" JavaClientBench "127.0.0.1:$port" "$kind" "$workload" 8 32 100 "$seconds" 2>/dev/null \
-      | grep '^{' | sed "s/\"Workload\":\"$workload\"/\"Workload\":\"java-$workload\"/" >>"$results"
+    measure "$kind" "$dir" "$pid" "java-$workload" java -cp "$work/java:$java_cp" JavaClientBench "127.0.0.1:$port" "$kind" \
+      "$workload" 8 32 100 "$seconds"
   done
+  stop "$pid"
 
-  # Latency at an equal, modest offered load: one request in flight per session.
-  dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "127.0.0.1:$port" --label "$kind" \
-    --workload mix --sessions 8 --inflight 1 --payload 100 --seconds "$seconds" | sed 's/"Workload":"mix"/"Workload":"mix-light"/' >>"$results"
+  # Memory, snapshot and restart, on equal trees: for each shape a fresh server and empty dataDir,
+  # then N znodes of 100 bytes, flat or as N/10 parents with 10 children each. snapCount is set above
+  # N for this part, so the fill leaves one log; the first restart replays it (and takes a snapshot of
+  # the whole tree: the snapshot size is exact), the second starts from that snapshot.
+  [ "$memory" = yes ] || continue
+  for shape in flat tree; do
+    sdir="$work/$kind-$shape"; sport=$(free_port)
+    write_cfg "$sdir" "$sport" "snapCount=$((znodes * 3))"
+    start_serving "$kind" "$sdir" "$sport"
+    before=$(rss_kb "$pid")
+    if [ "$shape" = flat ]; then count=$znodes; fanout=0; else count=$((znodes + znodes / 10)); fanout=10; fi
+    dotnet "$bench_dll" --server "127.0.0.1:$sport" --label "$kind" --workload create --sessions 8 --inflight 32 \
+      --payload 100 --count "$count" --fanout "$fanout" --seconds 1200 >"$sdir/fill.json"
+    after=$(rss_kb "$pid")
+    stop "$pid"
 
-  # Memory, snapshot and restart on equal trees: a fresh server and dataDir, then N znodes of 100 bytes.
-  kill -9 "$pid"; wait "$pid" 2>/dev/null || true
-  rm -rf "$dir/data/version-2"
-  pid=$("start_$kind" "$dir" "$port"); pids+=("$pid")
-  wait_ready "$port"
-  before=$(rss_kb "$pid")
-  dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "127.0.0.1:$port" --label "$kind" \
-    --workload create --sessions 8 --inflight 32 --payload 100 --count "$znodes" --seconds 600 >"$work/$kind-fill.json"
-  after=$(rss_kb "$pid")
-  # Wait (bounded) until no snapshot is being written, then measure the newest one.
-  for _ in $(seq 1 100); do ls "$dir"/data/version-2/*.tmp >/dev/null 2>&1 || break; sleep 0.1; done
-  snapshot_bytes=$(ls -t "$dir"/data/version-2/snapshot.* | head -1 | xargs stat -c %s)
+    start_serving "$kind" "$sdir" "$sport"; replay_ms=$serving_ms
+    # Wait (bounded) for the snapshot of the whole tree: Apache writes it before serving, SharpKeeper after.
+    for _ in $(seq 1 1200); do
+      if ls "$sdir"/data/version-2/snapshot.* >/dev/null 2>&1 && [ "$(ls "$sdir"/data/version-2/snapshot.* | wc -l)" -ge 2 ] \
+        && ! ls "$sdir"/data/version-2/*.tmp >/dev/null 2>&1; then break; fi
+      sleep 0.1
+    done
+    snapshot_bytes=$(ls -t "$sdir"/data/version-2/snapshot.* | head -1 | xargs stat -c %s)
+    stop "$pid"
 
-  # Restart: kill -9, start again, time until a read is served.
-  kill -9 "$pid"; wait "$pid" 2>/dev/null || true
-  start=$(date +%s%N)
-  pid=$("start_$kind" "$dir" "$port"); pids+=("$pid")
-  wait_ready "$port"
-  restart_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-  echo "{\"Label\":\"$kind\",\"Workload\":\"memory\",\"Znodes\":$znodes,\"RssBeforeKb\":$before,\"RssAfterKb\":$after,\"DataBytes\":$snapshot_bytes,\"RestartMs\":$restart_ms}" >>"$results"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+    start_serving "$kind" "$sdir" "$sport"; snapshot_ms=$serving_ms
+    restarted_rss=$(rss_kb "$pid")
+    stop "$pid"
+    echo "{\"Label\":\"$kind\",\"Workload\":\"memory-$shape\",\"Znodes\":$count,\"RssBeforeKb\":$before,\"RssAfterKb\":$after,\"RssRestartedKb\":$restarted_rss,\"DataBytes\":$snapshot_bytes,\"RestartReplayMs\":$replay_ms,\"RestartSnapshotMs\":$snapshot_ms,\"FillOpsPerSecond\":$(/usr/bin/python3 -c "import json; print(json.load(open('$sdir/fill.json'))['OpsPerSecond'])")}" >>"$results"
+    rm -rf "$sdir/data"
+  done
 done
 
 /usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" | tee bench/results/latest.md
