@@ -49,6 +49,18 @@ if any("ServerCpuUsPerOp" in r for r in rows):
               f"| {number(a.get('ServerGcPauseMaxMs'), 1)} | {number(s.get('ServerGcPauseMaxMs'), 1)} "
               f"| {number(s.get('ServerAllocatedBytesPerOp'))} |")
 
+java = [w for w in workloads if w.startswith("java-") and "ClientCpuUsPerOp" in by.get(("sharp", w), {})]
+if java:
+    print("\nApache's Java client on the same 2 cores: its own CPU per request (all its threads; the client's "
+          "CPU and the server's share the machine, which caps what either server can show through it).\n")
+    print("| workload | Java client CPU µs/op, Apache server | Java client CPU µs/op, SharpKeeper server | "
+          "client + server CPU µs/op, Apache | client + server CPU µs/op, SharpKeeper |")
+    print("|---|---|---|---|---|")
+    for workload in java:
+        a, s = by[("apache", workload)], by[("sharp", workload)]
+        print(f"| {workload} | {a['ClientCpuUsPerOp']:.1f} | {s['ClientCpuUsPerOp']:.1f} "
+              f"| {a['ClientCpuUsPerOp'] + a.get('ServerCpuUsPerOp', 0):.1f} | {s['ClientCpuUsPerOp'] + s.get('ServerCpuUsPerOp', 0):.1f} |")
+
 for shape, title in [("flat", "flat, under one parent"), ("tree", "parents with 10 children each")]:
     a, s = by.get(("apache", "memory-" + shape)), by.get(("sharp", "memory-" + shape))
     if not a or not s:

@@ -58,32 +58,36 @@ public final class JavaClientBench {
         AtomicLong errors = new AtomicLong();
         long[][] latencies = new long[sessions][];
         int[] counts = new int[sessions];
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        long started = System.nanoTime();
+        // A warm-up second first (the client's JIT, for either server alike): replies before
+        // `measured` are neither counted nor timed.
+        long measured = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        long deadline = measured + TimeUnit.SECONDS.toNanos(seconds);
+        long cpuAtStart = processCpuNanos();
         List<Thread> threads = new ArrayList<>();
         for (int s = 0; s < sessions; s++) {
             final int session = s;
             final ZooKeeper zk = clients.get(s);
-            latencies[s] = new long[4_000_000];
+            latencies[s] = new long[2_000_000];
             Thread thread = new Thread(() -> {
                 Semaphore window = new Semaphore(inFlight);
+                // One callback of each kind per session; the send time travels as the context.
+                AsyncCallback.StringCallback onCreate = (rc, path, ctx, name) -> done(rc, (Long) ctx, measured, session, window, ops, errors, latencies, counts);
+                AsyncCallback.DataCallback onGet = (rc, path, ctx, bytes, stat) -> done(rc, (Long) ctx, measured, session, window, ops, errors, latencies, counts);
+                AsyncCallback.StatCallback onSet = (rc, path, ctx, stat) -> done(rc, (Long) ctx, measured, session, window, ops, errors, latencies, counts);
                 long sequence = 0;
                 String key = root + "/k" + session;
                 while (System.nanoTime() < deadline) {
                     window.acquireUninterruptibly();
-                    final long sent = System.nanoTime();
-                    AsyncCallback.StringCallback onCreate = (rc, path, ctx, name) -> done(rc, sent, session, window, ops, errors, latencies, counts);
-                    AsyncCallback.DataCallback onGet = (rc, path, ctx, bytes, stat) -> done(rc, sent, session, window, ops, errors, latencies, counts);
-                    AsyncCallback.StatCallback onSet = (rc, path, ctx, stat) -> done(rc, sent, session, window, ops, errors, latencies, counts);
+                    Long sent = System.nanoTime();
                     switch (workload) {
                         case "create":
-                            zk.create(root + "/c" + session + "-" + sequence++, data, ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT, onCreate, null);
+                            zk.create(root + "/c" + session + "-" + sequence++, data, ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT, onCreate, sent);
                             break;
                         case "get":
-                            zk.getData(key, false, onGet, null);
+                            zk.getData(key, false, onGet, sent);
                             break;
                         case "set":
-                            zk.setData(key, data, -1, onSet, null);
+                            zk.setData(key, data, -1, onSet, sent);
                             break;
                         default:
                             throw new IllegalArgumentException("unknown workload " + workload);
@@ -99,7 +103,9 @@ public final class JavaClientBench {
             thread.join();
         }
 
-        double elapsed = (System.nanoTime() - started) / 1e9;
+        double elapsed = (System.nanoTime() - measured) / 1e9;
+        // The client's CPU over every reply it handled, warm-up included.
+        double clientCpuUsPerOp = (processCpuNanos() - cpuAtStart) / 1e3 / Math.max(1, ops.get() + errors.get() + WARMUP_REPLIES.get());
         int total = 0;
         for (int c : counts) {
             total += c;
@@ -119,13 +125,27 @@ public final class JavaClientBench {
 
         System.out.printf(java.util.Locale.ROOT,
             "{\"Label\":\"%s\",\"Workload\":\"%s\",\"Sessions\":%d,\"InFlight\":%d,\"Payload\":%d,\"Ops\":%d,\"Errors\":%d,\"Seconds\":%.3f,"
-                + "\"OpsPerSecond\":%.1f,\"P50Ms\":%.3f,\"P99Ms\":%.3f,\"P999Ms\":%.3f,\"MaxMs\":%.3f}%n",
+                + "\"OpsPerSecond\":%.1f,\"P50Ms\":%.3f,\"P99Ms\":%.3f,\"P999Ms\":%.3f,\"MaxMs\":%.3f,\"ClientCpuUsPerOp\":%.1f}%n",
             label, workload, sessions, inFlight, payload, ops.get(), errors.get(), elapsed, ops.get() / elapsed,
-            percentile(all, 0.50), percentile(all, 0.99), percentile(all, 0.999), all.length == 0 ? 0 : all[all.length - 1] / 1e6);
+            percentile(all, 0.50), percentile(all, 0.99), percentile(all, 0.999), all.length == 0 ? 0 : all[all.length - 1] / 1e6,
+            clientCpuUsPerOp);
     }
 
-    private static void done(int rc, long sent, int session, Semaphore window, AtomicLong ops, AtomicLong errors, long[][] latencies, int[] counts) {
+    private static final AtomicLong WARMUP_REPLIES = new AtomicLong();
+
+    /** CPU time of this whole process (every thread of the client library and of this driver). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    private static void done(int rc, long sent, long measured, int session, Semaphore window, AtomicLong ops, AtomicLong errors, long[][] latencies, int[] counts) {
         // Callbacks of one session run on that session's event thread, one at a time.
+        if (sent < measured) {
+            WARMUP_REPLIES.incrementAndGet();
+            window.release();
+            return;
+        }
+
         if (rc == KeeperException.Code.OK.intValue()) {
             ops.incrementAndGet();
         } else {

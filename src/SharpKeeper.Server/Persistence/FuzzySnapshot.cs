@@ -17,7 +17,10 @@ public sealed class FuzzySnapshot : IDisposable
     private readonly Dictionary<long, int> _sessions;
     private readonly Dictionary<IReadOnlyList<Acl>, long> _aclIds = new(ReferenceEqualityComparer.Instance);
     private readonly Stack<(string ParentPath, string Name, DataNode Node)> _toVisit = new();
-    private readonly JuteWriter _nodes = new(1 << 20);
+    // The nodes go into fixed-size segments rather than one buffer that doubles: a large tree then
+    // needs its serialized size once, not up to three times while a doubling copies, and no huge arrays.
+    private const int SegmentBytes = 1 << 20;
+    private readonly List<JuteWriter> _segments = [new(SegmentBytes)];
     private long _nextAclId = 1;
 
     public FuzzySnapshot(DataTree tree, IReadOnlyDictionary<long, int> sessions)
@@ -53,18 +56,26 @@ public sealed class FuzzySnapshot : IDisposable
 
     private void WriteNode(string path, DataNode node)
     {
-        _nodes.WriteString(path);
-        _nodes.WriteBuffer(node.Data);
-        _nodes.WriteLong(AclIdOf(node.Acl));
-        _nodes.WriteLong(node.Czxid);
-        _nodes.WriteLong(node.Mzxid);
-        _nodes.WriteLong(node.Ctime);
-        _nodes.WriteLong(node.Mtime);
-        _nodes.WriteInt(node.Version);
-        _nodes.WriteInt(node.Cversion);
-        _nodes.WriteInt(node.Aversion);
-        _nodes.WriteLong(node.EphemeralOwner);
-        _nodes.WriteLong(node.Pzxid);
+        var nodes = _segments[^1];
+        var most = (path.Length * 3) + (node.Data?.Length ?? 0) + 96;
+        if (nodes.Length > 0 && nodes.Length + most > SegmentBytes)
+        {
+            nodes = new JuteWriter(SegmentBytes);
+            _segments.Add(nodes);
+        }
+
+        nodes.WriteString(path);
+        nodes.WriteBuffer(node.Data);
+        nodes.WriteLong(AclIdOf(node.Acl));
+        nodes.WriteLong(node.Czxid);
+        nodes.WriteLong(node.Mzxid);
+        nodes.WriteLong(node.Ctime);
+        nodes.WriteLong(node.Mtime);
+        nodes.WriteInt(node.Version);
+        nodes.WriteInt(node.Cversion);
+        nodes.WriteInt(node.Aversion);
+        nodes.WriteLong(node.EphemeralOwner);
+        nodes.WriteLong(node.Pzxid);
         NodesWritten++;
     }
 
@@ -132,14 +143,28 @@ public sealed class FuzzySnapshot : IDisposable
 
         using var terminator = new JuteWriter(16);
         terminator.WriteString("/");
-        foreach (var part in (ReadOnlySpan<JuteWriter>)[head, _nodes, terminator])
+        Write(stream, head, ref checksum);
+        foreach (var segment in _segments)
         {
-            checksum.Update(part.WrittenSpan);
-            stream.Write(part.WrittenSpan);
+            Write(stream, segment, ref checksum);
         }
+
+        Write(stream, terminator, ref checksum);
     }
 
-    public long Length => _nodes.Length;
+    private static void Write(Stream stream, JuteWriter part, ref Adler32 checksum)
+    {
+        checksum.Update(part.WrittenSpan);
+        stream.Write(part.WrittenSpan);
+    }
 
-    public void Dispose() => _nodes.Dispose();
+    public long Length => _segments.Sum(s => (long)s.Length);
+
+    public void Dispose()
+    {
+        foreach (var segment in _segments)
+        {
+            segment.Dispose();
+        }
+    }
 }

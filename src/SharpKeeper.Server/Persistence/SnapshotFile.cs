@@ -58,63 +58,65 @@ public static class SnapshotFile
     /// <summary>Loads a snapshot into a fresh tree; throws <see cref="CorruptStoreException"/> when it is damaged.</summary>
     public static (DataTree Tree, Dictionary<long, int> Sessions) Read(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        var input = new SnapshotInput(file, path);
         try
         {
-            return Decode(bytes, path);
+            var header = input.Read(16);
+            var magic = header.ReadInt();
+            var version = header.ReadInt();
+            input.Consume(16);
+            if (magic != StoreLayout.SnapshotMagic || version != StoreLayout.FormatVersion)
+            {
+                throw new CorruptStoreException(path, 0, $"not a version-2 snapshot (magic 0x{magic:x8}, version {version})");
+            }
+
+            var (tree, sessions) = DecodeBody(input);
+            var checksumEnd = input.Position;
+            input.StopChecksum();
+            var expected = input.ReadLong();
+            var seal = input.Read(5);
+            if (seal.ReadInt() != 1 || input.Available[4] != (byte)'/')
+            {
+                throw new CorruptStoreException(path, input.Position, "missing seal");
+            }
+
+            if (input.Checksum != expected)
+            {
+                throw new CorruptStoreException(path, checksumEnd, "checksum mismatch");
+            }
+
+            return (tree, sessions);
         }
         catch (JuteException e)
         {
-            throw new CorruptStoreException(path, -1, "snapshot does not decode: " + e.Message);
+            throw new CorruptStoreException(path, input.Position, "snapshot does not decode: " + e.Message);
         }
     }
 
-    private static (DataTree Tree, Dictionary<long, int> Sessions) Decode(byte[] bytes, string path)
-    {
-        var r = new JuteReader(bytes);
-        var magic = r.ReadInt();
-        var version = r.ReadInt();
-        r.ReadLong();
-        if (magic != StoreLayout.SnapshotMagic || version != StoreLayout.FormatVersion)
-        {
-            throw new CorruptStoreException(path, 0, $"not a version-2 snapshot (magic 0x{magic:x8}, version {version})");
-        }
-
-        var (tree, sessions) = DecodeBody(ref r, path);
-        var checksumEnd = r.Position;
-        var expected = r.ReadLong();
-        if (r.ReadRequiredString() != "/")
-        {
-            throw new CorruptStoreException(path, r.Position, "missing seal");
-        }
-
-        var actual = Adler32.Compute(bytes.AsSpan(0, checksumEnd));
-        if (actual != expected)
-        {
-            throw new CorruptStoreException(path, checksumEnd, "checksum mismatch");
-        }
-
-        return (tree, sessions);
-    }
+    // Per node after its path and data: acl id, then StatPersisted (czxid, mzxid, ctime, mtime,
+    // version, cversion, aversion, ephemeralOwner, pzxid).
+    private const int NodeFixedBytes = 8 + (4 * 8) + (3 * 4) + 8 + 8;
 
     /// <summary>
     /// Decodes the part of a snapshot that a SNAP transfer also carries: the sessions, the ACL table
-    /// and the nodes up to the "/" terminator. <paramref name="source"/> names the origin in errors.
+    /// and the nodes up to the "/" terminator, reading the input a chunk at a time.
     /// </summary>
-    public static (DataTree Tree, Dictionary<long, int> Sessions) DecodeBody(ref JuteReader r, string source)
+    public static (DataTree Tree, Dictionary<long, int> Sessions) DecodeBody(SnapshotInput input)
     {
-        var path = source;
+        var path = input.Source;
         var sessions = new Dictionary<long, int>();
-        for (var count = r.ReadInt(); count > 0; count--)
+        for (var count = input.ReadInt(); count > 0; count--)
         {
-            sessions[r.ReadLong()] = r.ReadInt();
+            var id = input.ReadLong();
+            sessions[id] = input.ReadInt();
         }
 
         var acls = new Dictionary<long, IReadOnlyList<Acl>> { [OpenAclId] = Acl.OpenAclUnsafe };
-        for (var count = r.ReadInt(); count > 0; count--)
+        for (var count = input.ReadInt(); count > 0; count--)
         {
-            var id = r.ReadLong();
-            acls[id] = Acl.ReadList(ref r) ?? [];
+            var id = input.ReadLong();
+            acls[id] = ReadAclList(input) ?? [];
         }
 
         var tree = new DataTree();
@@ -133,17 +135,38 @@ public static class SnapshotFile
         DataNode? parent = null;
         while (true)
         {
-            var pathBytes = r.ReadBufferSpan(out _);
-            if (pathBytes.Length == 1 && pathBytes[0] == (byte)'/')
+            // A node's size follows from its two length prefixes; make all of it available at once.
+            var pathLength = input.Read(4).ReadInt();
+            if (pathLength < 0)
             {
+                throw new CorruptStoreException(path, input.Position, $"a node path of length {pathLength}");
+            }
+
+            // The "/" terminator may be the last thing in the input (a SNAP transfer's body).
+            input.Require(4 + pathLength);
+            if (pathLength == 1 && input.Available[4] == (byte)'/')
+            {
+                input.Consume(5);
                 break;
             }
 
+            input.Require(4 + pathLength + 4);
+
+            var dataLength = new JuteReader(input.Available.Slice(4 + pathLength, 4)).ReadInt();
+            if (dataLength < -1)
+            {
+                throw new CorruptStoreException(path, input.Position, $"node data of length {dataLength}");
+            }
+
+            var nodeBytes = 4 + pathLength + 4 + Math.Max(0, dataLength) + NodeFixedBytes;
+            input.Require(nodeBytes);
+            var r = new JuteReader(input.Available[..nodeBytes]);
+            var pathBytes = r.ReadBufferSpan(out _);
             var data = r.ReadBuffer();
             var aclId = r.ReadLong();
             if (!acls.TryGetValue(aclId, out var acl))
             {
-                throw new CorruptStoreException(path, r.Position, $"node {Text(pathBytes)} refers to unknown ACL id {aclId}");
+                throw new CorruptStoreException(path, input.Position, $"node {Text(pathBytes)} refers to unknown ACL id {aclId}");
             }
 
             var node = new DataNode(data, acl)
@@ -161,6 +184,7 @@ public static class SnapshotFile
             if (pathBytes.Length == 0)
             {
                 tree.LoadRoot(node);
+                input.Consume(nodeBytes);
                 continue;
             }
 
@@ -171,7 +195,7 @@ public static class SnapshotFile
                 parent = slash < 0 ? null : slash == 0 ? tree.Root : tree.GetNode(Text(parentBytes));
                 if (parent is null)
                 {
-                    throw new CorruptStoreException(path, r.Position, $"node {Text(pathBytes)} has no parent in the snapshot");
+                    throw new CorruptStoreException(path, input.Position, $"node {Text(pathBytes)} has no parent in the snapshot");
                 }
 
                 if (parentBytes.Length > parentPath.Length)
@@ -185,9 +209,45 @@ public static class SnapshotFile
 
             var indexedPath = node.EphemeralOwner != 0 ? Text(pathBytes) : null;
             tree.LoadNode(parent, Text(pathBytes[(slash + 1)..]), StrictUtf8.GetCharCount(pathBytes), node, indexedPath, aclInterned: true);
+            input.Consume(nodeBytes);
         }
 
         return (tree, sessions);
+    }
+
+    /// <summary>An ACL list (a vector of perms, scheme, id), read item by item from the input.</summary>
+    private static List<Acl>? ReadAclList(SnapshotInput input)
+    {
+        var count = input.ReadInt();
+        if (count < 0)
+        {
+            return null;
+        }
+
+        var list = new List<Acl>(Math.Min(count, 64));
+        for (var i = 0; i < count; i++)
+        {
+            var perms = input.ReadInt();
+            var scheme = ReadString(input);
+            var id = ReadString(input);
+            list.Add(new Acl((SharpKeeper.Protocol.Perms)perms, new Id(scheme, id)));
+        }
+
+        return list;
+    }
+
+    private static string ReadString(SnapshotInput input)
+    {
+        var length = input.ReadInt();
+        if (length < 0)
+        {
+            return string.Empty;
+        }
+
+        input.Require(length);
+        var text = Text(input.Available[..length]);
+        input.Consume(length);
+        return text;
     }
 
     private static string Text(ReadOnlySpan<byte> utf8)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SharpKeeper.Protocol.Jute;
 using SharpKeeper.Server.Data;
 using SharpKeeper.Server.Persistence;
@@ -87,7 +88,12 @@ public static class SnapshotTransfer
             throw new InvalidDataException($"snapshot transfer from {source} lacks its signature");
         }
 
-        var reader = new JuteReader(copy.WrittenSpan);
-        return SnapshotFile.DecodeBody(ref reader, source);
+        if (!MemoryMarshal.TryGetArray(copy.WrittenMemory, out var written))
+        {
+            throw new InvalidOperationException("a writer's buffer is an array");
+        }
+
+        using var body = new MemoryStream(written.Array!, written.Offset, written.Count, writable: false);
+        return SnapshotFile.DecodeBody(new SnapshotInput(body, source));
     }
 }

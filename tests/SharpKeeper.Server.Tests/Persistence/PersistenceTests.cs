@@ -140,6 +140,75 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
+    public void SnapshotSpanningManySegmentsWithAHugeNodeRoundTrips()
+    {
+        // About 4 MB of nodes, and one node larger than a whole 1 MB segment.
+        var tree = new DataTree();
+        long zxid = 0;
+        for (var i = 0; i < 4000; i++)
+        {
+            zxid++;
+            tree.ProcessTxn(Header(zxid, OpCode.Create), new CreateTxn($"/n{i:D5}", Enumerable.Repeat((byte)(i % 251), 1000).ToArray(), Open, false, (int)zxid));
+            if (i == 1500)
+            {
+                zxid++;
+                tree.ProcessTxn(Header(zxid, OpCode.Create), new CreateTxn("/huge", new byte[3 << 20], Open, false, (int)zxid));
+            }
+        }
+
+        var path = Path.Combine(_dir, "snapshot.segments");
+        SnapshotFile.Write(path, tree, new Dictionary<long, int>(), fsync: false);
+        Assert.True(new FileInfo(path).Length > 7_000_000);
+        var (loaded, _) = SnapshotFile.Read(path);
+        Assert.Equal(tree.NodeCount, loaded.NodeCount);
+        Assert.Equal(3 << 20, loaded.GetNode("/huge")!.Data!.Length);
+        for (var i = 0; i < 4000; i += 97)
+        {
+            Assert.Equal(tree.GetNode($"/n{i:D5}")!.Data, loaded.GetNode($"/n{i:D5}")!.Data);
+            Assert.Equal(tree.GetNode($"/n{i:D5}")!.ToStat(), loaded.GetNode($"/n{i:D5}")!.ToStat());
+        }
+    }
+
+    [Fact]
+    public void SnapshotBodyEndingRightAfterItsTerminatorDecodes()
+    {
+        // A SNAP transfer carries the body alone: nothing follows the "/" terminator.
+        var tree = new DataTree();
+        tree.ProcessTxn(Header(1, OpCode.Create), new CreateTxn("/a", [1], Open, false, 1));
+        using var snapshot = new FuzzySnapshot(tree, new Dictionary<long, int> { [7] = 5000 });
+        snapshot.Step(int.MaxValue);
+        using var body = new MemoryStream();
+        snapshot.WriteBodyTo(body);
+        body.Position = 0;
+        var (loaded, sessions) = SnapshotFile.DecodeBody(new SnapshotInput(body, "transfer"));
+        Assert.Equal([1], loaded.GetNode("/a")!.Data);
+        Assert.Equal(5000, sessions[7]);
+        Assert.Equal(body.Length, body.Position);
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.999)]
+    public void TruncatedSnapshotIsReportedAsCorruptWithItsPath(double keep)
+    {
+        var tree = new DataTree();
+        for (var i = 1; i <= 3000; i++)
+        {
+            tree.ProcessTxn(Header(i, OpCode.Create), new CreateTxn($"/n{i}", new byte[2000], Open, false, i));
+        }
+
+        var path = Path.Combine(_dir, "snapshot.cut");
+        SnapshotFile.Write(path, tree, new Dictionary<long, int>(), fsync: false);
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength((long)(file.Length * keep));
+        }
+
+        var e = Assert.Throws<CorruptStoreException>(() => SnapshotFile.Read(path));
+        Assert.Equal(path, e.FilePath);
+    }
+
+    [Fact]
     public void DamageBeforeTheTailIsFatalAndNamesFileAndOffset()
     {
         WriteLog(CreateTxns(10));

@@ -398,8 +398,7 @@ public sealed class ZabSimulator
         state.LastHeard = Now;
         if (item is byte[] snapshot)
         {
-            var reader = new JuteReader(snapshot);
-            var (tree, sessions) = SnapshotFile.DecodeBody(ref reader, "leader");
+            var (tree, sessions) = SnapshotFile.DecodeBody(new SnapshotInput(new MemoryStream(snapshot, writable: false), "leader"));
             tree.LastProcessedZxid = state.SnapZxid;
             node.Log!.Drain();
             node.Disk.InstallSnapshot(snapshot, state.SnapZxid);
@@ -947,8 +946,7 @@ public sealed class ZabSimulator
             var (tree, sessions) = (new DataTree(), new Dictionary<long, int>());
             if (_snapshot is not null)
             {
-                var reader = new JuteReader(_snapshot);
-                (tree, sessions) = SnapshotFile.DecodeBody(ref reader, "simulated disk");
+                (tree, sessions) = SnapshotFile.DecodeBody(new SnapshotInput(new MemoryStream(_snapshot, writable: false), "simulated disk"));
                 tree.LastProcessedZxid = _snapshotZxid;
             }
 
