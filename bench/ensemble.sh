@@ -69,5 +69,5 @@ CFG
   for pid in "${started[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 done
 
-/usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" "3-server ensembles on loopback" | tee bench/results/ensemble.md
+/usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" "3-server ensembles on loopback" "$disk_fsync_latency" | tee bench/results/ensemble.md
 cp "$results" bench/results/ensemble.jsonl

@@ -7,6 +7,7 @@ import sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 disk_fsyncs = int(sys.argv[2])
 setting = sys.argv[3] if len(sys.argv) > 3 else "standalone"
+disk_latency = sys.argv[4] if len(sys.argv) > 4 else None
 by = {(r["Label"], r["Workload"]): r for r in rows}
 
 
@@ -22,7 +23,8 @@ cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l
 memory_gb = int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))) / 1024 / 1024
 print(f"# SharpKeeper vs Apache ZooKeeper 3.8 (Debian), {setting}, same machine, forceSync on\n")
 print(f"Machine: {platform.node()}, {cpu_model}, {open('/proc/cpuinfo').read().count('processor')} cores, "
-      f"{memory_gb:.0f} GiB; disk: about {disk_fsyncs} synchronous 4 KiB writes/s\n")
+      f"{memory_gb:.0f} GiB; disk: about {disk_fsyncs} synchronous 4 KiB writes/s"
+      + (f"; one 4 KiB append + fdatasync: {disk_latency}" if disk_latency else "") + "\n")
 
 workloads = ["create", "set", "get", "exists", "mix", "multi", "mix@rate", "create@rate", "mix-light",
              "java-create", "java-set", "java-get"]

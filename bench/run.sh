@@ -145,5 +145,5 @@ for kind in apache sharp; do
   done
 done
 
-/usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" | tee bench/results/latest.md
+/usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" standalone "$disk_fsync_latency" | tee bench/results/latest.md
 cp "$results" bench/results/latest.jsonl
