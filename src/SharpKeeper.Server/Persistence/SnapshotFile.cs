@@ -33,7 +33,8 @@ public static class SnapshotFile
         var temporary = path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
         {
-            snapshot.WriteTo(file);
+            // Synced in 1 MB slices, so the log's fsyncs never queue behind the whole snapshot.
+            snapshot.WriteTo(fsync ? new PacedSyncStream(file, 1 << 20) : file);
             file.Flush(flushToDisk: fsync);
         }
 
