@@ -30,6 +30,10 @@ public sealed class DataNode(byte[]? data, IReadOnlyList<Acl> acl)
     public IEnumerable<KeyValuePair<string, DataNode>> Children =>
         _children ?? Enumerable.Empty<KeyValuePair<string, DataNode>>();
 
+    /// <summary>Copies the children into <paramref name="destination"/> (at least <see cref="ChildCount"/> long).</summary>
+    public void CopyChildrenTo(KeyValuePair<string, DataNode>[] destination) =>
+        ((ICollection<KeyValuePair<string, DataNode>>?)_children)?.CopyTo(destination, 0);
+
     public DataNode? GetChild(ReadOnlySpan<char> name) =>
         _children is not null && _children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out var child) ? child : null;
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using SharpKeeper.Protocol.Jute;
 using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Data;
@@ -16,7 +17,12 @@ public sealed class FuzzySnapshot : IDisposable
 {
     private readonly Dictionary<long, int> _sessions;
     private readonly Dictionary<IReadOnlyList<Acl>, long> _aclIds = new(ReferenceEqualityComparer.Instance);
-    private readonly Stack<(string ParentPath, string Name, DataNode Node)> _toVisit = new();
+    // One frame per level of the walk: a node's path and a copy of its children, taken when the node
+    // is written (writes between slices may change the live child set). The copies are pooled, and
+    // hold no reference to strings made during the walk, so a wide node does not leave hundreds of
+    // thousands of old-to-young references for every collection to scan.
+    private readonly Stack<Frame> _frames = new();
+    private DataNode? _root;
     // The nodes go into fixed-size segments rather than one buffer that doubles: a large tree then
     // needs its serialized size once, not up to three times while a doubling copies, and no huge arrays.
     private const int SegmentBytes = 1 << 20;
@@ -27,31 +33,67 @@ public sealed class FuzzySnapshot : IDisposable
     {
         Zxid = tree.LastProcessedZxid;
         _sessions = new Dictionary<long, int>(sessions);
-        _toVisit.Push(("", "", tree.Root));
+        _root = tree.Root;
     }
 
     /// <summary>The last zxid applied when the snapshot began: the file's name and the replay's start.</summary>
     public long Zxid { get; }
 
-    public bool IsComplete => _toVisit.Count == 0;
+    public bool IsComplete => _root is null && _frames.Count == 0;
 
     public int NodesWritten { get; private set; }
 
     /// <summary>Serializes up to <paramref name="maxNodes"/> more nodes; true once every node is written.</summary>
     public bool Step(int maxNodes)
     {
-        for (var written = 0; written < maxNodes && _toVisit.Count > 0; written++)
+        if (_root is { } root && maxNodes > 0)
         {
-            var (parentPath, name, node) = _toVisit.Pop();
-            var path = name.Length == 0 && parentPath.Length == 0 ? "" : parentPath + "/" + name;
-            WriteNode(path, node);
-            foreach (var (childName, child) in node.Children)
+            WriteNode("", root);
+            Enter("", root);
+            _root = null;
+            maxNodes--;
+        }
+
+        for (var written = 0; written < maxNodes && _frames.Count > 0;)
+        {
+            var frame = _frames.Peek();
+            if (frame.Next == frame.Count)
             {
-                _toVisit.Push((path, childName, child));
+                ArrayPool<KeyValuePair<string, DataNode>>.Shared.Return(frame.Children, clearArray: true);
+                _frames.Pop();
+                continue;
             }
+
+            var (name, node) = frame.Children[frame.Next];
+            frame.Children[frame.Next++] = default;
+            var path = frame.Path + "/" + name;
+            WriteNode(path, node);
+            written++;
+            Enter(path, node);
         }
 
         return IsComplete;
+    }
+
+    private void Enter(string path, DataNode node)
+    {
+        var count = node.ChildCount;
+        if (count == 0)
+        {
+            return;
+        }
+
+        var children = ArrayPool<KeyValuePair<string, DataNode>>.Shared.Rent(count);
+        node.CopyChildrenTo(children);
+        _frames.Push(new Frame(path, children, count));
+    }
+
+    private sealed class Frame(string path, KeyValuePair<string, DataNode>[] children, int count)
+    {
+        public string Path { get; } = path;
+        public KeyValuePair<string, DataNode>[] Children { get; } = children;
+        public int Count { get; } = count;
+        public int Next { get; set; }
     }
 
     private void WriteNode(string path, DataNode node)
@@ -162,6 +204,11 @@ public sealed class FuzzySnapshot : IDisposable
 
     public void Dispose()
     {
+        while (_frames.TryPop(out var frame))
+        {
+            ArrayPool<KeyValuePair<string, DataNode>>.Shared.Return(frame.Children, clearArray: true);
+        }
+
         foreach (var segment in _segments)
         {
             segment.Dispose();
