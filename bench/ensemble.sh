@@ -71,3 +71,4 @@ done
 
 /usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" "3-server ensembles on loopback" "$disk_fsync_latency" | tee bench/results/ensemble.md
 cp "$results" bench/results/ensemble.jsonl
+/usr/bin/python3 bench/readme_tables.py

@@ -147,3 +147,4 @@ done
 
 /usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" standalone "$disk_fsync_latency" | tee bench/results/latest.md
 cp "$results" bench/results/latest.jsonl
+/usr/bin/python3 bench/readme_tables.py
