@@ -30,7 +30,9 @@ public sealed class ElectionChannel : IAsyncDisposable
     private readonly Channel<(long From, byte[] Message)> _received = Channel.CreateUnbounded<(long, byte[])>();
     private readonly ConcurrentDictionary<long, PeerLink> _links = new();
     private readonly ConcurrentDictionary<long, byte[]> _lastSent = new();
-    private readonly ConcurrentDictionary<long, Task> _dialing = new();
+    private readonly Lock _dialGate = new();
+    private readonly HashSet<long> _dialing = [];
+    private readonly HashSet<long> _dialAgain = [];
     private readonly CancellationTokenSource _stop = new();
     private Socket? _listener;
     private Task? _acceptLoop;
@@ -97,17 +99,39 @@ public sealed class ElectionChannel : IAsyncDisposable
             return;
         }
 
-        _dialing.GetOrAdd(sid, key => Task.Run(async () =>
+        // Marked before the dial starts, so a dial that ends at once cannot unmark itself before it
+        // was marked (which would leave the peer marked forever and never dialled again). A request
+        // during a dial (the peer restarted and called) is remembered and dialled after it.
+        lock (_dialGate)
+        {
+            if (!_dialing.Add(sid))
+            {
+                _dialAgain.Add(sid);
+                return;
+            }
+        }
+
+        _ = Task.Run(async () =>
         {
             try
             {
-                await DialAsync(key, address).ConfigureAwait(false);
+                await DialAsync(sid, address).ConfigureAwait(false);
             }
             finally
             {
-                _dialing.TryRemove(key, out var _);
+                bool again;
+                lock (_dialGate)
+                {
+                    _dialing.Remove(sid);
+                    again = _dialAgain.Remove(sid);
+                }
+
+                if (again && !(_links.TryGetValue(sid, out var link) && !link.IsClosed))
+                {
+                    Dial(sid);
+                }
             }
-        }));
+        });
     }
 
     private async Task DialAsync(long sid, EndPoint address)
