@@ -78,13 +78,15 @@ public sealed class ClientListener : IAsyncDisposable
             }
 
             var connection = new ClientConnection(socket, _core, _options, _logger, _fourLetterWords);
-            _running[connection] = RunConnectionAsync(connection, key);
+            // Registered before it runs: a connection that ends at once must still find its entry to remove.
+            var run = new Task<Task>(() => RunConnectionAsync(connection, key));
+            _running[connection] = run.Unwrap();
+            run.Start(TaskScheduler.Default);
         }
     }
 
     private async Task RunConnectionAsync(ClientConnection connection, string ip)
     {
-        await Task.Yield();
         try
         {
             await connection.RunAsync(_stop.Token).ConfigureAwait(false);
