@@ -115,7 +115,7 @@ public sealed class FileTxnLog : ITxnLog
                 var started = Environment.TickCount64;
                 if (_forceSync)
                 {
-                    _file!.Flush(flushToDisk: true);
+                    FileSync.DataSync(_file!);
                     Fsyncs++;
                     FsyncTime.Record(Environment.TickCount64 - started);
                 }
@@ -158,7 +158,7 @@ public sealed class FileTxnLog : ITxnLog
     {
         if (_file is not null)
         {
-            _file.Flush(flushToDisk: _forceSync);
+            Sync(_file);
             _file.Dispose();
         }
 
@@ -190,6 +190,18 @@ public sealed class FileTxnLog : ITxnLog
         file.Write(bytes.Span);
     }
 
+    private void Sync(FileStream file)
+    {
+        if (_forceSync)
+        {
+            FileSync.DataSync(file);
+        }
+        else
+        {
+            file.Flush(flushToDisk: false);
+        }
+    }
+
     public void Dispose()
     {
         _stopping = true;
@@ -197,8 +209,12 @@ public sealed class FileTxnLog : ITxnLog
         _thread.Join(TimeSpan.FromSeconds(10));
         lock (_gate)
         {
-            _file?.Flush(flushToDisk: _forceSync);
-            _file?.Dispose();
+            if (_file is not null)
+            {
+                Sync(_file);
+                _file.Dispose();
+            }
+
             _file = null;
         }
 
