@@ -60,7 +60,7 @@ CFG
   done
   wait_ensemble "${client_ports[@]}"
   connect=$(printf '127.0.0.1:%s,' "${client_ports[@]}"); connect=${connect%,}
-  for workload in create set get exists mix multi; do
+  for workload in create set get exists children mix multi delete; do
     dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "$connect" --label "$kind" \
       --workload "$workload" --sessions 12 --inflight 32 --payload 100 --seconds "$seconds" >>"$results"
   done

@@ -26,7 +26,7 @@ print(f"Machine: {platform.node()}, {cpu_model}, {open('/proc/cpuinfo').read().c
       f"{memory_gb:.0f} GiB; disk: about {disk_fsyncs} synchronous 4 KiB writes/s"
       + (f"; one 4 KiB append + fdatasync: {disk_latency}" if disk_latency else "") + "\n")
 
-workloads = ["create", "set", "get", "exists", "mix", "multi", "mix@rate", "create@rate", "mix-light",
+workloads = ["create", "set", "get", "exists", "children", "mix", "multi", "delete", "mix@rate", "create@rate", "mix-light",
              "java-create", "java-set", "java-get"]
 print("| workload | Apache ops/s | SharpKeeper ops/s | ratio | Apache p99 ms | SharpKeeper p99 ms | p99 ratio | errors |")
 print("|---|---|---|---|---|---|---|---|")

@@ -87,7 +87,7 @@ for kind in apache sharp; do
   dir="$work/$kind"; port=$(free_port); write_cfg "$dir" "$port"
   start_serving "$kind" "$dir" "$port"
   stats=$(server_stats "$kind" "$dir")
-  for workload in create set get exists mix multi; do
+  for workload in create set get exists children mix multi delete; do
     # shellcheck disable=SC2086
     measure "$kind" "$dir" "$pid" "$workload" dotnet "$bench_dll" --server "127.0.0.1:$port" --label "$kind" \
       --workload "$workload" --sessions 8 --inflight 32 --payload 100 --seconds "$seconds" $stats

@@ -74,6 +74,12 @@ public sealed class DataNode(byte[]? data, IReadOnlyList<Acl> acl)
     public List<string> ChildNameList() => _children is null ? [] : [.. _children.Keys];
 
     /// <summary>
+    /// The children's names without a copy: a live view, for a reply serialized before the tree next
+    /// changes (a wide node's getChildren would otherwise copy every name reference per request).
+    /// </summary>
+    public IReadOnlyCollection<string> ChildNamesView => _children?.Keys ?? (IReadOnlyCollection<string>)[];
+
+    /// <summary>
     /// The Stat a client sees. As in ZooKeeper, the stored cversion counts child creations, and the
     /// client sees every create and delete (2 * creates - children still present); container and
     /// TTL markers are not shown as an ephemeral owner.

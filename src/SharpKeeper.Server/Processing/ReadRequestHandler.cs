@@ -88,7 +88,8 @@ public sealed class ReadRequestHandler(DataTree tree, string? superDigest)
             tree.ChildWatches.Add(request.Path, connection);
         }
 
-        return new GetChildrenResponse(node.ChildNameList(), withStat ? node.ToStat() : null);
+        // The core serializes the reply before it applies anything else, so a live view is safe here.
+        return new GetChildrenResponse(node.ChildNamesView, withStat ? node.ToStat() : null);
     }
 
     private ReadOutcome GetAcl(string path, IClientConnection connection)

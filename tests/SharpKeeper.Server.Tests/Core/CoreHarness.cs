@@ -123,7 +123,15 @@ public sealed class FakeConnection(string address = "127.0.0.1") : IClientConnec
 
     public void SendConnectResponse(ConnectResponse response) => Record(new Handshake(response));
 
-    public void SendReply(in ReplyHeader header, Response? body) => Record(new Reply(header, body));
+    public void SendReply(in ReplyHeader header, Response? body) => Record(new Reply(header, Detach(body)));
+
+    // Copied as a real connection writes it at once: getChildren's body is a live view of the tree.
+    private static Response? Detach(Response? body) => body switch
+    {
+        GetChildrenResponse children => children with { Children = [.. children.Children] },
+        MultiResponse multi => new MultiResponse([.. multi.Results.Select(r => r with { Body = Detach(r.Body)! })]),
+        _ => body,
+    };
 
     public void Process(EventType type, string path, IReadOnlyList<Acl>? nodeAcl)
     {
