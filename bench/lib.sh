@@ -1,14 +1,26 @@
 # Shared by bench/run.sh and bench/ensemble.sh (sourced after `cd` to the repository root).
-# bench_setup NAME: installs the Debian packages, builds Release, makes $work and arranges for
-# every pid added to $pids to be killed (by PID) and $work removed on exit.
+# bench_setup NAME: installs the Debian packages, builds Release (and the Java client driver into
+# $work/java, classpath $java_cp), makes $work and arranges for every pid added to $pids to be
+# killed (by PID) and $work removed on exit.
 bench_setup() {
   bash tests/compat/install-deps.sh
   dotnet build -c Release -nologo -v quiet src/SharpKeeper >/dev/null
   dotnet build -c Release -nologo -v quiet bench/SharpKeeper.Bench >/dev/null
   work=$(mktemp -d "/var/tmp/sharpkeeper-$1.XXXXXX")
   results="$work/results.jsonl"
+  java_cp=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/netty-all.jar:/usr/share/java/commons-cli.jar
+  mkdir -p "$work/java" && javac -d "$work/java" -cp "$java_cp" bench/java/JavaClientBench.java
   pids=()
   trap 'for pid in "${pids[@]:-}"; do kill -9 "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+}
+
+# The throughput of one workload's run(s) in $results, for one server kind.
+ops_of() { # kind workload
+  /usr/bin/python3 -c "
+import json
+for l in open('$results'):
+    r = json.loads(l)
+    if r['Label'] == '$1' and r['Workload'] == '$2': print(int(r['OpsPerSecond']))"
 }
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -56,6 +56,11 @@ if any("ServerCpuUsPerOp" in r for r in rows):
               f"| {number(a.get('ServerGcPauseMaxMs'), 1)} | {number(s.get('ServerGcPauseMaxMs'), 1)} "
               f"| {number(s.get('ServerAllocatedBytesPerOp'))} |")
 
+def total_cpu(r):
+    # Only where the servers' CPU was measured (a single server; not the ensembles).
+    return number(r["ClientCpuUsPerOp"] + r["ServerCpuUsPerOp"], 1) if "ServerCpuUsPerOp" in r else "n/a"
+
+
 java = [w for w in workloads if w.startswith("java-") and "ClientCpuUsPerOp" in by.get(("sharp", w), {})]
 if java:
     java_runs = len(runs.get(("sharp", java[0]), []))
@@ -68,7 +73,7 @@ if java:
     for workload in java:
         a, s = by[("apache", workload)], by[("sharp", workload)]
         print(f"| {workload} | {a['ClientCpuUsPerOp']:.1f} | {s['ClientCpuUsPerOp']:.1f} "
-              f"| {a['ClientCpuUsPerOp'] + a.get('ServerCpuUsPerOp', 0):.1f} | {s['ClientCpuUsPerOp'] + s.get('ServerCpuUsPerOp', 0):.1f} |")
+              f"| {total_cpu(a)} | {total_cpu(s)} |")
 
 for shape, title in [("flat", "flat, under one parent"), ("tree", "parents with 10 children each")]:
     a, s = by.get(("apache", "memory-" + shape)), by.get(("sharp", "memory-" + shape))

@@ -22,8 +22,6 @@ done
 
 source bench/lib.sh
 bench_setup bench
-java_cp=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/netty-all.jar:/usr/share/java/commons-cli.jar
-mkdir -p "$work/java" && javac -d "$work/java" -cp "$java_cp" bench/java/JavaClientBench.java
 bench_dll=bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll
 
 write_cfg() { # dir port [extra settings]
@@ -75,13 +73,6 @@ import json, os, sys
 r = json.loads(sys.stdin.read()); r['Workload'] = '$name'
 r['ServerCpuUsPerOp'] = ($after - $before) / os.sysconf('SC_CLK_TCK') * 1e6 / max(1, r['Ops'])
 print(json.dumps(r))" >>"$results"
-}
-ops_of() { # kind workload
-  /usr/bin/python3 -c "
-import json
-for l in open('$results'):
-    r = json.loads(l)
-    if r['Label'] == '$1' and r['Workload'] == '$2': print(int(r['OpsPerSecond']))"
 }
 
 measure_disk
