@@ -8,12 +8,20 @@ rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 disk_fsyncs = int(sys.argv[2])
 setting = sys.argv[3] if len(sys.argv) > 3 else "standalone"
 disk_latency = sys.argv[4] if len(sys.argv) > 4 else None
-# A workload run several times (the Java client's, whose own CPU varies from run to run) is reported
-# by its median run by throughput.
+# A workload run in several rounds is reported by its median round: by p99 for the open-loop
+# (equal offered load) ones, whose throughput is fixed; by throughput for the others.
 runs = {}
 for r in rows:
     runs.setdefault((r["Label"], r["Workload"]), []).append(r)
-by = {key: sorted(rs, key=lambda r: r.get("OpsPerSecond", 0))[len(rs) // 2] for key, rs in runs.items()}
+
+
+def median(key, rs):
+    measure = "P99Ms" if key[1].endswith("@rate") else "OpsPerSecond"
+    return sorted(rs, key=lambda r: r.get(measure, 0))[len(rs) // 2]
+
+
+by = {key: median(key, rs) for key, rs in runs.items()}
+rounds = max(len(rs) for rs in runs.values())
 
 
 def ratio(a, b):
@@ -33,6 +41,8 @@ print(f"Machine: {platform.node()}, {cpu_model}, {open('/proc/cpuinfo').read().c
 
 workloads = ["create", "set", "get", "exists", "children", "mix", "multi", "delete", "mix@rate", "create@rate", "mix-light",
              "java-create", "java-set", "java-get"]
+if rounds > 1:
+    print(f"Workloads run in {rounds} rounds (@rate and java-*) show their median round: by p99 for @rate, by throughput for java-*.\n")
 print("| workload | Apache ops/s | SharpKeeper ops/s | ratio | Apache p99 ms | SharpKeeper p99 ms | p99 ratio | errors |")
 print("|---|---|---|---|---|---|---|---|")
 for workload in workloads:
@@ -63,10 +73,9 @@ def total_cpu(r):
 
 java = [w for w in workloads if w.startswith("java-") and "ClientCpuUsPerOp" in by.get(("sharp", w), {})]
 if java:
-    java_runs = len(runs.get(("sharp", java[0]), []))
     print("\nApache's Java client on the same 2 cores: its own CPU per request (all its threads; the client's "
           "CPU and the server's share the machine, which caps what either server can show through it)"
-          + (f"; each java-* row is the median of {java_runs} runs by throughput" if java_runs > 1 else "") + ".\n")
+          + ".\n")
     print("| workload | Java client CPU µs/op, Apache server | Java client CPU µs/op, SharpKeeper server | "
           "client + server CPU µs/op, Apache | client + server CPU µs/op, SharpKeeper |")
     print("|---|---|---|---|---|")
