@@ -74,8 +74,7 @@ def total_cpu(r):
 java = [w for w in workloads if w.startswith("java-") and "ClientCpuUsPerOp" in by.get(("sharp", w), {})]
 if java:
     print("\nApache's Java client on the same 2 cores: its own CPU per request (all its threads; the client's "
-          "CPU and the server's share the machine, which caps what either server can show through it)"
-          + ".\n")
+          "CPU and the server's share the machine, which caps what either server can show through it).\n")
     print("| workload | Java client CPU µs/op, Apache server | Java client CPU µs/op, SharpKeeper server | "
           "client + server CPU µs/op, Apache | client + server CPU µs/op, SharpKeeper |")
     print("|---|---|---|---|---|")

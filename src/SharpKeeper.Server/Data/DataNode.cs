@@ -25,7 +25,11 @@ public sealed class DataNode(byte[]? data, IReadOnlyList<Acl> acl)
 
     public int ChildCount => _children?.Count ?? 0;
 
-    public IEnumerable<string> ChildNames => _children?.Keys ?? Enumerable.Empty<string>();
+    /// <summary>
+    /// The children's names without a copy: a live view, for a reply serialized before the tree next
+    /// changes (a wide node's getChildren would otherwise copy every name reference per request).
+    /// </summary>
+    public IReadOnlyCollection<string> ChildNames => _children?.Keys ?? (IReadOnlyCollection<string>)[];
 
     public IEnumerable<KeyValuePair<string, DataNode>> Children =>
         _children ?? Enumerable.Empty<KeyValuePair<string, DataNode>>();
@@ -71,13 +75,6 @@ public sealed class DataNode(byte[]? data, IReadOnlyList<Acl> acl)
         Aversion = other.Aversion;
     }
 
-    public List<string> ChildNameList() => _children is null ? [] : [.. _children.Keys];
-
-    /// <summary>
-    /// The children's names without a copy: a live view, for a reply serialized before the tree next
-    /// changes (a wide node's getChildren would otherwise copy every name reference per request).
-    /// </summary>
-    public IReadOnlyCollection<string> ChildNamesView => _children?.Keys ?? (IReadOnlyCollection<string>)[];
 
     /// <summary>
     /// The Stat a client sees. As in ZooKeeper, the stored cversion counts child creations, and the

@@ -89,7 +89,7 @@ public sealed class ReadRequestHandler(DataTree tree, string? superDigest)
         }
 
         // The core serializes the reply before it applies anything else, so a live view is safe here.
-        return new GetChildrenResponse(node.ChildNamesView, withStat ? node.ToStat() : null);
+        return new GetChildrenResponse(node.ChildNames, withStat ? node.ToStat() : null);
     }
 
     private ReadOutcome GetAcl(string path, IClientConnection connection)

@@ -109,7 +109,7 @@ public sealed class PipelineTests
             c.Replies.Select(r => r.Err));
         Assert.Equal([2L, 3, 4, 5, 6, 7, 8, 9], c.Replies.Select(r => r.Zxid));
         Assert.Equal("/p/seq-0000000001", ((CreateResponse)c.Replies.ElementAt(2).Body!).Path);
-        Assert.Equal(["seq-0000000001"], _h.Core.Tree.GetNode("/p")!.ChildNameList());
+        Assert.Equal(["seq-0000000001"], _h.Core.Tree.GetNode("/p")!.ChildNames);
     }
 
     [Fact]

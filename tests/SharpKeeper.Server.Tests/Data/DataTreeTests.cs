@@ -19,8 +19,8 @@ public sealed class DataTreeTests
     [Fact]
     public void ANewTreeHasTheSystemNodes()
     {
-        Assert.Equal(["zookeeper"], _tree.Root.ChildNameList());
-        Assert.Equal(["config", "quota"], _tree.GetNode("/zookeeper")!.ChildNameList().Order(StringComparer.Ordinal));
+        Assert.Equal(["zookeeper"], _tree.Root.ChildNames);
+        Assert.Equal(["config", "quota"], _tree.GetNode("/zookeeper")!.ChildNames.Order(StringComparer.Ordinal));
         Assert.Equal(new Stat(0, 0, 0, 0, 0, -1, 0, 0, 0, 1, 0), _tree.Root.ToStat());
         var config = _tree.GetNode("/zookeeper/config")!;
         Assert.Equal(-1, config.Aversion);
@@ -156,7 +156,7 @@ public sealed class DataTreeTests
         Apply(2, OpCode.Create, Create("/e1", ephemeral: true));
         Apply(3, OpCode.Create, Create("/e2", ephemeral: true));
         Apply(4, OpCode.CloseSession, new CloseSessionTxn([]));
-        Assert.Equal(["zookeeper"], _tree.Root.ChildNameList());
+        Assert.Equal(["zookeeper"], _tree.Root.ChildNames);
     }
 
     [Fact]

@@ -108,7 +108,7 @@ public sealed class FuzzySnapshotTests : IDisposable
         {
             var acl = string.Join(",", node.Acl.Select(a => $"{a.Id.Scheme}:{a.Id.Ident}:{(int)a.Perms}"));
             text.Append(path).Append(' ').Append(Convert.ToHexString(node.Data ?? [])).Append(' ').Append(node.ToStat()).Append(' ').Append(acl).Append('\n');
-            foreach (var name in node.ChildNameList().Order(StringComparer.Ordinal))
+            foreach (var name in node.ChildNames.Order(StringComparer.Ordinal))
             {
                 Visit(path + "/" + name, node.GetChild(name)!);
             }

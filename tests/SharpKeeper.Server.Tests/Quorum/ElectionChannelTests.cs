@@ -1,6 +1,6 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
+using SharpKeeper.Integration.Tests.Infrastructure;
 using SharpKeeper.Server.Quorum.Election;
 
 namespace SharpKeeper.Server.Tests.Quorum;
@@ -14,8 +14,8 @@ public class ElectionChannelTests
     {
         // The smaller id's dial is hung up on and called back; a restart must never leave the larger
         // id believing a call back is still under way.
-        var lowPort = PickPort();
-        var highPort = PickPort();
+        var lowPort = FreePort.Pick();
+        var highPort = FreePort.Pick();
         var peers = new Dictionary<long, EndPoint>
         {
             [1] = new IPEndPoint(IPAddress.Loopback, lowPort),
@@ -29,32 +29,27 @@ public class ElectionChannelTests
             low.Start();
             var hello = new byte[] { (byte)restart, 1 };
             low.Send(3, hello);
-            var (from, message) = await ReceiveAsync(high, hello);
-            Assert.Equal(1, from);
+            Assert.Equal(1, await ReceiveFromAsync(high, hello));
 
             var answer = new byte[] { (byte)restart, 3 };
             high.Send(1, answer);
-            (from, message) = await ReceiveAsync(low, answer);
-            Assert.Equal(3, from);
-            Assert.Equal(answer, message);
+            Assert.Equal(3, await ReceiveFromAsync(low, answer));
         }
     }
 
     [Fact]
     public async Task AMessageToItselfIsDeliveredWithoutANetwork()
     {
-        var port = PickPort();
+        var port = FreePort.Pick();
         var peers = new Dictionary<long, EndPoint> { [5] = new IPEndPoint(IPAddress.Loopback, port) };
         await using var channel = new ElectionChannel(5, new IPEndPoint(IPAddress.Loopback, port), $"127.0.0.1:{port}", peers, NullLogger.Instance);
         channel.Start();
         channel.Send(5, [7]);
-        var (from, message) = await ReceiveAsync(channel, [7]);
-        Assert.Equal(5, from);
-        Assert.Equal(new byte[] { 7 }, message);
+        Assert.Equal(5, await ReceiveFromAsync(channel, [7]));
     }
 
-    /// <summary>Reads until the expected message arrives (a restarted peer's last message may be repeated first).</summary>
-    private static async Task<(long From, byte[] Message)> ReceiveAsync(ElectionChannel channel, byte[] expected)
+    /// <summary>Reads until the expected message arrives (a restarted peer's last message may be repeated first); returns its sender.</summary>
+    private static async Task<long> ReceiveFromAsync(ElectionChannel channel, byte[] expected)
     {
         using var timeout = new CancellationTokenSource(Deadline);
         while (true)
@@ -62,15 +57,8 @@ public class ElectionChannelTests
             var received = await channel.Received.ReadAsync(timeout.Token);
             if (received.Message.AsSpan().SequenceEqual(expected))
             {
-                return received;
+                return received.From;
             }
         }
-    }
-
-    private static int PickPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }

@@ -840,7 +840,7 @@ public sealed class ZabSimulator
         void Visit(string path, DataNode node)
         {
             text.Append(path).Append(' ').Append(node.ToStat()).Append(' ').Append(Convert.ToHexString(node.Data ?? [])).Append('\n');
-            foreach (var name in node.ChildNameList().Order(StringComparer.Ordinal))
+            foreach (var name in node.ChildNames.Order(StringComparer.Ordinal))
             {
                 Visit(path + "/" + name, node.GetChild(name)!);
             }

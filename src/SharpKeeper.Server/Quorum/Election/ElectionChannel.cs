@@ -83,7 +83,7 @@ public sealed class ElectionChannel : IAsyncDisposable
         }
 
         _lastSent[to] = message;
-        if (_links.TryGetValue(to, out var link) && !link.IsClosed)
+        if (OpenLink(to) is { } link)
         {
             link.Enqueue(message);
             return;
@@ -126,13 +126,15 @@ public sealed class ElectionChannel : IAsyncDisposable
                     again = _dialAgain.Remove(sid);
                 }
 
-                if (again && !(_links.TryGetValue(sid, out var link) && !link.IsClosed))
+                if (again && OpenLink(sid) is null)
                 {
                     Dial(sid);
                 }
             }
         });
     }
+
+    private PeerLink? OpenLink(long sid) => _links.TryGetValue(sid, out var link) && !link.IsClosed ? link : null;
 
     private async Task DialAsync(long sid, EndPoint address)
     {
