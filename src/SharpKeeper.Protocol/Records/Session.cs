@@ -2,9 +2,15 @@ using SharpKeeper.Protocol.Jute;
 
 namespace SharpKeeper.Protocol.Records;
 
-/// <summary>The first frame a client sends. readOnly is absent in clients older than 3.4.</summary>
+/// <summary>
+/// The first frame a client sends. Clients older than 3.4 (and some current ones, such as
+/// ClickHouse's) end it after the password, with no readOnly byte: <see cref="HasReadOnlyFlag"/> is
+/// then false, and the server must leave the byte out of its answer too.
+/// </summary>
 public sealed record ConnectRequest(int ProtocolVersion, long LastZxidSeen, int Timeout, long SessionId, byte[] Password, bool ReadOnly)
 {
+    public bool HasReadOnlyFlag { get; init; } = true;
+
     public static ConnectRequest Read(ref JuteReader r)
     {
         var version = r.ReadInt();
@@ -12,8 +18,9 @@ public sealed record ConnectRequest(int ProtocolVersion, long LastZxidSeen, int 
         var timeout = r.ReadInt();
         var sessionId = r.ReadLong();
         var password = r.ReadBuffer() ?? [];
-        var readOnly = !r.AtEnd && r.ReadBool();
-        return new ConnectRequest(version, lastZxid, timeout, sessionId, password, readOnly);
+        var hasFlag = !r.AtEnd;
+        var readOnly = hasFlag && r.ReadBool();
+        return new ConnectRequest(version, lastZxid, timeout, sessionId, password, readOnly) { HasReadOnlyFlag = hasFlag };
     }
 
     public void Write(JuteWriter w)
@@ -23,21 +30,31 @@ public sealed record ConnectRequest(int ProtocolVersion, long LastZxidSeen, int 
         w.WriteInt(Timeout);
         w.WriteLong(SessionId);
         w.WriteBuffer(Password);
-        w.WriteBool(ReadOnly);
+        if (HasReadOnlyFlag)
+        {
+            w.WriteBool(ReadOnly);
+        }
     }
 }
 
-/// <summary>The server's answer to <see cref="ConnectRequest"/>. A session id of 0 and timeout 0 mean refused.</summary>
+/// <summary>
+/// The server's answer to <see cref="ConnectRequest"/>. A session id of 0 and timeout 0 mean refused.
+/// The readOnly byte is sent only to a client whose request carried one (<see cref="HasReadOnlyFlag"/>):
+/// old clients reject a reply longer than they expect.
+/// </summary>
 public sealed record ConnectResponse(int ProtocolVersion, int Timeout, long SessionId, byte[] Password, bool ReadOnly)
 {
+    public bool HasReadOnlyFlag { get; init; } = true;
+
     public static ConnectResponse Read(ref JuteReader r)
     {
         var version = r.ReadInt();
         var timeout = r.ReadInt();
         var sessionId = r.ReadLong();
         var password = r.ReadBuffer() ?? [];
-        var readOnly = !r.AtEnd && r.ReadBool();
-        return new ConnectResponse(version, timeout, sessionId, password, readOnly);
+        var hasFlag = !r.AtEnd;
+        var readOnly = hasFlag && r.ReadBool();
+        return new ConnectResponse(version, timeout, sessionId, password, readOnly) { HasReadOnlyFlag = hasFlag };
     }
 
     public void Write(JuteWriter w)
@@ -46,7 +63,10 @@ public sealed record ConnectResponse(int ProtocolVersion, int Timeout, long Sess
         w.WriteInt(Timeout);
         w.WriteLong(SessionId);
         w.WriteBuffer(Password);
-        w.WriteBool(ReadOnly);
+        if (HasReadOnlyFlag)
+        {
+            w.WriteBool(ReadOnly);
+        }
     }
 }
 

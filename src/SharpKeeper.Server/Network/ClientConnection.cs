@@ -55,6 +55,12 @@ public sealed class ClientConnection : IClientConnection
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
     public int NegotiatedTimeout { get; private set; }
 
+    /// <summary>
+    /// True when the ConnectRequest had no readOnly byte (clients before 3.4, ClickHouse's): its
+    /// ConnectResponse then has none either, as Apache ZooKeeper answers such clients.
+    /// </summary>
+    public bool IsOldClient { get; private set; }
+
     /// <summary>Runs the connection until either side closes it.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -173,6 +179,12 @@ public sealed class ClientConnection : IClientConnection
     private void OnConnectFrame(ReadOnlySequence<byte> frame)
     {
         var request = Decode(frame, static (ref JuteReader r) => ConnectRequest.Read(ref r));
+        if (!request.HasReadOnlyFlag)
+        {
+            IsOldClient = true;
+            _logger.LogInformation("Connection request from old client {Remote} (no readOnly flag): its replies leave the flag out", RemoteEndPoint);
+        }
+
         _core.Post(new ConnectMessage(this, request));
     }
 
@@ -347,7 +359,7 @@ public sealed class ClientConnection : IClientConnection
         NegotiatedTimeout = response.Timeout;
         _scratch.Reset();
         _scratch.BeginFrame();
-        response.Write(_scratch);
+        (IsOldClient ? response with { HasReadOnlyFlag = false } : response).Write(_scratch);
         _scratch.EndFrame();
         Write(_scratch.WrittenSpan);
     }
