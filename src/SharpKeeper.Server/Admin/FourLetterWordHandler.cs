@@ -315,6 +315,11 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
         AppendSummary(text, server.TxnLog.FsyncTime);
         AppendSummary(text, server.SnapshotTime);
 
+        // Bad input, counted in full even when its log lines are rate-limited: connections refused
+        // by maxClientCnxns (Apache's name) and frames that closed their connection.
+        AppendMonitor(text, "connection_rejected", stats.RejectedConnections.ToString(Invariant));
+        AppendMonitor(text, "rejected_frames", stats.RejectedFrames.ToString(Invariant));
+
         // The runtime's memory: garbage-collection pauses, the managed heap, and every byte
         // allocated since start (the difference over a load divided by its requests is the
         // allocation per request).

@@ -27,15 +27,18 @@ public sealed class ClientConnection : IClientConnection
     private readonly ILogger _logger;
     private readonly Pipe _output = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
     private readonly JuteWriter _scratch = new(512);
+    private readonly RateLimitedWarnings _warnings;
     private readonly Func<string, IPEndPoint, Task<string>> _fourLetterWords;
     private int _closed;
 
-    public ClientConnection(Socket socket, ServerCore core, NetworkOptions options, ILogger logger, Func<string, IPEndPoint, Task<string>> fourLetterWords)
+    public ClientConnection(
+        Socket socket, ServerCore core, NetworkOptions options, ILogger logger, RateLimitedWarnings warnings, Func<string, IPEndPoint, Task<string>> fourLetterWords)
     {
         _socket = socket;
         _core = core;
         _options = options;
         _logger = logger;
+        _warnings = warnings;
         _fourLetterWords = fourLetterWords;
         ConnectionId = Interlocked.Increment(ref s_nextId);
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
@@ -120,14 +123,24 @@ public sealed class ClientConnection : IClientConnection
             }
             catch (JuteException e)
             {
-                _logger.LogWarning("Closing connection from {Remote}: malformed request ({Reason})", RemoteEndPoint, e.Message);
+                _core.Stats.FrameRejected();
+                if (_warnings.ShouldLog("malformed request", RemoteAddress))
+                {
+                    _logger.LogWarning("Closing connection from {Remote}: malformed request ({Reason})", RemoteEndPoint, e.Message);
+                }
+
                 return;
             }
             catch (FrameTooLargeException e)
             {
-                _logger.LogWarning(
-                    "Closing connection from {Remote}: packet length {Length} is out of range (jute.maxbuffer is {Max})",
-                    RemoteEndPoint, e.Length, _options.JuteMaxBuffer);
+                _core.Stats.FrameRejected();
+                if (_warnings.ShouldLog("packet length out of range", RemoteAddress))
+                {
+                    _logger.LogWarning(
+                        "Closing connection from {Remote}: packet length {Length} is out of range (jute.maxbuffer is {Max})",
+                        RemoteEndPoint, e.Length, _options.JuteMaxBuffer);
+                }
+
                 return;
             }
             finally
@@ -182,7 +195,10 @@ public sealed class ClientConnection : IClientConnection
         if (!request.HasReadOnlyFlag)
         {
             IsOldClient = true;
-            _logger.LogInformation("Connection request from old client {Remote} (no readOnly flag): its replies leave the flag out", RemoteEndPoint);
+            if (_warnings.ShouldLog("old client", RemoteAddress))
+            {
+                _logger.LogInformation("Connection request from old client {Remote} (no readOnly flag): its replies leave the flag out", RemoteEndPoint);
+            }
         }
 
         _core.Post(new ConnectMessage(this, request));
@@ -255,7 +271,12 @@ public sealed class ClientConnection : IClientConnection
     /// <summary>As ZooKeeper: an unknown request type is answered with Unimplemented and the connection closed.</summary>
     private void RejectUnknown(RequestHeader header)
     {
-        _logger.LogWarning("Received packet of unknown type {Type} from {Remote}; closing the connection", (int)header.Type, RemoteEndPoint);
+        _core.Stats.FrameRejected();
+        if (_warnings.ShouldLog("unknown request type", RemoteAddress))
+        {
+            _logger.LogWarning("Received packet of unknown type {Type} from {Remote}; closing the connection", (int)header.Type, RemoteEndPoint);
+        }
+
         var xid = header.Xid;
         _core.Post(new InvokeMessage(() =>
         {

@@ -17,6 +17,7 @@ public sealed class ClientListener : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _perIp = new();
     private readonly ConcurrentDictionary<ClientConnection, Task> _running = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly RateLimitedWarnings _warnings;
     private Task? _acceptLoop;
 
     public ClientListener(IPEndPoint endpoint, ServerCore core, NetworkOptions options, ILogger logger, Func<string, IPEndPoint, Task<string>> fourLetterWords)
@@ -25,6 +26,7 @@ public sealed class ClientListener : IAsyncDisposable
         _options = options;
         _logger = logger;
         _fourLetterWords = fourLetterWords;
+        _warnings = new RateLimitedWarnings(logger, TimeSpan.FromMinutes(1));
         _listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
         {
@@ -72,12 +74,17 @@ public sealed class ClientListener : IAsyncDisposable
             if (_options.MaxClientConnectionsPerIp > 0 && count > _options.MaxClientConnectionsPerIp)
             {
                 _perIp.AddOrUpdate(key, 0, (_, c) => c - 1);
-                _logger.LogWarning("Too many connections from /{Ip} - max is {Max}", key, _options.MaxClientConnectionsPerIp);
+                _core.Stats.ConnectionRejected();
+                if (_warnings.ShouldLog("too many connections", key))
+                {
+                    _logger.LogWarning("Too many connections from /{Ip} - max is {Max}", key, _options.MaxClientConnectionsPerIp);
+                }
+
                 socket.Dispose();
                 continue;
             }
 
-            var connection = new ClientConnection(socket, _core, _options, _logger, _fourLetterWords);
+            var connection = new ClientConnection(socket, _core, _options, _logger, _warnings, _fourLetterWords);
             // Registered before it runs: a connection that ends at once must still find its entry to remove.
             var run = new Task<Task>(() => RunConnectionAsync(connection, key));
             _running[connection] = run.Unwrap();
@@ -113,5 +120,6 @@ public sealed class ClientListener : IAsyncDisposable
 
         await Task.WhenAll(_running.Values).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
+        _warnings.Dispose();
     }
 }

@@ -5,9 +5,17 @@ public sealed class ServerStats
 {
     private long _packetsReceived;
     private long _packetsSent;
+    private long _rejectedFrames;
+    private long _rejectedConnections;
 
     public long PacketsReceived => Interlocked.Read(ref _packetsReceived);
     public long PacketsSent => Interlocked.Read(ref _packetsSent);
+
+    /// <summary>Frames that closed their connection: malformed, too long, or of an unknown type. Never reset: every one counts.</summary>
+    public long RejectedFrames => Interlocked.Read(ref _rejectedFrames);
+
+    /// <summary>Connections refused at accept (maxClientCnxns), as Apache's connection_rejected. Never reset.</summary>
+    public long RejectedConnections => Interlocked.Read(ref _rejectedConnections);
     public long MinLatency { get; private set; } = long.MaxValue;
     public long MaxLatency { get; private set; }
     public long TotalLatency { get; private set; }
@@ -20,6 +28,10 @@ public sealed class ServerStats
     public void PacketReceived() => Interlocked.Increment(ref _packetsReceived);
 
     public void PacketSent() => Interlocked.Increment(ref _packetsSent);
+
+    public void FrameRejected() => Interlocked.Increment(ref _rejectedFrames);
+
+    public void ConnectionRejected() => Interlocked.Increment(ref _rejectedConnections);
 
     public void RecordLatency(long ms)
     {

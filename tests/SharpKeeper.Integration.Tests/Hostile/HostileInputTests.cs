@@ -108,6 +108,41 @@ public sealed class HostileInputTests(SharpKeeperFixture fixture)
         await AssertStillServingAsync(healthy);
     }
 
+    /// <summary>
+    /// A flood of bad frames is counted in full (mntr) but logged only a few times per kind and
+    /// address a minute, so it cannot fill the disk or bury other warnings.
+    /// </summary>
+    [Fact]
+    public async Task AFloodOfMalformedConnectionsIsCountedButLoggedOnlyAFewTimes()
+    {
+        const int Connections = 3000;
+        await using var server = await SharpKeeperProcess.StartAsync();
+        var malformed = new byte[4 + 6];
+        BinaryPrimitives.WriteInt32BigEndian(malformed, 6);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var sent = 0;
+        await Parallel.ForAsync(0, Connections, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (_, _) =>
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return;
+            }
+
+            using var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync("127.0.0.1", server.Port);
+            await using var attacker = RawSessionFactory.Wrap(client);
+            await attacker.WriteRawAsync(malformed);
+            Assert.True(await attacker.IsClosedByServerAsync(TimeSpan.FromSeconds(10)));
+            Interlocked.Increment(ref sent);
+        });
+        Assert.Equal(Connections, sent);
+
+        var mntr = await FourLetter.SendAsync(server.Port, "mntr") ?? "";
+        Assert.Contains($"zk_rejected_frames\t{Connections}\n", mntr);
+        var warnings = server.Log.Split('\n').Count(line => line.Contains("malformed request", StringComparison.Ordinal));
+        Assert.InRange(warnings, 1, 3);
+    }
+
     private async Task<RawSession> HealthySessionAsync()
     {
         var session = await RawSession.ConnectAsync(Port);

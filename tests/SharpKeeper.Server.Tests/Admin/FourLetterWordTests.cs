@@ -174,6 +174,7 @@ public sealed class FourLetterWordTests
                     "zk_uptime", "zk_max_latency", "zk_outstanding_tls_handshake", "zk_non_mtls_local_conn_count",
                     "zk_avg_fsynctime", "zk_min_fsynctime", "zk_max_fsynctime", "zk_cnt_fsynctime", "zk_sum_fsynctime",
                     "zk_avg_snapshottime", "zk_min_snapshottime", "zk_max_snapshottime", "zk_cnt_snapshottime", "zk_sum_snapshottime",
+                    "zk_connection_rejected", "zk_rejected_frames",
                     "zk_avg_gc_pause_us", "zk_min_gc_pause_us", "zk_max_gc_pause_us", "zk_cnt_gc_pause_us", "zk_sum_gc_pause_us",
                     "zk_heap_bytes", "zk_allocated_bytes",
                 ],
