@@ -30,7 +30,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         Clock = clock ?? SystemClock.Instance;
         var storeLogger = loggerFactory.CreateLogger("SharpKeeper.Server.Persistence");
         _store = new FileStore(config.DataDir, config.DataLogDir, storeLogger);
-        Recovered = _store.Recover();
+        // An ensemble member keeps its recent committed txns to sync learners by DIFF, starting with the replayed ones.
+        var commitLogCount = config.IsStandalone ? 0 : config.CommitLogCount;
+        Recovered = _store.Recover(commitLogCount);
         _log = new FileTxnLog(config.DataLogDir, config.PreAllocSize, config.ForceSync, storeLogger);
         Core = new ServerCore(
             new CoreOptions
@@ -44,12 +46,14 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
                 ContainerMaxPerMinute = config.ContainerMaxPerMinute,
                 SnapCount = config.SnapCount,
+                CommitLogCount = commitLogCount,
             },
             Clock,
             _log,
             loggerFactory.CreateLogger("SharpKeeper.Server.Core"),
             Recovered.Tree);
         Core.RestoreSessions(Recovered.Sessions);
+        Core.Committed.Reset(Recovered.HistoryBase, Recovered.RecentTxns);
         Core.SnapshotDue += BeginSnapshot;
         Core.SnapshotSerialized += WriteSnapshot;
         _log.Failed += _ => Core.Post(new InvokeMessage(Core.OnLogFailed));

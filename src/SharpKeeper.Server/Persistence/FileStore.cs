@@ -5,8 +5,17 @@ using SharpKeeper.Server.Data;
 
 namespace SharpKeeper.Server.Persistence;
 
-/// <summary>What recovery rebuilt: the tree as of the last durable txn and the sessions alive then.</summary>
-public sealed record RecoveredState(DataTree Tree, Dictionary<long, int> Sessions, long SnapshotZxid, int ReplayedTxns);
+/// <summary>
+/// What recovery rebuilt: the tree as of the last durable txn and the sessions alive then; and, when
+/// asked for, the last txns replayed (serialized, oldest first), which are every txn after
+/// <see cref="HistoryBase"/>: an ensemble member's committed history for syncing learners by DIFF.
+/// </summary>
+public sealed record RecoveredState(DataTree Tree, Dictionary<long, int> Sessions, long SnapshotZxid, int ReplayedTxns)
+{
+    public long HistoryBase { get; init; } = Tree.LastProcessedZxid;
+
+    public IReadOnlyList<(long Zxid, byte[] Body)> RecentTxns { get; init; } = [];
+}
 
 /// <summary>
 /// The dataDir / dataLogDir pair: recovery (newest intact snapshot, then log replay), snapshots
@@ -17,7 +26,8 @@ public sealed class FileStore(string dataDir, string dataLogDir, ILogger logger)
     public string SnapshotDirectory { get; } = Path.Combine(dataDir, StoreLayout.VersionDirectory);
     public string LogDirectory { get; } = Path.Combine(dataLogDir, StoreLayout.VersionDirectory);
 
-    public RecoveredState Recover()
+    /// <param name="recentTxns">How many of the last replayed txns to hand back serialized (commitLogCount; 0 for none).</param>
+    public RecoveredState Recover(int recentTxns = 0)
     {
         Directory.CreateDirectory(SnapshotDirectory);
         Directory.CreateDirectory(LogDirectory);
@@ -27,6 +37,8 @@ public sealed class FileStore(string dataDir, string dataLogDir, ILogger logger)
         // Start at the last log file that begins at or before the snapshot; earlier ones hold nothing newer.
         var start = Math.Max(0, logs.FindLastIndex(l => l.Zxid <= snapshotZxid));
         var replayed = 0;
+        var recent = new Queue<(TxnHeader Header, Txn Txn)>();
+        var historyBase = snapshotZxid;
         for (var i = start; i < logs.Count; i++)
         {
             var (_, path) = logs[i];
@@ -40,6 +52,14 @@ public sealed class FileStore(string dataDir, string dataLogDir, ILogger logger)
                 tree.ProcessTxn(header, txn);
                 TrackSession(sessions, header, txn);
                 replayed++;
+                if (recentTxns > 0)
+                {
+                    recent.Enqueue((header, txn));
+                    if (recent.Count > recentTxns)
+                    {
+                        historyBase = recent.Dequeue().Header.Zxid;
+                    }
+                }
             }, skipThroughZxid: snapshotZxid);
             if (scan.TornTail)
             {
@@ -60,7 +80,24 @@ public sealed class FileStore(string dataDir, string dataLogDir, ILogger logger)
         logger.LogInformation(
             "Recovered {Nodes} znodes and {Sessions} sessions: snapshot 0x{Snapshot:x} plus {Replayed} txns, last zxid 0x{Last:x}",
             tree.NodeCount, sessions.Count, snapshotZxid, replayed, tree.LastProcessedZxid);
-        return new RecoveredState(tree, sessions, snapshotZxid, replayed);
+        return new RecoveredState(tree, sessions, snapshotZxid, replayed)
+        {
+            HistoryBase = recentTxns > 0 ? historyBase : tree.LastProcessedZxid,
+            RecentTxns = Serialize(recent),
+        };
+    }
+
+    private static List<(long Zxid, byte[] Body)> Serialize(Queue<(TxnHeader Header, Txn Txn)> txns)
+    {
+        var bodies = new List<(long Zxid, byte[] Body)>(txns.Count);
+        using var writer = new Protocol.Jute.JuteWriter(256);
+        foreach (var (header, txn) in txns)
+        {
+            TxnLogFormat.WriteBody(writer, header, txn);
+            bodies.Add((header.Zxid, writer.WrittenSpan.ToArray()));
+        }
+
+        return bodies;
     }
 
     private (DataTree Tree, Dictionary<long, int> Sessions, long Zxid) LoadNewestSnapshot()

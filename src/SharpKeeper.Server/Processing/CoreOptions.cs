@@ -21,6 +21,9 @@ public sealed record CoreOptions
     /// <summary>How often empty containers and expired TTL nodes are looked for (znode.container.checkIntervalMs).</summary>
     public int ContainerCheckIntervalMs { get; init; } = 60000;
 
+    /// <summary>Committed txns kept for syncing learners by DIFF (commitLogCount); 0 on a standalone server, which has none.</summary>
+    public int CommitLogCount { get; init; }
+
     /// <summary>At most this many container/TTL deletions per minute (znode.container.maxPerMinute).</summary>
     public int ContainerMaxPerMinute { get; init; } = 10000;
 }

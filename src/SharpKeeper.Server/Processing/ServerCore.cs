@@ -35,6 +35,7 @@ public sealed class ServerCore
     private IReplication _replication;
     private bool _serving = true;
     private long _durableZxid;
+    private long _appendedZxid;
     private readonly Dictionary<long, SessionState> _states = new();
     private readonly Queue<Outstanding> _outstanding = new();
     private readonly HashSet<IClientConnection> _dirty = new(ReferenceEqualityComparer.Instance);
@@ -66,6 +67,9 @@ public sealed class ServerCore
         _log.Synced += zxid => Post(new LogSyncedMessage(zxid));
         _replication = new StandaloneReplication(this);
         _durableZxid = Tree.LastProcessedZxid;
+        _appendedZxid = _durableZxid;
+        Committed = new CommittedLog(options.CommitLogCount);
+        Committed.Reset(Tree.LastProcessedZxid);
     }
 
     public DataTree Tree { get; private set; }
@@ -78,9 +82,20 @@ public sealed class ServerCore
     /// <summary>The highest zxid the local log has reported durable (everything recovered from disk counts).</summary>
     public long LastDurableZxid => _durableZxid;
 
+    /// <summary>
+    /// True when every txn appended to the local log up to <paramref name="zxid"/> is durable. A zxid
+    /// past the last appended txn needs nothing more: the epoch start that <see cref="TakeRole"/>
+    /// counts as processed is no txn and is never written, so waiting for it would never end.
+    /// </summary>
+    public bool IsDurableThrough(long zxid) => Math.Min(zxid, _appendedZxid) <= _durableZxid;
+
     /// <summary>The highest zxid appended to the local log (durable or about to be).</summary>
     public long LastLoggedZxid => _outstanding.Count > 0 ? Math.Max(_outstanding.Last().Prepared.Header.Zxid, Tree.LastProcessedZxid) : Tree.LastProcessedZxid;
     public SessionTracker Sessions { get; }
+
+    /// <summary>The recent committed txns a leader syncs learners from (empty on a standalone server).</summary>
+    public CommittedLog Committed { get; }
+
     public ServerStats Stats { get; } = new();
     public CoreOptions Options => _options;
     public IClock Clock => _clock;
@@ -363,7 +378,7 @@ public sealed class ServerCore
             connection.SessionId = id;
             var header = new TxnHeader(id, 0, _nextZxid++, _clock.WallMillis, OpCode.CreateSession);
             var prepared = new PreparedTxn(header, new CreateSessionTxn(timeout), []);
-            Append(prepared, new Outstanding(prepared, null, connection));
+            Append(prepared, null, connection);
             state.Pending.Enqueue(PendingEntry.ForWrite(header.Zxid));
             _logger.LogInformation("Creating new session 0x{Session:x} for {Address} with timeout {Timeout} ms", id, connection.RemoteAddress, timeout);
             return;
@@ -509,7 +524,7 @@ public sealed class ServerCore
             session.IsClosing = true;
             var close = _preparer.PrepareCloseSession(request.SessionId, _nextZxid++, _clock.WallMillis);
             var prepared = close with { Header = close.Header with { Cxid = request.Xid } };
-            Append(prepared, new Outstanding(prepared, request, connection));
+            Append(prepared, request, connection);
             state.Pending.Enqueue(PendingEntry.ForWrite(prepared.Header.Zxid));
             return;
         }
@@ -517,7 +532,7 @@ public sealed class ServerCore
         if (request.IsWrite)
         {
             var prepared = _preparer.Prepare(request, _nextZxid++, _clock.WallMillis, connection.AuthInfo);
-            Append(prepared, new Outstanding(prepared, request, connection));
+            Append(prepared, request, connection);
             state.Pending.Enqueue(PendingEntry.ForWrite(prepared.Header.Zxid));
             return;
         }
@@ -532,13 +547,14 @@ public sealed class ServerCore
         }
     }
 
-    private void Append(PreparedTxn prepared, Outstanding outstanding)
+    private void Append(PreparedTxn prepared, ClientRequest? request, IClientConnection? connection)
     {
+        byte[]? body = null;
         if (_replication.ReplicatesTxns)
         {
-            // One serialization serves the log and the proposal sent to every learner.
+            // One serialization serves the log, the proposal sent to every learner and the committed log.
             TxnLogFormat.WriteBody(_scratch, prepared.Header, prepared.Txn);
-            var body = _scratch.WrittenSpan.ToArray();
+            body = _scratch.WrittenSpan.ToArray();
             _log.Append(prepared.Header, prepared.Txn, body);
             _replication.Proposed(prepared.Header.Zxid, body);
         }
@@ -547,7 +563,8 @@ public sealed class ServerCore
             _log.Append(prepared.Header, prepared.Txn);
         }
 
-        _outstanding.Enqueue(outstanding);
+        _outstanding.Enqueue(new Outstanding(prepared, request, connection, body));
+        _appendedZxid = prepared.Header.Zxid;
         _appended = true;
     }
 
@@ -575,6 +592,11 @@ public sealed class ServerCore
             var prepared = outstanding.Prepared;
             var result = Tree.ProcessTxn(prepared.Header, prepared.Txn);
             _pending.Applied(prepared.Header.Zxid, prepared.Touched);
+            if (outstanding.Body is { } body)
+            {
+                Committed.Add(prepared.Header.Zxid, body);
+            }
+
             Complete(outstanding, result);
             _txnsSinceSnapshot++;
         }
@@ -830,7 +852,7 @@ public sealed class ServerCore
     public void SetReplication(IReplication replication) => _replication = replication;
 
     /// <summary>A follower logs a txn the leader proposed; it is applied when the leader commits it.</summary>
-    public void AcceptProposal(in TxnHeader header, Txn txn, ReadOnlySpan<byte> body)
+    public void AcceptProposal(in TxnHeader header, Txn txn, byte[] body)
     {
         if (header.Zxid <= LastLoggedZxid)
         {
@@ -840,17 +862,20 @@ public sealed class ServerCore
 
         var prepared = new PreparedTxn(header, txn, []);
         _log.Append(header, txn, body);
-        _outstanding.Enqueue(new Outstanding(prepared, null, null));
+        _outstanding.Enqueue(new Outstanding(prepared, null, null, body));
+        _appendedZxid = header.Zxid;
         _appended = true;
     }
 
-    /// <summary>Completes once the local log is durable through <paramref name="zxid"/>.</summary>
+    /// <summary>Completes once the local log is durable through <paramref name="zxid"/> (see <see cref="IsDurableThrough"/>).</summary>
     public Task WaitDurableAsync(long zxid)
     {
-        if (zxid <= _durableZxid)
+        if (IsDurableThrough(zxid))
         {
             return Task.CompletedTask;
         }
+
+        zxid = Math.Min(zxid, _appendedZxid);
 
         var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _durableWaiters.Add((zxid, waiter));
@@ -878,6 +903,11 @@ public sealed class ServerCore
 
         // The caller has made the new tree durable (a snapshot written) before handing it over.
         _durableZxid = Tree.LastProcessedZxid;
+        _appendedZxid = _durableZxid;
+
+        // What the history held is older than the new tree or was cut off; a caller that recovered
+        // from its own log seeds it again.
+        Committed.Reset(Tree.LastProcessedZxid);
     }
 
     /// <summary>A leader handles a request a follower forwarded: it is prepared and proposed; the follower answers its client.</summary>
@@ -893,7 +923,7 @@ public sealed class ServerCore
                     Sessions.Add(sessionId, timeout, _clock.MonotonicMillis);
                     var header = new TxnHeader(sessionId, 0, _nextZxid++, _clock.WallMillis, OpCode.CreateSession);
                     var prepared = new PreparedTxn(header, new CreateSessionTxn(timeout), []);
-                    Append(prepared, new Outstanding(prepared, null, null));
+                    Append(prepared, null, null);
                     return;
                 }
 
@@ -906,7 +936,7 @@ public sealed class ServerCore
 
                     var close = _preparer.PrepareCloseSession(sessionId, _nextZxid++, _clock.WallMillis);
                     var prepared = close with { Header = close.Header with { Cxid = request.Xid } };
-                    Append(prepared, new Outstanding(prepared, null, null));
+                    Append(prepared, null, null);
                     return;
                 }
 
@@ -914,7 +944,7 @@ public sealed class ServerCore
                 {
                     Sessions.Touch(sessionId, _clock.MonotonicMillis);
                     var prepared = _preparer.Prepare(request, _nextZxid++, _clock.WallMillis, request.ForwardedAuth ?? []);
-                    Append(prepared, new Outstanding(prepared, null, null));
+                    Append(prepared, null, null);
                     return;
                 }
         }
@@ -994,7 +1024,7 @@ public sealed class ServerCore
         {
             _logger.LogInformation("Expiring session 0x{Session:x}, timeout of {Timeout} ms exceeded", session.Id, session.TimeoutMs);
             var prepared = _preparer.PrepareCloseSession(session.Id, _nextZxid++, _clock.WallMillis);
-            Append(prepared, new Outstanding(prepared, null, null));
+            Append(prepared, null, null);
         }
 
         if (now >= _nextContainerCheck)
@@ -1038,7 +1068,7 @@ public sealed class ServerCore
                 Body = new PathVersionRequest(path, -1),
             };
             var prepared = _preparer.Prepare(request, _nextZxid++, wallNow, []);
-            Append(prepared, new Outstanding(prepared, null, null));
+            Append(prepared, null, null);
         }
     }
 
@@ -1062,5 +1092,6 @@ public sealed class ServerCore
         public static PendingEntry ForForwarded(ClientRequest request) => new(-1, null, request);
     }
 
-    private sealed record Outstanding(PreparedTxn Prepared, ClientRequest? Request, IClientConnection? Connection);
+    /// <summary>A txn handed to the log, waiting to be committed; <paramref name="Body"/> is its serialized form on an ensemble member (kept in <see cref="Committed"/> once applied).</summary>
+    private sealed record Outstanding(PreparedTxn Prepared, ClientRequest? Request, IClientConnection? Connection, byte[]? Body);
 }

@@ -83,7 +83,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
             await stream.WriteAsync(new QuorumPacket(observer ? PacketType.ObserverInfo : PacketType.FollowerInfo, Zxid.Make(acceptedEpoch, 0), learnerInfo.ToArray()), cancellationToken).ConfigureAwait(false);
         }
 
-        var leaderInfo = await stream.ReadWithinAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
+        var leaderInfo = await stream.ReadWithinAsync(context.InitLimit, "LEADERINFO", cancellationToken).ConfigureAwait(false);
         if (leaderInfo.Type != PacketType.LeaderInfo)
         {
             throw new QuorumException($"expected LEADERINFO, got {leaderInfo}");
@@ -118,7 +118,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
             return true;
         }).ConfigureAwait(false);
 
-        var first = await stream.ReadWithinAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
+        var first = await stream.ReadWithinAsync(context.InitLimit, "DIFF, TRUNC or SNAP", cancellationToken).ConfigureAwait(false);
         switch (first.Type)
         {
             case PacketType.Diff:
@@ -134,11 +134,20 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                 throw new QuorumException($"expected DIFF, TRUNC or SNAP, got {first}");
         }
 
+        // NEWLEADER must come within initLimit of the sync, and UPTODATE within initLimit of the
+        // acknowledgement, however many PINGs or proposals arrive in between; then every packet
+        // within syncLimit.
         var newLeaderZxid = 0L;
         var serving = false;
+        var phaseDeadline = Environment.TickCount64 + (long)context.InitLimit.TotalMilliseconds;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var packet = await stream.ReadWithinAsync(serving ? context.SyncLimit : context.InitLimit, cancellationToken).ConfigureAwait(false);
+            var packet = serving
+                ? await stream.ReadWithinAsync(context.SyncLimit, "any packet from the leader (syncLimit)", cancellationToken).ConfigureAwait(false)
+                : await stream.ReadWithinAsync(
+                    TimeSpan.FromMilliseconds(Math.Max(0, phaseDeadline - Environment.TickCount64)),
+                    newLeaderZxid == 0 ? "NEWLEADER" : "UPTODATE",
+                    cancellationToken).ConfigureAwait(false);
             switch (packet.Type)
             {
                 case PacketType.NewLeader when !serving:
@@ -147,9 +156,11 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
 
                         // Everything received so far is on disk before the leader hears this server has it.
                         var logged = await Core.InvokeAsync(() => Core.LastLoggedZxid).ConfigureAwait(false);
-                        await (await Core.InvokeAsync(() => Core.WaitDurableAsync(logged)).ConfigureAwait(false)).WaitAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
+                        await (await Core.InvokeAsync(() => Core.WaitDurableAsync(logged)).ConfigureAwait(false))
+                            .WithinAsync(context.InitLimit, $"the log to be durable through 0x{logged:x} (to acknowledge NEWLEADER)", cancellationToken).ConfigureAwait(false);
                         context.Epochs.Write(EpochFiles.Current, newEpoch);
                         link.Send(new QuorumPacket(PacketType.Ack, newLeaderZxid));
+                        phaseDeadline = Environment.TickCount64 + (long)context.InitLimit.TotalMilliseconds;
                         if (!observer)
                         {
                             Core.Post(new InvokeMessage(replication.EnableAcks));
@@ -255,13 +266,15 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
 
         // Writes already handed to the log must land before the file is cut, not after.
         var logged = await Core.InvokeAsync(() => Core.LastLoggedZxid).ConfigureAwait(false);
-        await (await Core.InvokeAsync(() => Core.WaitDurableAsync(logged)).ConfigureAwait(false)).WaitAsync(context.InitLimit).ConfigureAwait(false);
+        await (await Core.InvokeAsync(() => Core.WaitDurableAsync(logged)).ConfigureAwait(false))
+            .WithinAsync(context.InitLimit, $"the log to be durable through 0x{logged:x} (before truncating it)").ConfigureAwait(false);
         context.Log.RollLog();
         context.Store.TruncateAfter(zxid);
-        var recovered = context.Store.Recover();
+        var recovered = context.Store.Recover(context.Config.CommitLogCount);
         await Core.InvokeAsync(() =>
         {
             Core.ReplaceTree(recovered.Tree, recovered.Sessions);
+            Core.Committed.Reset(recovered.HistoryBase, recovered.RecentTxns);
             return true;
         }).ConfigureAwait(false);
     }

@@ -49,11 +49,12 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             context.Epochs.Write(EpochFiles.Current, epoch);
 
             var replication = await Core.InvokeAsync(() => new LeaderReplication(
-                Core, context.Voters.Count, epoch, context.MembershipText, context.TickTimeMs, context.Config.SyncLimit, context.Config.CommitLogCount,
+                Core, context.Voters.Count, epoch, context.MembershipText, context.TickTimeMs, context.Config.SyncLimit,
                 context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Replication"))).ConfigureAwait(false);
             replication.LostQuorum += reason => lost.TrySetResult(reason);
             _replication.TrySetResult(replication);
-            await (await Core.InvokeAsync(() => Core.WaitDurableAsync(lastZxid)).ConfigureAwait(false)).WaitAsync(context.InitLimit, stop.Token).ConfigureAwait(false);
+            await (await Core.InvokeAsync(() => Core.WaitDurableAsync(lastZxid)).ConfigureAwait(false))
+                .WithinAsync(context.InitLimit, $"its own log to be durable through 0x{lastZxid:x} (to acknowledge NEWLEADER itself)", stop.Token).ConfigureAwait(false);
             await discovery.AckNewLeaderAsync(context.MyId).ConfigureAwait(false);
 
             await Core.InvokeAsync(() =>
@@ -70,7 +71,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             var reason = await lost.Task.WaitAsync(stop.Token).ConfigureAwait(false);
             _logger.LogWarning("Stopped leading: {Reason}", reason);
         }
-        catch (Exception e) when (e is QuorumException or TimeoutException)
+        catch (QuorumException e)
         {
             _logger.LogWarning("Cannot lead: {Reason}", e.Message);
         }
@@ -124,7 +125,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
         var sid = -1L;
         try
         {
-            var info = await stream.ReadWithinAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
+            var info = await stream.ReadWithinAsync(context.InitLimit, "FOLLOWERINFO", cancellationToken).ConfigureAwait(false);
             if (info.Type is not (PacketType.FollowerInfo or PacketType.ObserverInfo) || info.Data is not { Length: >= 8 } learnerInfo)
             {
                 _logger.LogWarning("First packet from {Remote} is {Packet}, not FOLLOWERINFO; closing", remote, info);
@@ -143,7 +144,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             BinaryPrimitives.WriteInt32BigEndian(version, 0x10000);
             await stream.WriteAsync(new QuorumPacket(PacketType.LeaderInfo, Zxid.Make(epoch, 0), version), cancellationToken).ConfigureAwait(false);
 
-            var ackEpoch = await stream.ReadWithinAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
+            var ackEpoch = await stream.ReadWithinAsync(context.InitLimit, $"ACKEPOCH from server {sid}", cancellationToken).ConfigureAwait(false);
             if (ackEpoch.Type != PacketType.AckEpoch || ackEpoch.Data is not { Length: >= 4 } epochBytes)
             {
                 _logger.LogWarning("Server {Sid} answered LEADERINFO with {Packet}; closing", sid, ackEpoch);
@@ -152,7 +153,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
 
             var peerLastZxid = ackEpoch.Zxid;
             await discovery.AckEpochAsync(sid, BinaryPrimitives.ReadInt32BigEndian(epochBytes), peerLastZxid).ConfigureAwait(false);
-            replication = await _replication.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            replication = await _replication.Task.WithinAsync(context.InitLimit, "this leader to finish discovery", cancellationToken).ConfigureAwait(false);
 
             link = new PeerLink(sid, stream, _logger) { IsVoter = context.Voters.Contains(sid), LastHeardMillis = Core.Clock.MonotonicMillis };
             var learner = link;
@@ -160,8 +161,8 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             _logger.LogInformation("Synchronizing server {Sid} (last zxid 0x{Zxid:x}) by {Kind}", sid, peerLastZxid, kind);
             var sending = link.RunSendLoopAsync(cancellationToken);
 
-            var newLeaderAck = await stream.ReadWithinAsync(context.InitLimit, cancellationToken).ConfigureAwait(false);
-            if (newLeaderAck.Type != PacketType.Ack)
+            var newLeaderAck = await stream.ReadWithinAsync(context.InitLimit, $"server {sid} to acknowledge NEWLEADER", cancellationToken).ConfigureAwait(false);
+            if (newLeaderAck.Type != PacketType.Ack || newLeaderAck.Zxid != Zxid.Make(replication.Epoch, 0))
             {
                 _logger.LogWarning("Server {Sid} answered NEWLEADER with {Packet}; closing", sid, newLeaderAck);
                 return;
@@ -174,12 +175,12 @@ public sealed class Leader(QuorumContext context, Action<long> established)
                 return true;
             }).ConfigureAwait(false);
             await discovery.AckNewLeaderAsync(sid).ConfigureAwait(false);
-            await discovery.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await discovery.Started.WithinAsync(context.InitLimit, "this leader to start serving (before UPTODATE)", cancellationToken).ConfigureAwait(false);
             link.Send(new QuorumPacket(PacketType.UpToDate, -1));
 
             while (!cancellationToken.IsCancellationRequested && !link.IsClosed)
             {
-                var packet = await stream.ReadWithinAsync(context.SyncLimit, cancellationToken).ConfigureAwait(false);
+                var packet = await stream.ReadWithinAsync(context.SyncLimit, $"any packet from server {sid} (syncLimit)", cancellationToken).ConfigureAwait(false);
                 Core.Post(new InvokeMessage(() => replication.OnLearnerPacket(learner, packet)));
             }
 

@@ -55,7 +55,7 @@ public sealed class LeaderDiscovery(long myId, IReadOnlySet<long> voters, TimeSp
             }
         }
 
-        return WithLimit(_epoch.Task, "a quorum to join with its epoch");
+        return WithLimit(_epoch.Task, "a quorum to join with its epoch (FOLLOWERINFO)", _joined);
     }
 
     /// <summary>The leader's own state, which every learner's is compared with.</summary>
@@ -95,7 +95,7 @@ public sealed class LeaderDiscovery(long myId, IReadOnlySet<long> voters, TimeSp
             }
         }
 
-        return WithLimit(_epochAcked.Task, "a quorum to acknowledge the new epoch");
+        return WithLimit(_epochAcked.Task, "a quorum to acknowledge the new epoch (ACKEPOCH)", _ackedEpoch);
     }
 
     public Task AckNewLeaderAsync(long sid)
@@ -113,7 +113,7 @@ public sealed class LeaderDiscovery(long myId, IReadOnlySet<long> voters, TimeSp
             }
         }
 
-        return WithLimit(_newLeaderAcked.Task, "a quorum to acknowledge NEWLEADER");
+        return WithLimit(_newLeaderAcked.Task, "a quorum to acknowledge NEWLEADER", _ackedNewLeader);
     }
 
     public void MarkStarted() => _started.TrySetResult();
@@ -126,19 +126,27 @@ public sealed class LeaderDiscovery(long myId, IReadOnlySet<long> voters, TimeSp
         _started.TrySetException(reason);
     }
 
-    private async Task WithLimit(Task task, string what)
+    /// <summary>Waits up to initLimit; a time-out names the step and the voters that had reached it.</summary>
+    private async Task WithLimit(Task task, string what, HashSet<long> reached)
     {
         if (await Task.WhenAny(task, Task.Delay(limit)).ConfigureAwait(false) != task)
         {
-            throw new QuorumException($"timed out after {limit.TotalMilliseconds} ms waiting for {what}");
+            string so;
+            lock (_gate)
+            {
+                so = reached.Count == 0 ? "none" : string.Join(", ", reached.Order());
+            }
+
+            throw new QuorumException(
+                $"timed out after {limit.TotalMilliseconds} ms waiting for {what}; reached by server(s) {so} of voters {string.Join(", ", voters.Order())}");
         }
 
         await task.ConfigureAwait(false);
     }
 
-    private async Task<T> WithLimit<T>(Task<T> task, string what)
+    private async Task<T> WithLimit<T>(Task<T> task, string what, HashSet<long> reached)
     {
-        await WithLimit((Task)task, what).ConfigureAwait(false);
+        await WithLimit((Task)task, what, reached).ConfigureAwait(false);
         return await task.ConfigureAwait(false);
     }
 }

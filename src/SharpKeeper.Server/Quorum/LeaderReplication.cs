@@ -11,7 +11,7 @@ namespace SharpKeeper.Server.Quorum;
 /// The leader's side of ZAB broadcast, on the core thread: every txn the core prepares is proposed
 /// to the learners; it commits once a majority of voters (this server included) has logged it,
 /// and COMMIT goes to every learner in zxid order. It also brings joining learners up to date
-/// (DIFF from recent history, TRUNC of a history that diverged, or SNAP of the whole tree).
+/// (DIFF from the core's committed history, TRUNC of a history that diverged, or SNAP of the whole tree).
 /// </summary>
 public sealed class LeaderReplication : IReplication
 {
@@ -22,16 +22,13 @@ public sealed class LeaderReplication : IReplication
     private readonly ILogger _logger;
     private readonly List<PeerLink> _learners = [];
     private readonly Queue<(long Zxid, byte[] Data)> _proposals = new();
-    private readonly LinkedList<(long Zxid, byte[] Data)> _history = new();
     private readonly List<(PeerLink Learner, long AfterZxid)> _pendingSyncs = [];
-    private long _historyBase;
     private long _selfDurable;
     private long _lastCommitted;
     private long _nextPing;
 
-    public LeaderReplication(ServerCore core, int voterCount, long epoch, string config, int tickTimeMs, int syncLimit, int historyLimit, ILogger logger)
+    public LeaderReplication(ServerCore core, int voterCount, long epoch, string config, int tickTimeMs, int syncLimit, ILogger logger)
     {
-        HistoryLimit = historyLimit;
         _core = core;
         _voterCount = voterCount;
         _epoch = epoch;
@@ -40,14 +37,13 @@ public sealed class LeaderReplication : IReplication
         TickTimeMs = tickTimeMs;
         SyncLimit = syncLimit;
         _lastCommitted = core.Tree.LastProcessedZxid;
-        _historyBase = _lastCommitted;
         _selfDurable = _lastCommitted;
     }
 
     public int TickTimeMs { get; }
 
-    /// <summary>Committed txns kept for DIFF syncs (commitLogCount); a learner further behind gets a snapshot.</summary>
-    public int HistoryLimit { get; }
+    /// <summary>The epoch this leader leads.</summary>
+    public long Epoch => _epoch;
 
     public int SyncLimit { get; }
 
@@ -154,13 +150,6 @@ public sealed class LeaderReplication : IReplication
                 learner.Send(learner.IsVoter ? commit : inform ??= new QuorumPacket(PacketType.Inform, zxid, data));
             }
 
-            _history.AddLast((zxid, data));
-            if (_history.Count > HistoryLimit)
-            {
-                _historyBase = _history.First!.Value.Zxid;
-                _history.RemoveFirst();
-            }
-
             _lastCommitted = zxid;
         }
 
@@ -192,33 +181,12 @@ public sealed class LeaderReplication : IReplication
     /// <summary>
     /// Brings a learner whose log ends at <paramref name="peerLastZxid"/> up to date and starts
     /// forwarding proposals to it, all in one step on the core thread so nothing is missed: DIFF
-    /// (or TRUNC, then DIFF) with the history it lacks, or SNAP; then the proposals still in flight;
-    /// then NEWLEADER. Returns the sync kind for logging.
+    /// (or TRUNC, then DIFF) with the committed txns it lacks, or SNAP; then the proposals still in
+    /// flight; then NEWLEADER. Returns the sync chosen and why, for the log.
     /// </summary>
     public string AddLearner(PeerLink learner, long peerLastZxid)
     {
-        string kind;
-        if (peerLastZxid == _lastCommitted)
-        {
-            kind = "DIFF (empty)";
-            learner.Send(new QuorumPacket(PacketType.Diff, _lastCommitted));
-        }
-        else if (peerLastZxid > _lastCommitted)
-        {
-            // The learner logged txns this leader never committed: it drops them.
-            kind = $"TRUNC to 0x{_lastCommitted:x}";
-            learner.Send(new QuorumPacket(PacketType.Trunc, _lastCommitted));
-        }
-        else if (peerLastZxid >= _historyBase && TryDiff(learner, peerLastZxid, out kind))
-        {
-        }
-        else
-        {
-            kind = $"SNAP at 0x{_lastCommitted:x}";
-            learner.Send(new QuorumPacket(PacketType.Snap, _lastCommitted));
-            learner.SendRaw(SnapshotTransfer.Serialize(_core.Tree, _core.SessionTimeouts()));
-        }
-
+        var kind = Synchronize(learner, peerLastZxid);
         if (learner.IsVoter)
         {
             foreach (var (zxid, data) in _proposals)
@@ -232,51 +200,60 @@ public sealed class LeaderReplication : IReplication
         return kind;
     }
 
-    private bool TryDiff(PeerLink learner, long peerLastZxid, out string kind)
+    /// <summary>
+    /// The choice between DIFF, TRUNC and SNAP, in the order Apache's LearnerHandler makes it. The
+    /// committed history (<see cref="ServerCore.Committed"/>) holds every txn after its base; this
+    /// leader's last zxid (<c>_lastCommitted</c>) may be past its newest txn, at an epoch start.
+    /// </summary>
+    private string Synchronize(PeerLink learner, long peer)
     {
-        // The learner's last zxid must be in this history (or be its base); otherwise it diverged
-        // and is cut back to the last zxid both share.
-        long truncateTo = _historyBase;
-        var found = peerLastZxid == _historyBase;
-        foreach (var (zxid, _) in _history)
+        var history = _core.Committed;
+        if (peer == _lastCommitted)
         {
-            if (zxid == peerLastZxid)
-            {
-                found = true;
-                break;
-            }
-
-            if (zxid > peerLastZxid)
-            {
-                break;
-            }
-
-            truncateTo = zxid;
+            learner.Send(new QuorumPacket(PacketType.Diff, _lastCommitted));
+            return "DIFF (empty): it has every committed txn";
         }
 
-        var from = peerLastZxid;
-        if (found)
+        if (peer > _lastCommitted)
         {
-            kind = $"DIFF from 0x{peerLastZxid:x}";
+            learner.Send(new QuorumPacket(PacketType.Trunc, _lastCommitted));
+            return $"TRUNC to 0x{_lastCommitted:x}: it logged txns no quorum committed";
+        }
+
+        if (peer < history.Base)
+        {
+            learner.Send(new QuorumPacket(PacketType.Snap, _lastCommitted));
+            learner.SendRaw(SnapshotTransfer.Serialize(_core.Tree, _core.SessionTimeouts()));
+            return $"SNAP at 0x{_lastCommitted:x}: its last zxid is older than the committed history kept here "
+                + $"(after 0x{history.Base:x}, {history.Count} txns; commitLogCount {history.Capacity})";
+        }
+
+        // The learner has every txn up to its last zxid when that is in the history, is the history's
+        // base, or starts an epoch (it synced with that epoch's leader and saw no txn of it). Otherwise
+        // its newest txns were never committed: they are cut off back to the last zxid both share.
+        string kind;
+        var from = peer;
+        if (peer == history.Base || Zxid.CounterOf(peer) == 0 || history.Contains(peer))
+        {
             learner.Send(new QuorumPacket(PacketType.Diff, _lastCommitted));
+            kind = $"DIFF from 0x{peer:x}";
         }
         else
         {
-            kind = $"TRUNC to 0x{truncateTo:x}, then DIFF";
-            learner.Send(new QuorumPacket(PacketType.Trunc, truncateTo));
-            from = truncateTo;
+            from = history.LastAtOrBelow(peer);
+            learner.Send(new QuorumPacket(PacketType.Trunc, from));
+            kind = $"TRUNC to 0x{from:x}, then DIFF: its txns after that were never committed";
         }
 
-        foreach (var (zxid, data) in _history)
+        var sent = 0;
+        foreach (var (zxid, data) in history.After(from))
         {
-            if (zxid > from)
-            {
-                learner.Send(new QuorumPacket(PacketType.Proposal, zxid, data));
-                learner.Send(new QuorumPacket(PacketType.Commit, zxid));
-            }
+            learner.Send(new QuorumPacket(PacketType.Proposal, zxid, data));
+            learner.Send(new QuorumPacket(PacketType.Commit, zxid));
+            sent++;
         }
 
-        return true;
+        return $"{kind} ({sent} txns)";
     }
 
     public void RemoveLearner(PeerLink learner)

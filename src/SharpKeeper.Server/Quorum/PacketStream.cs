@@ -52,7 +52,8 @@ public sealed class PacketStream(Stream input, Stream output, int maxBuffer) : I
     }
 
     /// <summary>Reads the next packet, failing with <see cref="QuorumException"/> when none comes within <paramref name="limit"/>.</summary>
-    public async Task<QuorumPacket> ReadWithinAsync(TimeSpan limit, CancellationToken cancellationToken)
+    /// <summary>Reads the next packet; one that does not come within <paramref name="limit"/> ends the role, naming <paramref name="expected"/>.</summary>
+    public async Task<QuorumPacket> ReadWithinAsync(TimeSpan limit, string expected, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(limit);
@@ -62,7 +63,7 @@ public sealed class PacketStream(Stream input, Stream output, int maxBuffer) : I
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new QuorumException($"no quorum packet within {limit.TotalMilliseconds} ms");
+            throw new QuorumException($"waited {limit.TotalMilliseconds} ms for {expected}");
         }
     }
 

@@ -88,6 +88,19 @@ public sealed partial class EnsembleMember(int id, MemberKind kind, string direc
         }
     }
 
+    /// <summary>SIGSTOP (frozen: its connections stay open but silent) or SIGCONT, by PID.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        if (_process is { HasExited: false } process)
+        {
+            var result = await ProcessRunner.RunAsync("kill", ["-s", signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+            if (result.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"kill -s {signal} {process.Id} failed: {result.Output}");
+            }
+        }
+    }
+
     /// <summary>kill -9 by PID.</summary>
     public async Task KillAsync()
     {

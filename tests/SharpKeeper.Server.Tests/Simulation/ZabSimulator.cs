@@ -117,7 +117,7 @@ public sealed class ZabSimulator
         var (tree, sessions) = node.Disk.Recover();
         node.Log = new SimLog(this, node, node.Incarnation);
         node.Core = new ServerCore(
-            CoreHarness.DefaultOptions with { TickTimeMs = TickMs, MinSessionTimeoutMs = 2 * TickMs, ServerId = node.Id },
+            CoreHarness.DefaultOptions with { TickTimeMs = TickMs, MinSessionTimeoutMs = 2 * TickMs, ServerId = node.Id, CommitLogCount = 20 },
             node.Clock, node.Log, NullLogger.Instance, tree);
         node.Core.RestoreSessions(sessions);
         node.Election = new ElectionParticipant(node.Id, _voters, "");
@@ -265,7 +265,7 @@ public sealed class ZabSimulator
 
                 leader.Disk.CurrentEpoch = epoch;
                 leader.Epoch = epoch;
-                leader.Replication = new LeaderReplication(leader.Core, _voters.Count, epoch, "", TickMs, (int)(SyncLimitMs / TickMs), 20, NullLogger.Instance);
+                leader.Replication = new LeaderReplication(leader.Core, _voters.Count, epoch, "", TickMs, (int)(SyncLimitMs / TickMs), NullLogger.Instance);
                 leader.Replication.LostQuorum += reason =>
                 {
                     Log($"leader {leader.Id} stopped: {reason}");
@@ -427,7 +427,7 @@ public sealed class ZabSimulator
             case PacketType.Proposal:
                 {
                     var (header, txn) = TxnLogFormat.DecodeBody(packet.Data!);
-                    core.AcceptProposal(header, txn, packet.Data);
+                    core.AcceptProposal(header, txn, packet.Data!);
                     state.Replication!.Logged(header.Zxid);
                     break;
                 }
@@ -465,7 +465,7 @@ public sealed class ZabSimulator
     /// <summary>NEWLEADER is acknowledged only once everything received before it is durable here.</summary>
     private void TryAckNewLeader(Node node)
     {
-        if (node.Follower is not { AwaitingDurable: { } through } state || node.Core!.LastDurableZxid < through)
+        if (node.Follower is not { AwaitingDurable: { } through } state || !node.Core!.IsDurableThrough(through))
         {
             return;
         }
@@ -511,7 +511,7 @@ public sealed class ZabSimulator
 
     private void TryStartServing(Node leader)
     {
-        if (leader.Serving || leader.Replication is null || leader.Core!.LastDurableZxid < leader.Core.LastLoggedZxid)
+        if (leader.Serving || leader.Replication is null || !leader.Core!.IsDurableThrough(leader.Core.LastLoggedZxid))
         {
             return;
         }
