@@ -4,7 +4,8 @@
 #   run-all.sh --server HOST:PORT      against a running server (SharpKeeper or anything else)
 #   run-all.sh --apache                starts Debian's Apache ZooKeeper 3.8 on a free port first
 #                                      (apache-zk.sh), stops it on exit
-#   --only kazoo,zkcli,climt,curator   a subset (default: all, in that order)
+#   --only kazoo,zkcli,climt,curator,clickhouse
+#                                      a subset (default: all, in that order)
 #
 # Each suite prints PASS/FAIL lines and "N passed, M failed"; a suite fails when it exits
 # non-zero, times out (SUITE_TIMEOUT seconds, default 600) or prints no summary line.
@@ -14,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 server=""
 apache=0
-only="kazoo,zkcli,climt,curator"
+only="kazoo,zkcli,climt,curator,clickhouse"
 while [ $# -gt 0 ]; do
   case "$1" in
     --server) server=${2:-}; shift 2 || break ;;
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     --apache) apache=1; shift ;;
     --only) only=${2:-}; shift 2 || break ;;
     --only=*) only=${1#--only=}; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -30,7 +31,7 @@ if [ "$apache" -eq 1 ] && [ -n "$server" ]; then
   echo "give --server or --apache, not both" >&2; exit 2
 fi
 if [ "$apache" -eq 0 ] && ! [[ "$server" =~ ^[^:/]+:[0-9]+$ ]]; then
-  echo "usage: $0 --server HOST:PORT | --apache  [--only kazoo,zkcli,climt,curator]" >&2; exit 2
+  echo "usage: $0 --server HOST:PORT | --apache  [--only kazoo,zkcli,climt,curator,clickhouse]" >&2; exit 2
 fi
 
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-600}
@@ -67,12 +68,14 @@ declare -A commands=(
   [zkcli]="bash $here/zkcli_compat.sh"
   [climt]="bash $here/climt_compat.sh"
   [curator]="bash $here/curator_compat.sh"
+  [clickhouse]="bash $here/clickhouse_compat.sh"
 )
 declare -A titles=(
   [kazoo]="python3-kazoo"
   [zkcli]="zkCli.sh (Java CLI)"
   [climt]="cli_mt (C client)"
   [curator]="Apache Curator"
+  [clickhouse]="ClickHouse 18.16"
 )
 
 total_passed=0
@@ -82,7 +85,7 @@ report=()
 IFS=',' read -r -a suites <<<"$only"
 for suite in "${suites[@]}"; do
   if [ -z "${commands[$suite]:-}" ]; then
-    echo "unknown suite '$suite' (kazoo, zkcli, climt, curator)" >&2; exit 2
+    echo "unknown suite '$suite' (kazoo, zkcli, climt, curator, clickhouse)" >&2; exit 2
   fi
   echo
   echo "=== $suite: ${titles[$suite]} against $server ==="
@@ -120,7 +123,7 @@ for suite in "${suites[@]}"; do
   if [ "$status" -ne 0 ] || [ "$f" -ne 0 ]; then
     bad_suites+=("$suite")
   fi
-  report+=("$(printf '%-8s %-22s %4d passed %3d failed %4ds %s' "$suite" "${titles[$suite]}" "$p" "$f" "$took" "$note")")
+  report+=("$(printf '%-10s %-22s %4d passed %3d failed %4ds %s' "$suite" "${titles[$suite]}" "$p" "$f" "$took" "$note")")
 done
 
 echo

@@ -51,7 +51,6 @@ public sealed class PacketStream(Stream input, Stream output, int maxBuffer) : I
         return new QuorumPacket(type, zxid, data, auth);
     }
 
-    /// <summary>Reads the next packet, failing with <see cref="QuorumException"/> when none comes within <paramref name="limit"/>.</summary>
     /// <summary>Reads the next packet; one that does not come within <paramref name="limit"/> ends the role, naming <paramref name="expected"/>.</summary>
     public async Task<QuorumPacket> ReadWithinAsync(TimeSpan limit, string expected, CancellationToken cancellationToken)
     {
