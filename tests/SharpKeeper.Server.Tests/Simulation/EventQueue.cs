@@ -21,4 +21,27 @@ public sealed class EventQueue
 
         Now = end;
     }
+
+    /// <summary>
+    /// Runs actions in order until <paramref name="done"/> holds (checked before the first and after
+    /// each one) or the next action is later than <paramref name="end"/>. Returns whether it holds;
+    /// when it does not, the time is <paramref name="end"/>.
+    /// </summary>
+    public bool RunUntil(long end, Func<bool> done)
+    {
+        while (!done())
+        {
+            if (!_events.TryPeek(out _, out var key) || key.Time > end)
+            {
+                Now = Math.Max(Now, end);
+                return false;
+            }
+
+            var action = _events.Dequeue();
+            Now = key.Time;
+            action();
+        }
+
+        return true;
+    }
 }

@@ -1,18 +1,24 @@
+using SharpKeeper.Server.Quorum;
 using Xunit.Abstractions;
 
 namespace SharpKeeper.Server.Tests.Simulation;
 
 /// <summary>
 /// Seeded simulations of whole ensembles (election, broadcast, DIFF/TRUNC/SNAP sync, crashes that
-/// lose unsynced log writes, partitions) with clients writing throughout. A failing seed reruns
-/// alone: <c>dotnet test --filter "DisplayName~ZabSimulation&amp;DisplayName~seed: 17,"</c>.
+/// lose unsynced log writes, partitions) with clients writing throughout, or with quiet spells that
+/// leave whole epochs empty; and scripted sequences. A failing seed reruns alone:
+/// <c>dotnet test --filter "DisplayName~ZabSimulation&amp;DisplayName~seed: 17,"</c>.
 /// </summary>
 public sealed class ZabSimulationTests(ITestOutputHelper output)
 {
-    public static TheoryData<int, int> Seeds()
+    public static TheoryData<int, int> Seeds() => SeedRange(1, 300);
+
+    public static TheoryData<int, int> QuietSeeds() => SeedRange(1, 100);
+
+    private static TheoryData<int, int> SeedRange(int first, int last)
     {
         var data = new TheoryData<int, int>();
-        for (var seed = 1; seed <= 300; seed++)
+        for (var seed = first; seed <= last; seed++)
         {
             data.Add(seed, seed % 3 == 0 ? 5 : 3);
         }
@@ -22,12 +28,87 @@ public sealed class ZabSimulationTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Seeds))]
-    public void EnsembleUnderFaultsLosesNoAcknowledgedWriteAndConverges(int seed, int servers)
+    public void EnsembleUnderFaultsLosesNoAcknowledgedWriteAndConverges(int seed, int servers) => RunSeed(seed, servers, quietSpells: false);
+
+    /// <summary>
+    /// The same faults, and clients that fall silent for seconds at a time: elections finish with
+    /// nothing to commit, and the next election starts from a server whose tree counts the empty
+    /// epoch's start as processed though its log never held it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(QuietSeeds))]
+    public void EnsembleWithQuietSpellsServesAgainAfterEmptyEpochs(int seed, int servers) => RunSeed(seed, servers, quietSpells: true);
+
+    /// <summary>
+    /// Server 3 leads epoch 1 and commits a write; it dies and server 2 leads epoch 2 with server 1,
+    /// and nobody writes (not even a session). One of the two dies, the other loses its quorum and
+    /// looks, holding (2,0) as processed while its log ends in epoch 1. Server 3 comes back: the
+    /// survivor (with the higher epoch) leads epoch 3, syncs server 3 and serves, within initLimit.
+    /// It once waited for (2,0), never logged, to become durable: every attempt timed out at initLimit.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1L)]
+    [InlineData(1, 2L)]
+    [InlineData(2, 1L)]
+    [InlineData(2, 2L)]
+    public void EmptyEpochThenReelectionStillServes(int seed, long survivor)
     {
-        var simulator = new ZabSimulator(seed, servers);
+        var simulator = new ZabSimulator(seed, 3);
         try
         {
-            simulator.Run();
+            EmptyEpochThenReelection(simulator, survivor);
+        }
+        catch (Exception)
+        {
+            output.WriteLine(string.Join("\n", simulator.Trace));
+            throw;
+        }
+    }
+
+    private static void EmptyEpochThenReelection(ZabSimulator simulator, long survivor)
+    {
+        const long InitLimit = ZabSimulator.InitLimitMs;
+        var victim = survivor == 1 ? 2 : 1;
+        simulator.Start();
+
+        // Epoch 1: equal histories, so the highest id leads.
+        Assert.True(simulator.RunUntil(() => simulator.ServingLeader == 3 && simulator.Follows(1, 3) && simulator.Follows(2, 3), 4 * InitLimit), "server 3 never led 1 and 2");
+        Assert.Equal(1, simulator.EpochOf(3));
+        var before = simulator.Write("/before", InitLimit);
+        Assert.True(before is { } zxid && Zxid.EpochOf(zxid) == 1, "no write committed in epoch 1");
+
+        // Epoch 2: server 2 leads server 1; no client does anything.
+        simulator.Crash(3);
+        Assert.True(simulator.RunUntil(() => simulator.ServingLeader == 2 && simulator.Follows(1, 2), 4 * InitLimit), "server 2 never led server 1");
+        Assert.Equal(2, simulator.EpochOf(2));
+
+        simulator.Crash(victim);
+        Assert.True(simulator.RunUntil(() => simulator.IsLooking(survivor), 2 * InitLimit), $"server {survivor} kept its role without a quorum");
+        Assert.Equal(Zxid.Make(2, 0), simulator.LastProcessedZxid(survivor));
+        Assert.Equal(1, Zxid.EpochOf(simulator.LastZxidOnDisk(survivor)));
+
+        // Server 3 returns: within initLimit the survivor leads it in epoch 3 and a write commits.
+        simulator.Restart(3);
+        var restarted = simulator.Now;
+        Assert.True(
+            simulator.RunUntil(() => simulator.ServingLeader == survivor && simulator.Follows(3, survivor), InitLimit),
+            $"server {survivor} did not sync server 3 and serve within initLimit of its restart");
+        Assert.Equal(3, simulator.EpochOf(survivor));
+        var after = simulator.Write("/after", restarted + InitLimit - simulator.Now);
+        Assert.True(after is { } last && Zxid.EpochOf(last) == 3, "no write committed within initLimit of server 3's restart");
+
+        // The victim comes back too and all three converge on the same tree.
+        simulator.Restart(victim);
+        Assert.True(simulator.RunUntil(() => simulator.Follows(victim, survivor) && simulator.Follows(3, survivor), 4 * InitLimit), $"server {victim} never rejoined");
+        simulator.CheckConverged();
+    }
+
+    private void RunSeed(int seed, int servers, bool quietSpells)
+    {
+        var simulator = new ZabSimulator(seed, servers, quietSpells);
+        try
+        {
+            simulator.Run(settlePhaseMs: quietSpells ? 15_000 : 30_000);
         }
         catch (Exception)
         {
@@ -36,7 +117,8 @@ public sealed class ZabSimulationTests(ITestOutputHelper output)
         }
 
         output.WriteLine(
-            $"seed {seed}, {servers} servers: {simulator.FaultEvents} fault events, {simulator.Syncs} learner syncs, {simulator.AcknowledgedWrites} acknowledged writes, "
+            $"seed {seed}, {servers} servers: {simulator.FaultEvents} fault events, {simulator.Syncs} learner syncs, {simulator.EmptyEpochs} empty epochs, "
+            + $"{simulator.AcknowledgedWrites} acknowledged writes, the first write after healing in {simulator.FirstWriteAfterHealMs} ms, "
             + $"{simulator.Registers.Sum(r => r.Count)} register operations checked for linearizability");
         Assert.True(simulator.AcknowledgedWrites > 0);
     }

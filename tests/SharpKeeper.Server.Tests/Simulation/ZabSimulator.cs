@@ -18,16 +18,29 @@ namespace SharpKeeper.Server.Tests.Simulation;
 /// A seeded, single-threaded simulation of whole ensemble members: the production election
 /// participant, request core and leader/follower replication (proposals, acks, commits, DIFF,
 /// TRUNC and SNAP syncs chosen by <see cref="LeaderReplication"/>), over simulated links and disks.
-/// A crash loses every log write not yet synced. Clients write through any serving server.
-/// Checked: every acknowledged write survives; after healing all replicas hold the same tree.
-/// The discovery handshake and the follower's packet handling mirror Leader and Follower, whose
-/// socket code is not simulated.
+/// A crash loses every log write not yet synced. Clients write through any serving server; with
+/// quiet spells they also fall silent for seconds at a time, so that whole epochs commit nothing.
+/// Checked: every acknowledged write survives; after healing a write commits within a bound and all
+/// replicas hold the same tree. The discovery handshake and the follower's packet handling mirror
+/// Leader and Follower (durability waits included), whose socket code is not simulated. Besides the
+/// seeded random schedule (<see cref="Run"/>), tests can script one exact sequence (<see cref="Start"/>).
 /// </summary>
 public sealed class ZabSimulator
 {
-    private const long InitLimitMs = 5000;
+    public const long InitLimitMs = 5000;
     private const long SyncLimitMs = 2500;
     private const int TickMs = 500;
+
+    /// <summary>A disk write takes at most 30 ms here: a durability wait this long is a stall.</summary>
+    private const long DurabilityStallMs = 250;
+
+    /// <summary>
+    /// After healing, a write sent then commits within this (at most 1.5 s over 600 seeds, 6.3 s
+    /// over 1,000 with quiet spells): a leader short of a quorum, or a follower of a stale leader,
+    /// may first wait out initLimit, then an election and a sync follow. A handshake that stalls
+    /// until initLimit round after round never gets there.
+    /// </summary>
+    public const long LivenessBoundMs = 2 * InitLimitMs;
 
     private readonly Random _random;
     private readonly EventQueue _time = new();
@@ -35,16 +48,24 @@ public sealed class ZabSimulator
     private readonly HashSet<long> _voters;
     private readonly Dictionary<string, long> _acknowledged = new(StringComparer.Ordinal);
     private readonly List<SimClient> _clients = [];
+    private readonly bool _quietSpells;
     private HashSet<long>? _partition;
     private int _nextPath;
     private int _nextValue;
+    private long _quietUntil;
+    private long? _healedAt;
 
     /// <summary>The client histories of the two registers, checked for linearizability at the end.</summary>
     public List<RegisterOp>[] Registers { get; } = [[], []];
 
-    public ZabSimulator(int seed, int size)
+    /// <param name="quietSpells">
+    /// Faults include spells of 5 to 15 s in which no client sends anything (no session either),
+    /// so elections can finish with nothing to commit. Off, a seed runs as it always has.
+    /// </param>
+    public ZabSimulator(int seed, int size, bool quietSpells = false)
     {
         _random = new Random(seed);
+        _quietSpells = quietSpells;
         _voters = [.. Enumerable.Range(1, size).Select(i => (long)i)];
         _nodes = [.. _voters.Select(id => new Node(id, this))];
     }
@@ -56,6 +77,12 @@ public sealed class ZabSimulator
     public int AcknowledgedWrites => _acknowledged.Count;
 
     public int Syncs { get; private set; }
+
+    /// <summary>Epochs whose leader stopped (crashed or stepped down) without having logged a single txn in them.</summary>
+    public int EmptyEpochs { get; private set; }
+
+    /// <summary>How long after healing the first write sent after it was acknowledged.</summary>
+    public long? FirstWriteAfterHealMs { get; private set; }
 
     public List<string> Trace { get; } = [];
 
@@ -95,6 +122,118 @@ public sealed class ZabSimulator
         Check();
     }
 
+    // ---- scripted control: one exact sequence instead of Run's random schedule ----
+
+    /// <summary>Boots every server and starts the ticks; nothing else happens unless the test does it.</summary>
+    public void Start()
+    {
+        foreach (var node in _nodes)
+        {
+            Boot(node);
+        }
+
+        At(TickMs, TickForever);
+    }
+
+    /// <summary>Runs simulated time until <paramref name="done"/> holds or <paramref name="withinMs"/> has passed; returns whether it holds.</summary>
+    public bool RunUntil(Func<bool> done, long withinMs) => _time.RunUntil(Now + withinMs, done);
+
+    public void Crash(long id) => Crash(Get(id));
+
+    public void Restart(long id)
+    {
+        Log($"server {id} restarts");
+        Boot(Get(id));
+    }
+
+    /// <summary>The one server that leads and serves, if there is exactly one.</summary>
+    public long? ServingLeader
+    {
+        get
+        {
+            var leaders = _nodes.Where(n => n.Up && n.Role == PeerState.Leading && n.Serving).ToList();
+            return leaders.Count == 1 ? leaders[0].Id : null;
+        }
+    }
+
+    /// <summary>The epoch a serving leader leads.</summary>
+    public long EpochOf(long leader) => Get(leader).Epoch;
+
+    public bool IsLooking(long id) => Get(id) is { Up: true, Role: PeerState.Looking };
+
+    /// <summary>True when <paramref name="follower"/> completed its sync with <paramref name="leader"/> (UPTODATE received, NEWLEADER acknowledged) and serves.</summary>
+    public bool Follows(long follower, long leader) =>
+        Get(follower) is { Up: true, Follower: { Serving: true, Link: { Broken: false } link } } && link.Leader.Id == leader && link.ToFollower.IsSynced;
+
+    /// <summary>The zxid the server's tree counts as processed (an epoch's start counts once it takes a role in it).</summary>
+    public long LastProcessedZxid(long id) => Get(id).Core!.Tree.LastProcessedZxid;
+
+    /// <summary>The last txn on the server's (simulated) disk.</summary>
+    public long LastZxidOnDisk(long id) => Get(id).Disk.LastZxid;
+
+    /// <summary>
+    /// A client connects to the serving leader (a new session), creates <paramref name="path"/> and
+    /// closes its session, so nothing of it is left for a later epoch to commit (not even an
+    /// expiry). Returns the create's zxid, or null if that did not all happen within <paramref name="withinMs"/>.
+    /// </summary>
+    public long? Write(string path, long withinMs)
+    {
+        var end = Now + withinMs;
+        var client = new SimClient(_clients.Count);
+        _clients.Add(client);
+        try
+        {
+            if (!_time.RunUntil(end, () => ServingLeader is not null))
+            {
+                return null;
+            }
+
+            var node = Get(ServingLeader!.Value);
+            var connection = new FakeConnection();
+            (client.Node, client.Incarnation, client.Connection) = (node, node.Incarnation, connection);
+            node.Core!.Handle(new ConnectMessage(connection, new ConnectRequest(0, 0, 4000, 0, new byte[16], false)));
+            Finish(node, null);
+            if (!_time.RunUntil(end, () => connection.Handshake is { SessionId: not 0 } || connection.IsClosed) || connection.IsClosed)
+            {
+                return null;
+            }
+
+            var create = ++client.Xid;
+            client.Pending[create] = (path, Now);
+            node.Core.Handle(new RequestMessage(new ClientRequest
+            {
+                Connection = connection,
+                Xid = create,
+                Type = OpCode.Create,
+                Body = new CreateRequest(path, Encoding.UTF8.GetBytes(path), [.. Acl.OpenAclUnsafe], 0),
+                ReceivedMonotonicMillis = Now,
+            }));
+            Finish(node, null);
+            if (!_time.RunUntil(end, () => connection.HasReplyTo(create) || connection.IsClosed) || !_acknowledged.TryGetValue(path, out var zxid))
+            {
+                return null;
+            }
+
+            var close = ++client.Xid;
+            node.Core.Handle(new RequestMessage(new ClientRequest { Connection = connection, Xid = close, Type = OpCode.CloseSession, ReceivedMonotonicMillis = Now }));
+            Finish(node, null);
+            return _time.RunUntil(end, () => connection.HasReplyTo(close) && connection.IsClosed) ? zxid : null;
+        }
+        finally
+        {
+            _clients.Remove(client);
+        }
+    }
+
+    /// <summary>The end-of-run checks: one serving leader, every server serving the same tree, every acknowledged write present.</summary>
+    public void CheckConverged() => Check();
+
+    private void TickForever()
+    {
+        Tick();
+        At(Now + TickMs, TickForever);
+    }
+
     private void At(long time, Action action) => _time.At(time, action);
 
     private void RunUntil(long end) => _time.RunUntil(end);
@@ -126,10 +265,12 @@ public sealed class ZabSimulator
 
     private void StartLooking(Node node)
     {
+        NoteEpochEnd(node);
         BreakLinks(node);
         node.Role = PeerState.Looking;
         node.Leader = 0;
         node.Replication = null;
+        node.LocallyDurable = null;
         node.Follower = null;
         node.Serving = false;
         var last = node.Core!.StepDown();
@@ -141,6 +282,7 @@ public sealed class ZabSimulator
 
     private void Crash(Node node)
     {
+        NoteEpochEnd(node);
         BreakLinks(node);
         node.Up = false;
         node.Incarnation++;
@@ -149,6 +291,35 @@ public sealed class ZabSimulator
         node.Follower = null;
         node.Serving = false;
         Log($"server {node.Id} crashed; disk holds through 0x{node.Disk.LastZxid:x}");
+    }
+
+    /// <summary>
+    /// Liveness, checked every tick: the leader's wait for its own log before it serves, and a
+    /// follower's before it acknowledges NEWLEADER, end within a disk write or two. One still open
+    /// after <see cref="DurabilityStallMs"/> stalls the handshake until initLimit ends the round.
+    /// </summary>
+    private void CheckNoDurabilityStall(Node node)
+    {
+        var stalled = node switch
+        {
+            { Replication: not null, Serving: false, LocallyDurable: { Done: false } wait } => wait,
+            { Follower.NewLeaderDurable: { Done: false } wait } => wait,
+            _ => null,
+        };
+        if (stalled is not null && Now - stalled.Since > DurabilityStallMs)
+        {
+            throw new InvalidOperationException(
+                $"server {node.Id} ({node.Role}) has waited {Now - stalled.Since} ms for its log to be durable through 0x{stalled.Through:x}; "
+                + $"its disk holds through 0x{node.Disk.LastZxid:x}, its core counts 0x{node.Core!.LastDurableZxid:x} durable");
+        }
+    }
+
+    private void NoteEpochEnd(Node node)
+    {
+        if (node.Up && node.Role == PeerState.Leading && node.Serving && node.Core!.LastLoggedZxid == Zxid.Make(node.Epoch, 0))
+        {
+            EmptyEpochs++;
+        }
     }
 
     // ---- election ----
@@ -265,6 +436,9 @@ public sealed class ZabSimulator
 
                 leader.Disk.CurrentEpoch = epoch;
                 leader.Epoch = epoch;
+
+                // As Leader: what was logged before discovery must be durable before it serves.
+                leader.LocallyDurable = new DurableWait(leader.Core.WaitDurableAsync(leaderSummary.LastLoggedZxid), leaderSummary.LastLoggedZxid, Now);
                 leader.Replication = new LeaderReplication(leader.Core, _voters.Count, epoch, "", TickMs, (int)(SyncLimitMs / TickMs), NullLogger.Instance);
                 leader.Replication.LostQuorum += reason =>
                 {
@@ -437,7 +611,7 @@ public sealed class ZabSimulator
                 break;
             case PacketType.NewLeader:
                 state.NewLeaderZxid = packet.Zxid;
-                state.AwaitingDurable = core.LastLoggedZxid;
+                state.NewLeaderDurable = new DurableWait(core.WaitDurableAsync(core.LastLoggedZxid), core.LastLoggedZxid, Now);
                 TryAckNewLeader(node);
                 break;
             case PacketType.UpToDate:
@@ -462,15 +636,19 @@ public sealed class ZabSimulator
         Finish(node, link);
     }
 
-    /// <summary>NEWLEADER is acknowledged only once everything received before it is durable here.</summary>
+    /// <summary>
+    /// NEWLEADER is acknowledged only once everything received before it is durable here: as
+    /// Follower, it waits on the core's <see cref="ServerCore.WaitDurableAsync"/>, which a log sync
+    /// completes synchronously (the simulation looks at the task, it never awaits it).
+    /// </summary>
     private void TryAckNewLeader(Node node)
     {
-        if (node.Follower is not { AwaitingDurable: { } through } state || !node.Core!.IsDurableThrough(through))
+        if (node.Follower is not { NewLeaderDurable.Done: true } state)
         {
             return;
         }
 
-        state.AwaitingDurable = null;
+        state.NewLeaderDurable = null;
         node.Disk.CurrentEpoch = state.Epoch;
         state.Link.ToLeader.Send(new QuorumPacket(PacketType.Ack, state.NewLeaderZxid));
         state.Replication!.EnableAcks();
@@ -511,7 +689,7 @@ public sealed class ZabSimulator
 
     private void TryStartServing(Node leader)
     {
-        if (leader.Serving || leader.Replication is null || !leader.Core!.IsDurableThrough(leader.Core.LastLoggedZxid))
+        if (leader.Serving || leader.Replication is null || leader.LocallyDurable is not { Done: true })
         {
             return;
         }
@@ -521,7 +699,7 @@ public sealed class ZabSimulator
             return;
         }
 
-        leader.Core.TakeRole(leader.Replication, Zxid.Make(leader.Epoch, 1), Zxid.Make(leader.Epoch, 0));
+        leader.Core!.TakeRole(leader.Replication, Zxid.Make(leader.Epoch, 1), Zxid.Make(leader.Epoch, 0));
         leader.Serving = true;
         leader.Election!.SetState(PeerState.Leading);
         leader.Election.UpdatePeerEpoch(leader.Epoch);
@@ -573,6 +751,7 @@ public sealed class ZabSimulator
     {
         foreach (var node in _nodes.Where(n => n.Up))
         {
+            CheckNoDurabilityStall(node);
             node.Core!.Handle(TickMessage.Instance);
             if (node.Follower is { } state && Now - state.LastHeard > (state.Serving ? SyncLimitMs : InitLimitMs))
             {
@@ -590,6 +769,11 @@ public sealed class ZabSimulator
 
     private void ClientStep()
     {
+        if (Now < _quietUntil)
+        {
+            return;
+        }
+
         foreach (var client in _clients)
         {
             if (client.Connection is null || client.Connection.IsClosed || client.Node is not { Up: true } || client.Incarnation != client.Node.Incarnation)
@@ -625,7 +809,7 @@ public sealed class ZabSimulator
 
             var path = $"/n{_nextPath++}";
             var xid = ++client.Xid;
-            client.Pending[xid] = path;
+            client.Pending[xid] = (path, Now);
             client.Node.Core!.Handle(new RequestMessage(new ClientRequest
             {
                 Connection = client.Connection,
@@ -701,9 +885,13 @@ public sealed class ZabSimulator
                     continue;
                 }
 
-                if (client.Pending.Remove(reply.Xid, out var path) && reply.Err == ErrorCode.Ok)
+                if (client.Pending.Remove(reply.Xid, out var write) && reply.Err == ErrorCode.Ok)
                 {
-                    _acknowledged[path] = reply.Zxid;
+                    _acknowledged[write.Path] = reply.Zxid;
+                    if (_healedAt is { } healed && write.SentAt >= healed)
+                    {
+                        FirstWriteAfterHealMs ??= Now - healed;
+                    }
                 }
 
                 if (client.RegisterOps.Remove(reply.Xid, out var registerOp) && registerOp.Op is { } op)
@@ -736,7 +924,7 @@ public sealed class ZabSimulator
         FaultEvents++;
         var up = _nodes.Where(n => n.Up).ToList();
         var down = _nodes.Where(n => !n.Up).ToList();
-        switch (_random.Next(7))
+        switch (_random.Next(_quietSpells ? 10 : 7))
         {
             case 0 when up.Count > 0:
                 Crash(up.FirstOrDefault(n => n.Role == PeerState.Leading && n.Serving) ?? up[_random.Next(up.Count)]);
@@ -760,6 +948,11 @@ public sealed class ZabSimulator
                     break;
                 }
 
+            case >= 7:
+                // Only with quiet spells (three kinds in ten): clients idle, faults go on.
+                _quietUntil = Math.Max(_quietUntil, Now + _random.Next(5000, 15_000));
+                Log($"clients fall quiet until {_quietUntil}");
+                break;
             case 4:
                 _partition = [.. _nodes.Where(_ => _random.Next(2) == 0).Select(n => n.Id)];
                 Log($"partition: {{{string.Join(",", _partition)}}} | rest");
@@ -782,6 +975,8 @@ public sealed class ZabSimulator
     private void Heal()
     {
         _partition = null;
+        _quietUntil = 0;
+        _healedAt = Now;
         Log("all faults healed");
         foreach (var node in _nodes.Where(n => !n.Up))
         {
@@ -795,6 +990,13 @@ public sealed class ZabSimulator
 
     private void Check()
     {
+        if (_healedAt is { } healed && FirstWriteAfterHealMs is not <= LivenessBoundMs)
+        {
+            throw new InvalidOperationException($"no write sent after healing (at {healed}) was acknowledged within {LivenessBoundMs} ms"
+                + (FirstWriteAfterHealMs is { } late ? $" (the first took {late} ms)" : "") + ": "
+                + string.Join("; ", _nodes.Select(n => $"{n.Id}: {n.Role} serving {n.Core?.IsServing}")));
+        }
+
         var leaders = _nodes.Where(n => n.Up && n.Role == PeerState.Leading && n.Serving).ToList();
         if (leaders.Count != 1 || _nodes.Any(n => !n.Up || !n.Core!.IsServing))
         {
@@ -866,6 +1068,9 @@ public sealed class ZabSimulator
         public long Epoch { get; set; }
         public bool Serving { get; set; }
         public LeaderReplication? Replication { get; set; }
+
+        /// <summary>A leader's wait for its log to be durable through what it had before discovery.</summary>
+        public DurableWait? LocallyDurable { get; set; }
         public FollowerState? Follower { get; set; }
         public HashSet<long> NewLeaderAcks { get; } = [];
         public List<SimLink> Links { get; } = [];
@@ -878,9 +1083,15 @@ public sealed class ZabSimulator
         public FollowerReplication? Replication { get; set; }
         public long SnapZxid { get; set; }
         public long NewLeaderZxid { get; set; }
-        public long? AwaitingDurable { get; set; }
+        public DurableWait? NewLeaderDurable { get; set; }
         public bool Serving { get; set; }
         public long LastHeard { get; set; }
+    }
+
+    /// <summary>A wait on <see cref="ServerCore.WaitDurableAsync"/>, begun at <paramref name="Since"/>; a log sync completes it synchronously.</summary>
+    private sealed record DurableWait(Task Task, long Through, long Since)
+    {
+        public bool Done => Task.IsCompleted;
     }
 
     private sealed class SimLink(ZabSimulator simulator, Node leader, Node follower)
@@ -902,7 +1113,7 @@ public sealed class ZabSimulator
         public FakeConnection? Connection { get; set; }
         public int Xid { get; set; }
         public int SeenReplies { get; set; }
-        public Dictionary<int, string> Pending { get; } = [];
+        public Dictionary<int, (string Path, long SentAt)> Pending { get; } = [];
         public Dictionary<int, (RegisterOp? Op, int Key)> RegisterOps { get; } = [];
         public Dictionary<int, int> LastSeenVersion { get; } = [];
     }
