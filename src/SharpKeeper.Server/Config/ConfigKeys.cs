@@ -55,7 +55,7 @@ internal static class ConfigKeys
         "request_stale_connection_check", "request_stale_latency_check", "request_throttle_drop_stale",
         "request_throttle_max_requests", "request_throttle_stall_time", "request_throttler.shutdownTimeout",
         "requireKerberosConfig", "SASLAuthenticationProvider.superPassword", "sasl.serverconfig",
-        "security.auth_to_local", "serverCnxnFactory", "snapshotSizeFactor", "superUser", "tcpKeepAlive",
+        "security.auth_to_local", "serverCnxnFactory", "superUser", "tcpKeepAlive",
         "throttled_op_wait_time", "watchManagerName", "watcherCleanIntervalInSeconds", "watcherCleanThreadsNum",
         "watcherCleanThreshold", "X509AuthenticationProvider.superUser", "ssl.authProvider",
     ]);

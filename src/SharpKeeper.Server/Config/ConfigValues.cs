@@ -71,6 +71,27 @@ internal sealed class ConfigValues
     public long Long(string key, long fallback, long min = long.MinValue, long max = long.MaxValue, bool systemProperty = false) =>
         Find(key, systemProperty) is { } entry ? ParseLong(entry, min, max) : fallback;
 
+    /// <summary>A decimal number, as Double.parseDouble reads one (no NaN or infinity).</summary>
+    public double Double(string key, double fallback, double min = double.MinValue, double max = double.MaxValue, bool systemProperty = false)
+    {
+        if (Find(key, systemProperty) is not { } entry)
+        {
+            return fallback;
+        }
+
+        if (!double.TryParse(entry.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number))
+        {
+            throw Error(entry, entry.Value.Length == 0 ? "no value given (a number is needed)" : $"'{entry.Value}' is not a number");
+        }
+
+        if (number < min || number > max)
+        {
+            throw Error(entry, $"{entry.Value} is out of range: it must be at most {max.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        return number;
+    }
+
     /// <summary>true or false, in any case (QuorumPeerConfig.parseBoolean).</summary>
     public bool Bool(string key, bool fallback, bool systemProperty = false)
     {

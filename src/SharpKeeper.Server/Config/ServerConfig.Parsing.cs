@@ -176,6 +176,7 @@ public sealed partial class ServerConfig
 
         SnapCount = values.Int("snapCount", DefaultSnapCount, systemProperty: true);
         CommitLogCount = Math.Max(1, values.Int("commitLogCount", DefaultCommitLogCount, systemProperty: true));
+        SnapshotSizeFactor = values.Double("snapshotSizeFactor", DefaultSnapshotSizeFactor, max: 1, systemProperty: true);
         if (SnapCount < 2)
         {
             var entry = values.Find("snapCount", systemProperty: true)!;

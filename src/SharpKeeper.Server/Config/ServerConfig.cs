@@ -17,6 +17,7 @@ public sealed partial class ServerConfig
 
     /// <summary>Committed txns a leader keeps to DIFF a learner from (Apache keeps 500 in memory and reads older ones from its logs).</summary>
     public const int DefaultCommitLogCount = 50000;
+    public const double DefaultSnapshotSizeFactor = 0.33;
     public const long DefaultPreAllocSizeKb = 65536;
     public const int DefaultJuteMaxBuffer = 0xFFFFF;
     public const int DefaultGlobalOutstandingLimit = 1000;
@@ -90,8 +91,14 @@ public sealed partial class ServerConfig
     /// <summary>Hours between autopurge runs; 0 (the default) disables autopurge.</summary>
     public int AutopurgePurgeInterval { get; private set; }
 
-    /// <summary>Committed txns a leader keeps in memory to synchronize learners by DIFF (commitLogCount).</summary>
+    /// <summary>Committed txns every ensemble member keeps in memory to synchronize learners by DIFF (commitLogCount).</summary>
     public int CommitLogCount { get; private set; }
+
+    /// <summary>
+    /// A learner older than the txns in memory gets a DIFF read from the txn log when that is at most
+    /// this fraction of the newest snapshot's size; negative: never from the log (snapshotSizeFactor, 0.33).
+    /// </summary>
+    public double SnapshotSizeFactor { get; private set; }
 
     /// <summary>Transactions between snapshots (snapCount, default 100000; at least 2).</summary>
     public int SnapCount { get; private set; }

@@ -87,6 +87,55 @@ public sealed class FileStore(string dataDir, string dataLogDir, ILogger logger)
         };
     }
 
+    /// <summary>
+    /// The txns after <paramref name="afterZxid"/> through <paramref name="throughZxid"/>, read from
+    /// the txn log for a learner older than the history in memory (serialized, oldest first), and
+    /// whether the log holds the txn <paramref name="afterZxid"/> itself. Null when no log reaches
+    /// back to it, or when the txns would take more than <paramref name="byteLimit"/> bytes (a
+    /// snapshot is then cheaper).
+    /// </summary>
+    public List<(long Zxid, byte[] Body)>? ReadTxnsAfter(long afterZxid, long throughZxid, long byteLimit, out bool holdsAfterZxid)
+    {
+        holdsAfterZxid = false;
+        var logs = StoreLayout.List(LogDirectory, StoreLayout.LogPrefix);
+        var first = logs.FindLastIndex(l => l.Zxid <= afterZxid);
+        if (first < 0)
+        {
+            return null;
+        }
+
+        var found = false;
+        var txns = new List<(long Zxid, byte[] Body)>();
+        long bytes = 0;
+        using var writer = new Protocol.Jute.JuteWriter(256);
+        for (var i = first; i < logs.Count && bytes <= byteLimit; i++)
+        {
+            TxnLogReader.Read(logs[i].Path, (header, txn) =>
+            {
+                if (header.Zxid == afterZxid)
+                {
+                    found = true;
+                }
+                else if (header.Zxid > afterZxid && bytes <= byteLimit)
+                {
+                    TxnLogFormat.WriteBody(writer, header, txn);
+                    txns.Add((header.Zxid, writer.WrittenSpan.ToArray()));
+                    bytes += writer.WrittenSpan.Length;
+                }
+            }, skipThroughZxid: afterZxid - 1, stopAfterZxid: throughZxid);
+        }
+
+        holdsAfterZxid = found;
+        return bytes <= byteLimit ? txns : null;
+    }
+
+    /// <summary>The size of the newest snapshot file, 0 when there is none.</summary>
+    public long NewestSnapshotSize()
+    {
+        var snapshots = StoreLayout.List(SnapshotDirectory, StoreLayout.SnapshotPrefix);
+        return snapshots.Count == 0 ? 0 : new FileInfo(snapshots[^1].Path).Length;
+    }
+
     private static List<(long Zxid, byte[] Body)> Serialize(Queue<(TxnHeader Header, Txn Txn)> txns)
     {
         var bodies = new List<(long Zxid, byte[] Body)>(txns.Count);

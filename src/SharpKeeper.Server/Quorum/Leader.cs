@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
 
 namespace SharpKeeper.Server.Quorum;
@@ -116,6 +117,38 @@ public sealed class Leader(QuorumContext context, Action<long> established)
         }
     }
 
+    /// <summary>
+    /// For a learner older than the history in memory: the committed txns after its last zxid from
+    /// the txn log (read on this thread, not the core's), when the log holds that zxid (or it starts
+    /// an epoch) and the txns take at most snapshotSizeFactor of the newest snapshot's size.
+    /// </summary>
+    private LoggedTxns? ReadFromLog(long peerLastZxid, long through)
+    {
+        var factor = context.Config.SnapshotSizeFactor;
+        if (factor < 0)
+        {
+            return null;
+        }
+
+        var snapshotSize = context.Store.NewestSnapshotSize();
+        var limit = (long)(factor * snapshotSize);
+        try
+        {
+            var txns = context.Store.ReadTxnsAfter(peerLastZxid, through, limit, out var holdsPeer);
+            if (txns is null || !(holdsPeer || Zxid.CounterOf(peerLastZxid) == 0))
+            {
+                return null;
+            }
+
+            return new LoggedTxns(through, txns, txns.Sum(t => (long)t.Body.Length), $"within snapshotSizeFactor {factor} of the {snapshotSize}-byte snapshot");
+        }
+        catch (Exception e) when (e is IOException or CorruptStoreException)
+        {
+            _logger.LogWarning("Cannot read the txn log to sync a learner from 0x{Zxid:x}: {Message}", peerLastZxid, e.Message);
+            return null;
+        }
+    }
+
     private async Task HandleLearnerAsync(Socket socket, LeaderDiscovery discovery, CancellationToken cancellationToken)
     {
         var remote = socket.RemoteEndPoint;
@@ -157,7 +190,9 @@ public sealed class Leader(QuorumContext context, Action<long> established)
 
             link = new PeerLink(sid, stream, _logger) { IsVoter = context.Voters.Contains(sid), LastHeardMillis = Core.Clock.MonotonicMillis };
             var learner = link;
-            var kind = await Core.InvokeAsync(() => replication.AddLearner(learner, peerLastZxid)).ConfigureAwait(false);
+            var historyBase = await Core.InvokeAsync(() => Core.Committed.Base).ConfigureAwait(false);
+            var fromLog = peerLastZxid < historyBase ? ReadFromLog(peerLastZxid, historyBase) : null;
+            var kind = await Core.InvokeAsync(() => replication.AddLearner(learner, peerLastZxid, fromLog)).ConfigureAwait(false);
             _logger.LogInformation("Synchronizing server {Sid} (last zxid 0x{Zxid:x}) by {Kind}", sid, peerLastZxid, kind);
             var sending = link.RunSendLoopAsync(cancellationToken);
 

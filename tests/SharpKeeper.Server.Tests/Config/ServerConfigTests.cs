@@ -176,6 +176,8 @@ public sealed class ServerConfigTests : IDisposable
     public void BothFormsOfAKeyMustAgree()
     {
         Assert.Equal(7, Parse("dataDir=DATADIR\nsnapCount=7\nzookeeper.snapCount=7\n").SnapCount);
+        Assert.Equal(0.33, Parse("dataDir=DATADIR\n").SnapshotSizeFactor);
+        Assert.Equal(-1, Parse("dataDir=DATADIR\nzookeeper.snapshotSizeFactor=-1\n").SnapshotSizeFactor);
         var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nsnapCount=7\nzookeeper.snapCount=8\n"));
         AssertError(e, 3, "zookeeper.snapCount");
         Assert.Contains("snapCount=7 on line 2", e.Message, StringComparison.Ordinal);
@@ -227,6 +229,8 @@ public sealed class ServerConfigTests : IDisposable
     [InlineData("globalOutstandingLimit=0", "globalOutstandingLimit", "at least 1")]
     [InlineData("znode.container.checkIntervalMs=0", "znode.container.checkIntervalMs", "at least 1")]
     [InlineData("peerType=boss", "peerType", "is not observer or participant")]
+    [InlineData("snapshotSizeFactor=1.5", "snapshotSizeFactor", "at most 1")]
+    [InlineData("zookeeper.snapshotSizeFactor=a third", "zookeeper.snapshotSizeFactor", "is not a number")]
     [InlineData("version=xyz", "version", "hexadecimal")]
     [InlineData("quorum.auth.serverRequireSasl=true", "quorum.auth.serverRequireSasl", "quorum.auth.enableSasl=true")]
     [InlineData("quorum.auth.learnerRequireSasl=true", "quorum.auth.learnerRequireSasl", "quorum.auth.enableSasl=true")]

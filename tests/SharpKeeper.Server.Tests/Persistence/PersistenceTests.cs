@@ -43,6 +43,54 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
+    public void RecoveryHandsBackTheLastReplayedTxnsForTheCommittedHistory()
+    {
+        WriteLog(CreateTxns(10));
+        var state = new FileStore(_dir, _dir, NullLogger.Instance).Recover(recentTxns: 4);
+        Assert.Equal([7L, 8, 9, 10], state.RecentTxns.Select(t => t.Zxid));
+        Assert.Equal(6, state.HistoryBase);
+        var (header, txn) = TxnLogFormat.DecodeBody(state.RecentTxns[0].Body);
+        Assert.Equal(7, header.Zxid);
+        Assert.Equal("/n6", Assert.IsType<CreateTxn>(txn).Path);
+
+        var none = new FileStore(_dir, _dir, NullLogger.Instance).Recover();
+        Assert.Empty(none.RecentTxns);
+        Assert.Equal(10, none.HistoryBase);
+    }
+
+    [Fact]
+    public void TxnsAfterALearnersLastZxidAreReadFromTheLogWithinALimit()
+    {
+        WriteLog(CreateTxns(10));
+        var store = new FileStore(_dir, _dir, NullLogger.Instance);
+
+        var txns = store.ReadTxnsAfter(3, 8, long.MaxValue, out var holds);
+        Assert.True(holds);
+        Assert.NotNull(txns);
+        Assert.Equal([4L, 5, 6, 7, 8], txns.Select(t => t.Zxid));
+        Assert.Equal("/n3", Assert.IsType<CreateTxn>(TxnLogFormat.DecodeBody(txns[0].Body).Txn).Path);
+
+        // A zxid the log does not hold (an epoch start, or a txn it never had) is reported as such.
+        Assert.NotNull(store.ReadTxnsAfter(0x1_0000_0000, 0x1_0000_0005, long.MaxValue, out holds));
+        Assert.False(holds);
+
+        // Too many bytes: a snapshot is cheaper.
+        Assert.Null(store.ReadTxnsAfter(3, 8, txns[0].Body.Length * 2L, out _));
+
+        // No log reaches back to the learner's zxid.
+        var later = Directory.CreateTempSubdirectory("sk-persist-").FullName;
+        try
+        {
+            TestLogs.WriteDurably(later, CreateTxns(5, firstZxid: 20));
+            Assert.Null(new FileStore(later, later, NullLogger.Instance).ReadTxnsAfter(10, 24, long.MaxValue, out _));
+        }
+        finally
+        {
+            Directory.Delete(later, recursive: true);
+        }
+    }
+
+    [Fact]
     public void TornLastRecordIsCutOffAndEarlierRecordsSurvive()
     {
         WriteLog(CreateTxns(10));

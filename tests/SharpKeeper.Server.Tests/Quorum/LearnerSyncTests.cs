@@ -131,6 +131,38 @@ public sealed class LearnerSyncTests
     }
 
     [Fact]
+    public void AFollowerOlderThanTheHistoryGetsADiffFromTheTxnLogWhenItReachesTheHistory()
+    {
+        var h = new CoreHarness(Options with { CommitLogCount = 2 });
+        Lead(h, epoch: 1);
+        var client = h.Connect();
+        var first = h.Core.LastLoggedZxid;
+        for (var i = 0; i < 5; i++)
+        {
+            h.MustCreate(client, $"/n{i}");
+        }
+
+        h.Core.StepDown();
+        var history = h.Core.Committed;
+        var logged = Enumerable.Range(1, (int)(history.Base - first)).Select(i => (first + i, new byte[] { 1 })).ToList();
+
+        var replication = NewLeader(h, epoch: 2);
+        var learner = new PeerLink(2, NullLogger.Instance);
+        var kind = replication.AddLearner(learner, first, new LoggedTxns(history.Base, logged, logged.Count, "test"));
+        Assert.StartsWith($"DIFF from 0x{first:x} ({logged.Count} txns, {logged.Count} bytes, from the txn log, test; 2 from memory)", kind);
+        var packets = Packets(learner);
+        Assert.Equal(PacketType.Diff, packets[0].Type);
+        Assert.Equal(
+            Enumerable.Range(1, (int)(history.LastZxid - first)).Select(i => first + i),
+            packets.Where(p => p.Type == PacketType.Proposal).Select(p => p.Zxid));
+
+        // Log txns that stop short of the history (it moved on while they were read) are no use.
+        var late = new PeerLink(3, NullLogger.Instance);
+        Assert.Contains("moved on while the txn log was read", replication.AddLearner(late, first, new LoggedTxns(history.Base - 1, logged.SkipLast(1).ToList(), 0, "test")));
+        Assert.Equal(PacketType.Snap, Packets(late).First().Type);
+    }
+
+    [Fact]
     public void TheHistorySurvivesARoleChangeAndASnapshotInstallResetsIt()
     {
         var h = new CoreHarness(Options);
