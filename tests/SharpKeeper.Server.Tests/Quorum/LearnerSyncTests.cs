@@ -112,16 +112,7 @@ public sealed class LearnerSyncTests
     [Fact]
     public void AFollowerOlderThanTheHistoryGetsASnapshotAndTheReasonIsLogged()
     {
-        var h = new CoreHarness(Options with { CommitLogCount = 2 });
-        Lead(h, epoch: 1);
-        var client = h.Connect();
-        var first = h.Core.LastLoggedZxid;
-        for (var i = 0; i < 5; i++)
-        {
-            h.MustCreate(client, $"/n{i}");
-        }
-
-        h.Core.StepDown();
+        var (h, first) = HistoryShorterThanEpochOne();
         var replication = NewLeader(h, epoch: 2);
         var learner = new PeerLink(2, NullLogger.Instance);
         var kind = replication.AddLearner(learner, first);
@@ -133,16 +124,7 @@ public sealed class LearnerSyncTests
     [Fact]
     public void AFollowerOlderThanTheHistoryGetsADiffFromTheTxnLogWhenItReachesTheHistory()
     {
-        var h = new CoreHarness(Options with { CommitLogCount = 2 });
-        Lead(h, epoch: 1);
-        var client = h.Connect();
-        var first = h.Core.LastLoggedZxid;
-        for (var i = 0; i < 5; i++)
-        {
-            h.MustCreate(client, $"/n{i}");
-        }
-
-        h.Core.StepDown();
+        var (h, first) = HistoryShorterThanEpochOne();
         var history = h.Core.Committed;
         var logged = Enumerable.Range(1, (int)(history.Base - first)).Select(i => (first + i, new byte[] { 1 })).ToList();
 
@@ -178,6 +160,22 @@ public sealed class LearnerSyncTests
         h.Core.ReplaceTree(tree, new Dictionary<long, int>());
         Assert.Equal(0, h.Core.Committed.Count);
         Assert.Equal(Zxid.Make(5, 7), h.Core.Committed.Base);
+    }
+
+    /// <summary>Epoch 1 wrote a session and five nodes, but the history keeps only the last two txns; returns the session's zxid.</summary>
+    private static (CoreHarness Harness, long FirstZxid) HistoryShorterThanEpochOne()
+    {
+        var h = new CoreHarness(Options with { CommitLogCount = 2 });
+        Lead(h, epoch: 1);
+        var client = h.Connect();
+        var first = h.Core.LastLoggedZxid;
+        for (var i = 0; i < 5; i++)
+        {
+            h.MustCreate(client, $"/n{i}");
+        }
+
+        h.Core.StepDown();
+        return (h, first);
     }
 
     /// <summary>A single-voter leader of <paramref name="epoch"/>: its writes commit as soon as they are durable.</summary>
