@@ -19,6 +19,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     private Task _snapshotWriting = Task.CompletedTask;
     private long _snapshotStarted;
     private ClientListener? _listener;
+    private ClientListener? _secureListener;
     private Task? _coreLoop;
     private Task? _purgeLoop;
 
@@ -28,6 +29,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         LoggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("SharpKeeper.Server");
         Clock = clock ?? SystemClock.Instance;
+
+        // The stores are read first: an unreadable one stops the start naming its key and file.
+        ClientTls = config.ClientTls is { } tls ? new ClientTls(tls) : null;
         var storeLogger = loggerFactory.CreateLogger("SharpKeeper.Server.Persistence");
         _store = new FileStore(config.DataDir, config.DataLogDir, storeLogger);
         // An ensemble member keeps its recent committed txns to sync learners by DIFF, starting with the replayed ones.
@@ -93,10 +97,16 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     /// <summary>The bound client endpoint (the real port when the config asked for port 0).</summary>
     public IPEndPoint? ClientEndPoint => _listener?.LocalEndPoint;
 
-    public int ConnectionCount => _listener?.ConnectionCount ?? 0;
+    /// <summary>The bound secure (TLS) client endpoint; null without secureClientPort.</summary>
+    public IPEndPoint? SecureClientEndPoint => _secureListener?.LocalEndPoint;
+
+    /// <summary>TLS for the secure client port, from the ssl.* settings.</summary>
+    public ClientTls? ClientTls { get; }
+
+    public int ConnectionCount => (_listener?.ConnectionCount ?? 0) + (_secureListener?.ConnectionCount ?? 0);
 
     /// <summary>The open client connections, including those not yet handshaken and four-letter-word ones.</summary>
-    public IEnumerable<ClientConnection> ClientConnections => _listener?.Connections ?? [];
+    public IEnumerable<ClientConnection> ClientConnections => [.. _listener?.Connections ?? [], .. _secureListener?.Connections ?? []];
 
     public void Start()
     {
@@ -132,25 +142,42 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             _purgeLoop = PurgeLoopAsync(TimeSpan.FromHours(Config.AutopurgePurgeInterval));
         }
 
-        var address = Config.ClientPortAddress is { Length: > 0 } text ? ParseAddress(text) : IPAddress.IPv6Any;
-        var endpoint = new IPEndPoint(address, Config.ClientPort ?? 2181);
-        _listener = new ClientListener(
-            endpoint,
-            Core,
-            new NetworkOptions { JuteMaxBuffer = Config.JuteMaxBuffer, MaxClientConnectionsPerIp = Config.MaxClientCnxns },
-            LoggerFactory.CreateLogger("SharpKeeper.Server.Network"),
-            (word, requester) => Admin.ExecuteAsync(word, requester));
-        _listener.Start();
+        // As Apache: a secure port alone means no plain one; neither means the default plain port.
+        if (Config.ClientPort is not null || Config.SecureClientPort is null)
+        {
+            _listener = StartListener(Config.ClientPortAddress, Config.ClientPort ?? 2181, null);
+        }
+
+        if (Config.SecureClientPort is { } securePort)
+        {
+            _secureListener = StartListener(Config.SecureClientPortAddress ?? Config.ClientPortAddress, securePort, ClientTls);
+        }
+
+        var endpoints = string.Join(" and ", new[] { _listener?.LocalEndPoint.ToString(), _secureListener is null ? null : $"{_secureListener.LocalEndPoint} (TLS)" }.OfType<string>());
         if (Peer is null)
         {
-            _logger.LogInformation("SharpKeeper {Version} serving clients on {Endpoint} (standalone)", VersionInfo.Full, _listener.LocalEndPoint);
+            _logger.LogInformation("SharpKeeper {Version} serving clients on {Endpoint} (standalone)", VersionInfo.Full, endpoints);
         }
         else
         {
             _logger.LogInformation(
                 "SharpKeeper {Version} server.{Id} of an ensemble of {Count}: clients on {Endpoint}, looking for a leader",
-                VersionInfo.Full, Config.MyId, Config.Servers.Count, _listener.LocalEndPoint);
+                VersionInfo.Full, Config.MyId, Config.Servers.Count, endpoints);
         }
+    }
+
+    private ClientListener StartListener(string? address, int port, ClientTls? tls)
+    {
+        var ip = address is { Length: > 0 } text ? ParseAddress(text) : IPAddress.IPv6Any;
+        var listener = new ClientListener(
+            new IPEndPoint(ip, port),
+            Core,
+            new NetworkOptions { JuteMaxBuffer = Config.JuteMaxBuffer, MaxClientConnectionsPerIp = Config.MaxClientCnxns },
+            LoggerFactory.CreateLogger("SharpKeeper.Server.Network"),
+            (word, requester) => Admin.ExecuteAsync(word, requester),
+            tls);
+        listener.Start();
+        return listener;
     }
 
     /// <summary>Every garbage-collection pause of this process (mntr's gc_pause_us).</summary>
@@ -246,6 +273,11 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         if (Peer is not null)
         {
             await Peer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_secureListener is not null)
+        {
+            await _secureListener.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_listener is not null)

@@ -15,6 +15,9 @@ public static class AuthProviders
     public const string Super = "super";
     public const string AuthScheme = "auth";
 
+    /// <summary>A TLS client certificate's subject (X509AuthenticationProvider), in RFC 2253 form.</summary>
+    public const string X509 = "x509";
+
     /// <summary>digest ids are "user:base64(sha1("user:password"))".</summary>
     public static string DigestOf(string userAndPassword)
     {
@@ -25,9 +28,9 @@ public static class AuthProviders
     }
 
     /// <summary>Whether ids of this scheme come from an authentication (and so may stand for the "auth" ACL scheme).</summary>
-    public static bool IsAuthenticated(string scheme) => scheme is Digest;
+    public static bool IsAuthenticated(string scheme) => scheme is Digest or X509;
 
-    public static bool IsKnownScheme(string scheme) => scheme is World or Digest or Ip;
+    public static bool IsKnownScheme(string scheme) => scheme is World or Digest or Ip or X509;
 
     /// <summary>Validity of an id in an ACL being set.</summary>
     public static bool IsValidAclId(string scheme, string id) => scheme switch
@@ -37,6 +40,9 @@ public static class AuthProviders
         // As ZooKeeper: id.split(":") must give two parts, and Java's split drops trailing empty parts.
         Digest => JavaSplitCount(id, ':') == 2,
         Ip => TryParseCidr(id, out _, out _),
+
+        // As X500Principal's parser, roughly: attribute=value pairs.
+        X509 => id.Contains('=', StringComparison.Ordinal),
         _ => false,
     };
 

@@ -57,7 +57,7 @@ internal static class ConfigKeys
         "requireKerberosConfig", "SASLAuthenticationProvider.superPassword", "sasl.serverconfig",
         "security.auth_to_local", "serverCnxnFactory", "superUser", "tcpKeepAlive",
         "throttled_op_wait_time", "watchManagerName", "watcherCleanIntervalInSeconds", "watcherCleanThreadsNum",
-        "watcherCleanThreshold", "X509AuthenticationProvider.superUser", "ssl.authProvider",
+        "watcherCleanThreshold",
     ]);
 
     /// <summary>Families of keys accepted by prefix: metrics provider settings and the many TLS keys.</summary>

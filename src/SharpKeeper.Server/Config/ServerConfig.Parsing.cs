@@ -24,6 +24,7 @@ public sealed partial class ServerConfig
         var config = new ServerConfig { SourceFile = sourceFile };
         config.ReadDirectories(values, file, baseDirectory, warnings);
         config.ReadClientPorts(values);
+        config.ReadClientTls(values, file, baseDirectory);
         config.ReadTimes(values, file);
         config.ReadTuning(values, warnings);
         config.ReadFourLetterWords(values, warnings);
@@ -81,6 +82,9 @@ public sealed partial class ServerConfig
         return full;
     }
 
+    /// <summary>Apache's client-certificate provider, which SharpKeeper has built in.</summary>
+    public const string X509ProviderClass = "org.apache.zookeeper.server.auth.X509AuthenticationProvider";
+
     private void ReadClientPorts(ConfigValues values)
     {
         (ClientPort, ClientPortAddress) = ReadPortAndAddress(values, "clientPort", "clientPortAddress");
@@ -88,6 +92,76 @@ public sealed partial class ServerConfig
         ClientPortListenBacklog = values.Int("clientPortListenBacklog", -1, min: -1);
         ObserverMasterPort = values.Int("observerMasterPort", 0, min: 0, max: 65535) is > 0 and var port ? port : null;
     }
+
+    /// <summary>
+    /// The secure client port's ssl.* settings (Apache's ClientX509Util keys, read from zoo.cfg or as
+    /// zookeeper.ssl.* properties). Required once secureClientPort is set: a key store at least.
+    /// </summary>
+    private void ReadClientTls(ConfigValues values, string file, string baseDirectory)
+    {
+        if (SecureClientPort is null)
+        {
+            return;
+        }
+
+        var keyStore = ReadStore(values, "ssl.keyStore", baseDirectory)
+            ?? throw new ConfigException(file, 0, "ssl.keyStore.location", "is needed to serve TLS on secureClientPort");
+        var clientAuth = values.Find("ssl.clientAuth", systemProperty: true);
+        var protocols = values.Find("ssl.enabledProtocols", systemProperty: true) ?? values.Find("ssl.protocol", systemProperty: true);
+        var ciphers = values.Find("ssl.ciphersuites", systemProperty: true);
+        ClientTls = new TlsSettings
+        {
+            KeyStore = keyStore,
+            TrustStore = ReadStore(values, "ssl.trustStore", baseDirectory),
+            ClientAuth = clientAuth?.Value.ToLowerInvariant() switch
+            {
+                null or "" or "need" => ClientAuthMode.Need,
+                "want" => ClientAuthMode.Want,
+                "none" => ClientAuthMode.None,
+                _ => throw ConfigValues.Error(clientAuth, $"'{clientAuth.Value}' is not none, want or need"),
+            },
+            Protocols = SplitList(protocols?.Value),
+            ProtocolsSource = Source(protocols),
+            CipherSuites = SplitList(ciphers?.Value),
+            CipherSuitesSource = Source(ciphers),
+            AuthScheme = values.String("ssl.authProvider", systemProperty: true) ?? "x509",
+            SuperUser = values.String("X509AuthenticationProvider.superUser", systemProperty: true),
+        };
+        values.Bool("ssl.hostnameVerification", true, systemProperty: true);
+    }
+
+    private static StoreSettings? ReadStore(ConfigValues values, string prefix, string baseDirectory)
+    {
+        var location = values.Find(prefix + ".location", systemProperty: true);
+        var password = values.String(prefix + ".password", systemProperty: true);
+        var passwordPath = values.Find(prefix + ".passwordPath", systemProperty: true);
+        var type = values.String(prefix + ".type", systemProperty: true);
+        if (location is not { Value.Length: > 0 })
+        {
+            return null;
+        }
+
+        if (password is null && passwordPath is { Value.Length: > 0 })
+        {
+            // As Apache's SecretUtils: the file's text, without a final line break.
+            var path = Path.GetFullPath(passwordPath.Value, baseDirectory);
+            try
+            {
+                password = File.ReadAllText(path).TrimEnd('\n', '\r');
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw ConfigValues.Error(passwordPath, $"cannot read the password file {path}: {e.Message}");
+            }
+        }
+
+        return new StoreSettings(Path.GetFullPath(location.Value, baseDirectory), password, type, Source(location)!);
+    }
+
+    private static List<string> SplitList(string? value) =>
+        value is null ? [] : [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    private static ConfigSource? Source(ConfigEntry? entry) => entry is null ? null : new ConfigSource(entry.File, entry.Line, entry.Key);
 
     /// <summary>A port of 0 (or none) means "not set"; an address without a port is an error, as in Apache.</summary>
     private static (int? Port, string? Address) ReadPortAndAddress(ConfigValues values, string portKey, string addressKey)
@@ -628,11 +702,10 @@ public sealed partial class ServerConfig
         }
 
         const string NoTls = "TLS is not supported by SharpKeeper";
-        Warn(values.Find("secureClientPort") is { Value: not ("" or "0") } secure ? secure : null, $"{NoTls}; no secure client port is opened");
         Warn(values.Find("sslQuorum") is var sslQuorum && IsTrue(sslQuorum) ? sslQuorum : null, $"{NoTls}; servers talk in plain text");
         Warn(values.Find("portUnification") is var unification && IsTrue(unification) ? unification : null, $"{NoTls}; the client port speaks plain text only");
         Warn(values.Find("client.portUnification", true) is var clientUnification && IsTrue(clientUnification) ? clientUnification : null,
-            $"{NoTls}; the client port speaks plain text only");
+            "TLS and plain text on one port are not supported by SharpKeeper; use secureClientPort beside clientPort");
         Warn(sasl ? values.Find("quorum.auth.enableSasl") : null, "SASL between servers is not supported by SharpKeeper; ignored");
         Warn(values.Find("enforce.auth.enabled", true) is var enforce && IsTrue(enforce) ? enforce : null,
             "is not supported by SharpKeeper: clients are NOT required to authenticate");
@@ -651,7 +724,10 @@ public sealed partial class ServerConfig
             || e.Key.StartsWith(ConfigKeys.SystemPropertyPrefix + "authProvider.", StringComparison.Ordinal)))
         {
             values.Find(entry.Key);
-            Warn(entry, "authentication providers are Java classes SharpKeeper cannot load; ignored (digest, ip and world are built in)");
+            if (entry.Value != X509ProviderClass)
+            {
+                Warn(entry, "authentication providers are Java classes SharpKeeper cannot load; ignored (digest, ip, world and x509 are built in)");
+            }
         }
     }
 

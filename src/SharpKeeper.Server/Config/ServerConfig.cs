@@ -59,8 +59,11 @@ public sealed partial class ServerConfig
     /// <summary>The address to bind the client port to; null for all interfaces (as Apache does when clientPortAddress is unset).</summary>
     public string? ClientPortAddress { get; private set; }
 
-    /// <summary>secureClientPort (TLS); SharpKeeper does not serve TLS and warns when it is set.</summary>
+    /// <summary>secureClientPort: clients speak TLS there (<see cref="ClientTls"/>), beside or instead of clientPort.</summary>
     public int? SecureClientPort { get; private set; }
+
+    /// <summary>The secure client port's TLS settings; null when there is no secure client port.</summary>
+    public TlsSettings? ClientTls { get; private set; }
 
     public string? SecureClientPortAddress { get; private set; }
 

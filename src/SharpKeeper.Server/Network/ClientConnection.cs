@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Protocol;
@@ -29,11 +30,21 @@ public sealed class ClientConnection : IClientConnection
     private readonly JuteWriter _scratch = new(512);
     private readonly RateLimitedWarnings _warnings;
     private readonly Func<string, IPEndPoint, Task<string>> _fourLetterWords;
+    private readonly ClientTls? _tls;
+    private SslStream? _secure;
     private int _closed;
 
+    /// <param name="tls">The secure client port's TLS, or null for plain text.</param>
     public ClientConnection(
-        Socket socket, ServerCore core, NetworkOptions options, ILogger logger, RateLimitedWarnings warnings, Func<string, IPEndPoint, Task<string>> fourLetterWords)
+        Socket socket,
+        ServerCore core,
+        NetworkOptions options,
+        ILogger logger,
+        RateLimitedWarnings warnings,
+        Func<string, IPEndPoint, Task<string>> fourLetterWords,
+        ClientTls? tls = null)
     {
+        _tls = tls;
         _socket = socket;
         _core = core;
         _options = options;
@@ -64,9 +75,20 @@ public sealed class ClientConnection : IClientConnection
     /// </summary>
     public bool IsOldClient { get; private set; }
 
+    public IReadOnlyList<Id> TransportIds { get; private set; } = [];
+
+    /// <summary>True on the secure client port (after the TLS handshake).</summary>
+    public bool IsSecure => _secure is not null;
+
     /// <summary>Runs the connection until either side closes it.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        if (_tls is not null && !await HandshakeAsync(_tls, cancellationToken).ConfigureAwait(false))
+        {
+            _socket.Dispose();
+            return;
+        }
+
         var sending = SendLoopAsync();
         try
         {
@@ -90,10 +112,40 @@ public sealed class ClientConnection : IClientConnection
         }
     }
 
+    /// <summary>The TLS handshake, bounded in time; a client that fails it is logged (rate-limited) and dropped.</summary>
+    private async Task<bool> HandshakeAsync(ClientTls tls, CancellationToken cancellationToken)
+    {
+        var secure = new SslStream(new NetworkStream(_socket, ownsSocket: false), leaveInnerStreamOpen: false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(HandshakeTimeout);
+        try
+        {
+            await secure.AuthenticateAsServerAsync(tls.ServerOptions(), timeout.Token).ConfigureAwait(false);
+            TransportIds = tls.IdentitiesOf(secure.RemoteCertificate);
+            _secure = secure;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            _core.Stats.FrameRejected();
+            if (!cancellationToken.IsCancellationRequested && _warnings.ShouldLog("TLS handshake failed", RemoteAddress))
+            {
+                _logger.LogWarning(
+                    "Closing connection from {Remote} on the secure client port: TLS handshake failed ({Reason})",
+                    RemoteEndPoint, e is OperationCanceledException ? $"not done within {HandshakeTimeout.TotalSeconds} s" : e.Message);
+            }
+
+            await secure.DisposeAsync().ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+
     private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
     {
-        await using var stream = new NetworkStream(_socket, ownsSocket: false);
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
+        await using var plain = _secure is null ? new NetworkStream(_socket, ownsSocket: false) : null;
+        var reader = PipeReader.Create((Stream?)_secure ?? plain!, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
         var handshaken = false;
         while (!IsClosed)
         {
@@ -342,6 +394,12 @@ public sealed class ClientConnection : IClientConnection
 
                 foreach (var segment in read.Buffer)
                 {
+                    if (_secure is not null)
+                    {
+                        await _secure.WriteAsync(segment).ConfigureAwait(false);
+                        continue;
+                    }
+
                     var remaining = segment;
                     while (!remaining.IsEmpty)
                     {
@@ -372,6 +430,10 @@ public sealed class ClientConnection : IClientConnection
             }
 
             _socket.Close();
+            if (_secure is not null)
+            {
+                await _secure.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 

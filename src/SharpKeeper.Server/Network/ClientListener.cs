@@ -6,7 +6,7 @@ using SharpKeeper.Server.Processing;
 
 namespace SharpKeeper.Server.Network;
 
-/// <summary>Accepts client connections on the client port, enforcing maxClientCnxns per IP address.</summary>
+/// <summary>Accepts client connections on the client port (or, with TLS, the secure client port), enforcing maxClientCnxns per IP address.</summary>
 public sealed class ClientListener : IAsyncDisposable
 {
     private readonly Socket _listener;
@@ -18,10 +18,18 @@ public sealed class ClientListener : IAsyncDisposable
     private readonly ConcurrentDictionary<ClientConnection, Task> _running = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly RateLimitedWarnings _warnings;
+    private readonly ClientTls? _tls;
     private Task? _acceptLoop;
 
-    public ClientListener(IPEndPoint endpoint, ServerCore core, NetworkOptions options, ILogger logger, Func<string, IPEndPoint, Task<string>> fourLetterWords)
+    public ClientListener(
+        IPEndPoint endpoint,
+        ServerCore core,
+        NetworkOptions options,
+        ILogger logger,
+        Func<string, IPEndPoint, Task<string>> fourLetterWords,
+        ClientTls? tls = null)
     {
+        _tls = tls;
         _core = core;
         _options = options;
         _logger = logger;
@@ -84,7 +92,7 @@ public sealed class ClientListener : IAsyncDisposable
                 continue;
             }
 
-            var connection = new ClientConnection(socket, _core, _options, _logger, _warnings, _fourLetterWords);
+            var connection = new ClientConnection(socket, _core, _options, _logger, _warnings, _fourLetterWords, _tls);
             // Registered before it runs: a connection that ends at once must still find its entry to remove.
             var run = new Task<Task>(() => RunConnectionAsync(connection, key));
             _running[connection] = run.Unwrap();

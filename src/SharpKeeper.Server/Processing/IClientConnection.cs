@@ -21,6 +21,9 @@ public interface IClientConnection : IWatcher
 
     ConnectionStats Stats { get; }
 
+    /// <summary>Ids the transport itself authenticated (a verified TLS client certificate's subject); none on a plain connection.</summary>
+    IReadOnlyList<Id> TransportIds => [];
+
     bool IsClosed { get; }
 
     void SendConnectResponse(ConnectResponse response);

@@ -326,7 +326,7 @@ public sealed class ServerCore
         }
 
         var timeout = Math.Clamp(request.Timeout, _options.MinSessionTimeoutMs, _options.MaxSessionTimeoutMs);
-        connection.AuthInfo = [new Id(AuthProviders.Ip, connection.RemoteAddress)];
+        connection.AuthInfo = [.. connection.TransportIds, new Id(AuthProviders.Ip, connection.RemoteAddress)];
         var now = _clock.MonotonicMillis;
 
         if (request.SessionId == 0 && _logFailed)

@@ -316,6 +316,7 @@ public sealed class ServerConfigTests : IDisposable
             dataDir=DATADIR
             clientPort=2181
             secureClientPort=2281
+            ssl.keyStore.location=server.p12
             sslQuorum=true
             portUnification=true
             authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
@@ -327,11 +328,47 @@ public sealed class ServerConfigTests : IDisposable
             skipACL=yes
             """);
         Assert.Equal(
-            ["secureClientPort", "sslQuorum", "portUnification", "authProvider.1", "quorum.auth.enableSasl", "enforce.auth.enabled",
+            ["sslQuorum", "portUnification", "authProvider.1", "quorum.auth.enableSasl", "enforce.auth.enabled",
                 "admin.enableServer", "snapshot.compression.method", "metricsProvider.className", "skipACL"],
             config.Warnings.Select(w => w.Key));
         Assert.Equal(2281, config.SecureClientPort);
         Assert.True(config.SkipAcl);
+    }
+
+    [Fact]
+    public void TheSecureClientPortReadsApachesSslKeys()
+    {
+        File.WriteAllText(Path.Combine(_dir, "keystore.pass"), "s3cret\n");
+        var config = Parse("""
+            dataDir=DATADIR
+            secureClientPort=2281
+            ssl.keyStore.location=server.p12
+            ssl.keyStore.passwordPath=keystore.pass
+            zookeeper.ssl.trustStore.location=ca.pem
+            ssl.trustStore.type=PEM
+            ssl.clientAuth=want
+            ssl.enabledProtocols=TLSv1.3, TLSv1.2
+            ssl.ciphersuites=TLS_AES_128_GCM_SHA256
+            authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider
+            X509AuthenticationProvider.superUser=CN=admin
+            """);
+        Assert.Empty(config.Warnings);
+        var tls = config.ClientTls!;
+        Assert.Equal((Path.Combine(_dir, "server.p12"), "s3cret", null), (tls.KeyStore.Location, tls.KeyStore.Password, tls.KeyStore.Type));
+        Assert.Equal((Path.Combine(_dir, "ca.pem"), "PEM"), (tls.TrustStore!.Location, tls.TrustStore.Type));
+        Assert.Equal(ClientAuthMode.Want, tls.ClientAuth);
+        Assert.Equal(["TLSv1.3", "TLSv1.2"], tls.Protocols);
+        Assert.Equal(["TLS_AES_128_GCM_SHA256"], tls.CipherSuites);
+        Assert.Equal(("x509", "CN=admin"), (tls.AuthScheme, tls.SuperUser));
+        Assert.Null(config.ClientPort);
+    }
+
+    [Fact]
+    public void ASecureClientPortNeedsAKeyStore()
+    {
+        var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nsecureClientPort=2281\n"));
+        AssertError(e, 0, "ssl.keyStore.location");
+        Assert.Contains("is needed to serve TLS", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,49 @@
+namespace SharpKeeper.Server.Config;
+
+/// <summary>How a client must show a certificate on the secure client port (ssl.clientAuth).</summary>
+public enum ClientAuthMode
+{
+    None,
+    Want,
+    Need,
+}
+
+/// <summary>Where a setting was written, so that an error found later (a store that cannot be read) names the file, the line and the key.</summary>
+public sealed record ConfigSource(string File, int Line, string Key)
+{
+    public ConfigException Error(string message, Exception? inner = null) => new(File, Line, Key, message, inner);
+}
+
+/// <summary>
+/// A key or trust store as zoo.cfg names it: the file, its password (given or read from
+/// passwordPath) and its type (given, or guessed from the file name as Apache does). <see cref="Source"/>
+/// is the location's line, for errors that name the file, the line and the key.
+/// </summary>
+public sealed record StoreSettings(string Location, string? Password, string? Type, ConfigSource Source);
+
+/// <summary>The secure client port's TLS settings (Apache's ssl.* keys, also as zookeeper.ssl.* properties).</summary>
+public sealed record TlsSettings
+{
+    public required StoreSettings KeyStore { get; init; }
+
+    public StoreSettings? TrustStore { get; init; }
+
+    public ClientAuthMode ClientAuth { get; init; } = ClientAuthMode.Need;
+
+    /// <summary>ssl.enabledProtocols (or ssl.protocol): TLSv1.2, TLSv1.3; empty for the platform's defaults.</summary>
+    public IReadOnlyList<string> Protocols { get; init; } = [];
+
+    /// <summary>ssl.ciphersuites, by their IANA names; empty for the platform's defaults.</summary>
+    public IReadOnlyList<string> CipherSuites { get; init; } = [];
+
+    /// <summary>The auth scheme a client certificate's subject is an id of (ssl.authProvider, default x509).</summary>
+    public string AuthScheme { get; init; } = "x509";
+
+    /// <summary>A certificate subject that authenticates as super (X509AuthenticationProvider.superUser).</summary>
+    public string? SuperUser { get; init; }
+
+    /// <summary>The ssl.enabledProtocols (or ssl.protocol) and ssl.ciphersuites lines, when given.</summary>
+    public ConfigSource? ProtocolsSource { get; init; }
+
+    public ConfigSource? CipherSuitesSource { get; init; }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""python3-kazoo over TLS with a client certificate, against a secure client port.
+
+Usage: kazoo_tls.py --server HOST:PORT --ca CA.pem --cert CLIENT.crt --key CLIENT.key --subject DN
+
+Checks CRUD over TLS and an ACL on the certificate's x509 identity (DN as the server names it).
+Prints `PASS name` / `FAIL name: reason` and `N passed, M failed`; exits non-zero on any failure.
+"""
+import argparse
+import sys
+import uuid
+
+from kazoo.client import KazooClient
+from kazoo.security import ACL, Id, Permissions
+
+parser = argparse.ArgumentParser()
+for option in ("--server", "--ca", "--cert", "--key", "--subject"):
+    parser.add_argument(option, required=True)
+args = parser.parse_args()
+
+passed = failed = 0
+
+
+def check(name, function):
+    global passed, failed
+    try:
+        function()
+        passed += 1
+        print(f"PASS {name}")
+    except Exception as error:  # a failed check is reported, not raised
+        failed += 1
+        print(f"FAIL {name}: {error!r}")
+
+
+client = KazooClient(hosts=args.server, use_ssl=True, verify_certs=True, ca=args.ca,
+                     certfile=args.cert, keyfile=args.key, timeout=10.0)
+root = f"/kazoo-tls-{uuid.uuid4().hex[:8]}"
+
+
+def connect():
+    client.start(timeout=15)
+
+
+def crud():
+    client.create(root, b"v1")
+    assert client.get(root)[0] == b"v1"
+    client.set(root, b"v2")
+    assert client.get(root)[0] == b"v2"
+    client.create(root + "/child", b"")
+    assert client.get_children(root) == ["child"]
+
+
+def x509_acl():
+    acl = [ACL(Permissions.ALL, Id("x509", args.subject))]
+    client.create(root + "/mine", b"secret", acl=acl)
+    assert client.get(root + "/mine")[0] == b"secret"
+    assert client.get_acls(root + "/mine")[0][0].id.id == args.subject
+
+
+def cleanup():
+    client.delete(root, recursive=True)
+    assert client.exists(root) is None
+
+
+check("tls-connect", connect)
+if passed:
+    check("tls-crud", crud)
+    check("tls-x509-acl", x509_acl)
+    check("tls-cleanup", cleanup)
+    client.stop()
+    client.close()
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed or not passed else 0)
