@@ -92,13 +92,10 @@ public sealed class ClientTls
         }
 
         var subject = Rfc2253Name((certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData())).SubjectName);
-        var ids = new List<Id> { new(_settings.AuthScheme, subject) };
-        if (_settings.SuperUser is { } super && super == subject)
-        {
-            ids.Add(new Id(Auth.AuthProviders.Super, subject));
-        }
-
-        return ids;
+        // As Apache's X509AuthenticationProvider: the super id first, then the certificate's.
+        return _settings.SuperUser is { } super && super == subject
+            ? [new Id(Auth.AuthProviders.Super, subject), new Id(_settings.AuthScheme, subject)]
+            : [new Id(_settings.AuthScheme, subject)];
     }
 
     /// <summary>Most specific RDN first, separated by commas without spaces, as RFC 2253 writes a name.</summary>

@@ -103,6 +103,26 @@ public sealed class ClientTlsTests : IDisposable
         Assert.Equal([("ip", "127.0.0.1")], whoAmI.Clients.Select(c => (c.AuthScheme, c.User)));
     }
 
+    /// <summary>X509AuthenticationProvider.superUser: that certificate's sessions are super (listed first, as Apache adds it).</summary>
+    [Fact]
+    public async Task TheSuperUsersCertificateIsSuper()
+    {
+        _certificates.Issue("server", "CN=localhost");
+        var client = _certificates.Issue("client", ClientSubject);
+        var securePort = FreePort.Pick();
+        await using var server = await SharpKeeperProcess.StartAsync(TlsConfig(securePort, "server.p12", extra: $"X509AuthenticationProvider.superUser={ClientSubject}"));
+        await using var plain = await RawSession.ConnectAsync(server.Port);
+        var acl = new List<Acl> { new(Perms.All, new Id("digest", "nobody:AAAAAAAAAAAAAAAAAAAAAAAAAAA=")) };
+        var (created, _) = await plain.SendAsync(OpCode.Create, new CreateRequest("/locked", [1], acl, 0, 0));
+        Assert.Equal(ErrorCode.Ok, created.Err);
+
+        await using var session = await TlsSession.ConnectAsync(securePort, client, _certificates.Ca);
+        var whoAmI = (WhoAmIResponse)(await session.CallAsync(OpCode.WhoAmI, _ => { })).Body!;
+        Assert.Equal([("super", ClientSubject), ("x509", ClientSubject), ("ip", "127.0.0.1")], whoAmI.Clients.Select(c => (c.AuthScheme, c.User)));
+        var read = await session.CallAsync(OpCode.GetData, w => RequestCodec.WritePathRequest(w, OpCode.GetData, new PathWatchRequest("/locked", false)));
+        Assert.Equal(ErrorCode.Ok, read.Header.Err);
+    }
+
     [Theory]
     [InlineData("missing.pem", "", "ssl.keyStore.location", "cannot read the PEM key store")]
     [InlineData("server.jks", "", "ssl.keyStore.location", "JKS store")]
