@@ -5,8 +5,8 @@ using SharpKeeper.Server.Config;
 namespace SharpKeeper.Server.Network;
 
 /// <summary>
-/// Reads the key and trust stores zoo.cfg names, in the formats Apache's X509Util reads: PKCS12 and
-/// PEM (a key store holds the certificate chain and its private key, optionally encrypted with the
+/// Reads the key and trust stores zoo.cfg names, in the formats Apache's X509Util reads: JKS,
+/// PKCS12 and PEM (a PEM key store holds the certificate chain and its private key, optionally encrypted with the
 /// store password; a trust store holds CA certificates). The type is ssl.*.type, or guessed from the
 /// file name as Apache's KeyStoreFileType does. Any failure is a start-up error naming the key and file.
 /// </summary>
@@ -26,6 +26,7 @@ public static class CertificateStores
             {
                 Pkcs12 => X509CertificateLoader.LoadPkcs12CollectionFromFile(store.Location, store.Password, X509KeyStorageFlags.EphemeralKeySet),
                 Pem => LoadPemKeyStore(store),
+                Jks => WithUsableKeys(JksStore.Read(File.ReadAllBytes(store.Location), store.Password)),
                 _ => throw Unsupported(store, type),
             };
             var withKey = certificates.FirstOrDefault(c => c.HasPrivateKey)
@@ -61,6 +62,9 @@ public static class CertificateStores
                     break;
                 case Pem:
                     certificates.ImportFromPemFile(store.Location);
+                    break;
+                case Jks:
+                    certificates = JksStore.Read(File.ReadAllBytes(store.Location), store.Password);
                     break;
                 default:
                     throw Unsupported(store, type);
@@ -98,8 +102,7 @@ public static class CertificateStores
             ? X509Certificate2.CreateFromEncryptedPem(text, text, password)
             : X509Certificate2.CreateFromPem(text, text);
 
-        // The key is bound to an ephemeral key set on Linux already; PKCS12 export keeps it usable by SslStream.
-        var withKey = X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.EphemeralKeySet);
+        var withKey = Usable(certificate);
         var all = new X509Certificate2Collection();
         all.ImportFromPem(text);
         var collection = new X509Certificate2Collection { withKey };
@@ -114,10 +117,23 @@ public static class CertificateStores
         return collection;
     }
 
-    private static ConfigException Unsupported(StoreSettings store, string type) => type == Jks
-        ? store.Source.Error($"{store.Location} is a JKS store, which SharpKeeper does not read yet: convert it with "
-            + "`keytool -importkeystore -srckeystore FILE.jks -destkeystore FILE.p12 -deststoretype PKCS12` and name the .p12 file")
-        : store.Source.Error($"store type {type} is not supported: use PKCS12 or PEM ({TypeKey(store)})");
+    /// <summary>A key joined to its certificate in memory, made usable by SslStream on every platform by a PKCS12 round trip.</summary>
+    private static X509Certificate2 Usable(X509Certificate2 withKey) =>
+        X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.EphemeralKeySet);
+
+    private static X509Certificate2Collection WithUsableKeys(X509Certificate2Collection certificates)
+    {
+        var usable = new X509Certificate2Collection();
+        foreach (var certificate in certificates)
+        {
+            usable.Add(certificate.HasPrivateKey ? Usable(certificate) : certificate);
+        }
+
+        return usable;
+    }
+
+    private static ConfigException Unsupported(StoreSettings store, string type) =>
+        store.Source.Error($"store type {type} is not supported: use JKS, PKCS12 or PEM ({TypeKey(store)})");
 
     private static string TypeKey(StoreSettings store) => store.Source.Key[..store.Source.Key.LastIndexOf('.')] + ".type";
 }

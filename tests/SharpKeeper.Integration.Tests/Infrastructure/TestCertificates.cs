@@ -74,6 +74,24 @@ public sealed class TestCertificates : IDisposable
 
     public string PathOf(string file) => Path.Combine(Directory, file);
 
+    /// <summary>NAME.jks from NAME.p12, and trust.jks holding the CA, written by the JDK's keytool as an operator's would be.</summary>
+    public async Task WriteJksAsync(string name)
+    {
+        await KeytoolAsync("-importkeystore", "-srckeystore", PathOf(name + ".p12"), "-srcstoretype", "PKCS12", "-srcstorepass", StorePassword,
+            "-destkeystore", PathOf(name + ".jks"), "-deststoretype", "JKS", "-deststorepass", StorePassword, "-destkeypass", StorePassword, "-noprompt");
+        await KeytoolAsync("-importcert", "-noprompt", "-alias", "ca", "-file", CaPem, "-storetype", "JKS",
+            "-keystore", PathOf("trust.jks"), "-storepass", StorePassword);
+    }
+
+    private static async Task KeytoolAsync(params string[] arguments)
+    {
+        var result = await ProcessRunner.RunAsync("keytool", arguments, TimeSpan.FromSeconds(60));
+        if (result.TimedOut || result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"keytool {string.Join(' ', arguments)} failed: {result.Output}");
+        }
+    }
+
     private static X509Certificate2 CreateCa(string subject)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);

@@ -22,14 +22,15 @@ public sealed class ClientTlsTests : IDisposable
 
     public void Dispose() => _certificates.Dispose();
 
-    private string TlsConfig(int securePort, string keyStore, string clientAuth = "need", string extra = "") => $"""
+    private string TlsConfig(int securePort, string keyStore, string clientAuth = "need", string extra = "", string? trustStore = null) => $"""
         secureClientPort={securePort}
         secureClientPortAddress=127.0.0.1
         serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory
         authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider
         ssl.keyStore.location={_certificates.PathOf(keyStore)}
         ssl.keyStore.password={TestCertificates.StorePassword}
-        ssl.trustStore.location={_certificates.CaPem}
+        ssl.trustStore.location={trustStore ?? _certificates.CaPem}
+        ssl.trustStore.password={TestCertificates.StorePassword}
         ssl.clientAuth={clientAuth}
         {extra}
         """;
@@ -38,12 +39,20 @@ public sealed class ClientTlsTests : IDisposable
     [InlineData("server.pem", false)]
     [InlineData("server.pem", true)]
     [InlineData("server.p12", false)]
+    [InlineData("server.jks", false)]
     public async Task AClientCertificateIsAnX509IdentityInWhoAmIAndAcls(string keyStore, bool encryptedPemKey)
     {
         _certificates.Issue("server", "CN=localhost", encryptPemKey: encryptedPemKey);
         var client = _certificates.Issue("client", ClientSubject);
+        var jks = keyStore.EndsWith(".jks", StringComparison.Ordinal);
+        if (jks)
+        {
+            await _certificates.WriteJksAsync("server");
+        }
+
         var securePort = FreePort.Pick();
-        await using var server = await SharpKeeperProcess.StartAsync(TlsConfig(securePort, keyStore));
+        await using var server = await SharpKeeperProcess.StartAsync(
+            TlsConfig(securePort, keyStore, trustStore: jks ? _certificates.PathOf("trust.jks") : null));
 
         await using var session = await TlsSession.ConnectAsync(securePort, client, _certificates.Ca);
         var whoAmI = (WhoAmIResponse)(await session.CallAsync(OpCode.WhoAmI, _ => { })).Body!;
@@ -125,7 +134,7 @@ public sealed class ClientTlsTests : IDisposable
 
     [Theory]
     [InlineData("missing.pem", "", "ssl.keyStore.location", "cannot read the PEM key store")]
-    [InlineData("server.jks", "", "ssl.keyStore.location", "JKS store")]
+    [InlineData("server.jks", "", "ssl.keyStore.location", "cannot read the JKS key store")]
     [InlineData("server.bin", "", "ssl.keyStore.location", "cannot tell the store type")]
     [InlineData("server.p12", "ssl.enabledProtocols=TLSv1.1", "ssl.enabledProtocols", "TLSv1.1 is not supported")]
     [InlineData("server.p12", "ssl.clientAuth=maybe", "ssl.clientAuth", "is not none, want or need")]
