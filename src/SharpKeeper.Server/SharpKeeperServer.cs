@@ -145,12 +145,13 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         // As Apache: a secure port alone means no plain one; neither means the default plain port.
         if (Config.ClientPort is not null || Config.SecureClientPort is null)
         {
-            _listener = StartListener(Config.ClientPortAddress, Config.ClientPort ?? 2181, null);
+            // client.portUnification: TLS clients are welcome on the plain port too.
+            _listener = StartListener(Config.ClientPortAddress, Config.ClientPort ?? 2181, Config.ClientPortUnification ? ClientTls : null, tlsOptional: true);
         }
 
         if (Config.SecureClientPort is { } securePort)
         {
-            _secureListener = StartListener(Config.SecureClientPortAddress ?? Config.ClientPortAddress, securePort, ClientTls);
+            _secureListener = StartListener(Config.SecureClientPortAddress ?? Config.ClientPortAddress, securePort, ClientTls, tlsOptional: false);
         }
 
         var endpoints = string.Join(" and ", new[] { _listener?.LocalEndPoint.ToString(), _secureListener is null ? null : $"{_secureListener.LocalEndPoint} (TLS)" }.OfType<string>());
@@ -166,7 +167,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         }
     }
 
-    private ClientListener StartListener(string? address, int port, ClientTls? tls)
+    private ClientListener StartListener(string? address, int port, ClientTls? tls, bool tlsOptional)
     {
         var ip = address is { Length: > 0 } text ? ParseAddress(text) : IPAddress.IPv6Any;
         var listener = new ClientListener(
@@ -175,7 +176,8 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             new NetworkOptions { JuteMaxBuffer = Config.JuteMaxBuffer, MaxClientConnectionsPerIp = Config.MaxClientCnxns },
             LoggerFactory.CreateLogger("SharpKeeper.Server.Network"),
             (word, requester) => Admin.ExecuteAsync(word, requester),
-            tls);
+            tls,
+            tlsOptional);
         listener.Start();
         return listener;
     }

@@ -95,17 +95,19 @@ public sealed partial class ServerConfig
 
     /// <summary>
     /// The secure client port's ssl.* settings (Apache's ClientX509Util keys, read from zoo.cfg or as
-    /// zookeeper.ssl.* properties). Required once secureClientPort is set: a key store at least.
+    /// zookeeper.ssl.* properties). Required once secureClientPort is set, or client.portUnification
+    /// lets TLS clients onto the plain port: a key store at least.
     /// </summary>
     private void ReadClientTls(ConfigValues values, string file, string baseDirectory)
     {
-        if (SecureClientPort is null)
+        ClientPortUnification = values.Bool("client.portUnification", false, systemProperty: true);
+        if (SecureClientPort is null && !ClientPortUnification)
         {
             return;
         }
 
         var keyStore = ReadStore(values, "ssl.keyStore", baseDirectory)
-            ?? throw new ConfigException(file, 0, "ssl.keyStore.location", "is needed to serve TLS on secureClientPort");
+            ?? throw new ConfigException(file, 0, "ssl.keyStore.location", "is needed to serve TLS (secureClientPort or client.portUnification)");
         var clientAuth = values.Find("ssl.clientAuth", systemProperty: true);
         var protocols = values.Find("ssl.enabledProtocols", systemProperty: true) ?? values.Find("ssl.protocol", systemProperty: true);
         var ciphers = values.Find("ssl.ciphersuites", systemProperty: true);
@@ -696,16 +698,14 @@ public sealed partial class ServerConfig
             values.Bool(key, false);
         }
 
-        foreach (var key in new[] { "client.portUnification", "admin.enableServer", "enforce.auth.enabled", "sessionRequireClientSASLAuth" })
+        foreach (var key in new[] { "admin.enableServer", "enforce.auth.enabled", "sessionRequireClientSASLAuth" })
         {
             values.Bool(key, false, systemProperty: true);
         }
 
-        const string NoTls = "TLS is not supported by SharpKeeper";
-        Warn(values.Find("sslQuorum") is var sslQuorum && IsTrue(sslQuorum) ? sslQuorum : null, $"{NoTls}; servers talk in plain text");
-        Warn(values.Find("portUnification") is var unification && IsTrue(unification) ? unification : null, $"{NoTls}; the client port speaks plain text only");
-        Warn(values.Find("client.portUnification", true) is var clientUnification && IsTrue(clientUnification) ? clientUnification : null,
-            "TLS and plain text on one port are not supported by SharpKeeper; use secureClientPort beside clientPort");
+        const string NoQuorumTls = "TLS between servers is not supported by SharpKeeper yet; servers talk in plain text";
+        Warn(values.Find("sslQuorum") is var sslQuorum && IsTrue(sslQuorum) ? sslQuorum : null, NoQuorumTls);
+        Warn(values.Find("portUnification") is var unification && IsTrue(unification) ? unification : null, NoQuorumTls);
         Warn(sasl ? values.Find("quorum.auth.enableSasl") : null, "SASL between servers is not supported by SharpKeeper; ignored");
         Warn(values.Find("enforce.auth.enabled", true) is var enforce && IsTrue(enforce) ? enforce : null,
             "is not supported by SharpKeeper: clients are NOT required to authenticate");

@@ -62,8 +62,11 @@ public sealed partial class ServerConfig
     /// <summary>secureClientPort: clients speak TLS there (<see cref="ClientTls"/>), beside or instead of clientPort.</summary>
     public int? SecureClientPort { get; private set; }
 
-    /// <summary>The secure client port's TLS settings; null when there is no secure client port.</summary>
+    /// <summary>The client TLS settings; null when there is neither a secure client port nor port unification.</summary>
     public TlsSettings? ClientTls { get; private set; }
+
+    /// <summary>client.portUnification: the plain client port also takes TLS clients, told apart by their first byte.</summary>
+    public bool ClientPortUnification { get; private set; }
 
     public string? SecureClientPortAddress { get; private set; }
 

@@ -31,10 +31,12 @@ public sealed class ClientConnection : IClientConnection
     private readonly RateLimitedWarnings _warnings;
     private readonly Func<string, IPEndPoint, Task<string>> _fourLetterWords;
     private readonly ClientTls? _tls;
+    private readonly bool _tlsOptional;
     private SslStream? _secure;
     private int _closed;
 
-    /// <param name="tls">The secure client port's TLS, or null for plain text.</param>
+    /// <param name="tls">TLS for this connection, or null for plain text.</param>
+    /// <param name="tlsOptional">Port unification: TLS only when the client's first byte starts a TLS handshake.</param>
     public ClientConnection(
         Socket socket,
         ServerCore core,
@@ -42,9 +44,11 @@ public sealed class ClientConnection : IClientConnection
         ILogger logger,
         RateLimitedWarnings warnings,
         Func<string, IPEndPoint, Task<string>> fourLetterWords,
-        ClientTls? tls = null)
+        ClientTls? tls = null,
+        bool tlsOptional = false)
     {
         _tls = tls;
+        _tlsOptional = tlsOptional;
         _socket = socket;
         _core = core;
         _options = options;
@@ -83,7 +87,8 @@ public sealed class ClientConnection : IClientConnection
     /// <summary>Runs the connection until either side closes it.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        if (_tls is not null && !await HandshakeAsync(_tls, cancellationToken).ConfigureAwait(false))
+        if (_tls is not null && (!_tlsOptional || await StartsTlsAsync(cancellationToken).ConfigureAwait(false))
+            && !await HandshakeAsync(_tls, cancellationToken).ConfigureAwait(false))
         {
             _socket.Dispose();
             return;
@@ -141,6 +146,24 @@ public sealed class ClientConnection : IClientConnection
     }
 
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>A TLS record of type handshake (22) opens a TLS session; a frame length or a four-letter word cannot start with it at a sane size.</summary>
+    private const byte TlsHandshakeRecord = 0x16;
+
+    /// <summary>Looks at the client's first byte without taking it: true when it starts a TLS handshake.</summary>
+    private async Task<bool> StartsTlsAsync(CancellationToken cancellationToken)
+    {
+        var first = new byte[1];
+        try
+        {
+            var read = await _socket.ReceiveAsync(first, SocketFlags.Peek, cancellationToken).ConfigureAwait(false);
+            return read == 1 && first[0] == TlsHandshakeRecord;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
 
     private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
     {

@@ -19,6 +19,7 @@ public sealed class ClientListener : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly RateLimitedWarnings _warnings;
     private readonly ClientTls? _tls;
+    private readonly bool _tlsOptional;
     private Task? _acceptLoop;
 
     public ClientListener(
@@ -27,9 +28,11 @@ public sealed class ClientListener : IAsyncDisposable
         NetworkOptions options,
         ILogger logger,
         Func<string, IPEndPoint, Task<string>> fourLetterWords,
-        ClientTls? tls = null)
+        ClientTls? tls = null,
+        bool tlsOptional = false)
     {
         _tls = tls;
+        _tlsOptional = tlsOptional;
         _core = core;
         _options = options;
         _logger = logger;
@@ -92,7 +95,7 @@ public sealed class ClientListener : IAsyncDisposable
                 continue;
             }
 
-            var connection = new ClientConnection(socket, _core, _options, _logger, _warnings, _fourLetterWords, _tls);
+            var connection = new ClientConnection(socket, _core, _options, _logger, _warnings, _fourLetterWords, _tls, _tlsOptional);
             // Registered before it runs: a connection that ends at once must still find its entry to remove.
             var run = new Task<Task>(() => RunConnectionAsync(connection, key));
             _running[connection] = run.Unwrap();

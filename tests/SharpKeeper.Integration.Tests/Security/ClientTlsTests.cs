@@ -112,6 +112,24 @@ public sealed class ClientTlsTests : IDisposable
         Assert.Equal([("ip", "127.0.0.1")], whoAmI.Clients.Select(c => (c.AuthScheme, c.User)));
     }
 
+    /// <summary>client.portUnification: TLS and plain clients on the one client port, told apart by their first byte.</summary>
+    [Fact]
+    public async Task WithPortUnificationThePlainPortTakesTlsClientsToo()
+    {
+        _certificates.Issue("server", "CN=localhost");
+        var client = _certificates.Issue("client", ClientSubject);
+        var config = TlsConfig(0, "server.p12").Replace("secureClientPort=0", "client.portUnification=true", StringComparison.Ordinal)
+            .Replace("secureClientPortAddress=127.0.0.1", "", StringComparison.Ordinal);
+        await using var server = await SharpKeeperProcess.StartAsync(config);
+
+        await using var secure = await TlsSession.ConnectAsync(server.Port, client, _certificates.Ca);
+        var whoAmI = (WhoAmIResponse)(await secure.CallAsync(OpCode.WhoAmI, _ => { })).Body!;
+        Assert.Equal(("x509", ClientSubject), (whoAmI.Clients[0].AuthScheme, whoAmI.Clients[0].User));
+        await using var plain = await RawSession.ConnectAsync(server.Port);
+        Assert.NotEqual(0, plain.SessionId);
+        Assert.Equal("imok", await FourLetter.SendAsync(server.Port, "ruok"));
+    }
+
     /// <summary>X509AuthenticationProvider.superUser: that certificate's sessions are super (listed first, as Apache adds it).</summary>
     [Fact]
     public async Task TheSuperUsersCertificateIsSuper()
