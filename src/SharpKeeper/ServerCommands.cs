@@ -155,8 +155,11 @@ public static class ServerCommands
         return 0;
     }
 
+    /// <summary>zoo.cfg (or the embedded default), with the -D flags an Apache operator sets in SERVER_JVMFLAGS / JVMFLAGS.</summary>
     private static ServerConfig LoadConfig(string? configPath) =>
-        configPath is null ? ServerConfig.EmbeddedDefault(Environment.CurrentDirectory) : ServerConfig.Load(configPath);
+        configPath is null
+            ? ServerConfig.EmbeddedDefault(Environment.CurrentDirectory, Environment.GetEnvironmentVariable)
+            : ServerConfig.Load(configPath, Environment.GetEnvironmentVariable);
 
     /// <summary>Sends srvr and returns its "Mode: ..." line, or null when nothing answers.</summary>
     private static string? AskMode(string host, int port)

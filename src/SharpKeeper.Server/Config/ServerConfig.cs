@@ -211,9 +211,12 @@ public sealed partial class ServerConfig
 
     public bool IsFourLetterWordAllowed(string word) => FourLetterWordWhitelist.Contains(word);
 
-    /// <summary>Reads a zoo.cfg. Relative paths in it are taken from the process's working directory, as Apache does.</summary>
+    /// <summary>
+    /// Reads a zoo.cfg. Relative paths in it are taken from the process's working directory, as Apache
+    /// does. With <paramref name="environment"/>, the -D flags of SERVER_JVMFLAGS and JVMFLAGS count too.
+    /// </summary>
     /// <exception cref="ConfigException">The file cannot be read, or something in it is wrong.</exception>
-    public static ServerConfig Load(string path)
+    public static ServerConfig Load(string path, Func<string, string?>? environment = null)
     {
         string text;
         try
@@ -235,16 +238,19 @@ public sealed partial class ServerConfig
         }
 
         var warnings = new List<ConfigWarning>();
-        var entries = PropertiesParser.Parse(text, path, warnings);
+        var entries = WithJvmFlags(PropertiesParser.Parse(text, path, warnings), environment, warnings);
         return Build(entries, path, Path.GetFullPath(path), Environment.CurrentDirectory, warnings);
     }
 
+    private static List<ConfigEntry> WithJvmFlags(List<ConfigEntry> entries, Func<string, string?>? environment, List<ConfigWarning> warnings) =>
+        environment is null ? entries : JvmFlags.Merge(JvmFlags.Read(environment, warnings), entries);
+
     /// <summary>Parses zoo.cfg text. <paramref name="sourceName"/> names it in messages; relative paths are taken from <paramref name="baseDirectory"/> (default: the working directory).</summary>
     /// <exception cref="ConfigException">Something in the text is wrong.</exception>
-    public static ServerConfig Parse(string text, string sourceName, string? baseDirectory = null)
+    public static ServerConfig Parse(string text, string sourceName, string? baseDirectory = null, Func<string, string?>? environment = null)
     {
         var warnings = new List<ConfigWarning>();
-        var entries = PropertiesParser.Parse(text, sourceName, warnings);
+        var entries = WithJvmFlags(PropertiesParser.Parse(text, sourceName, warnings), environment, warnings);
         return Build(entries, sourceName, sourceName, baseDirectory ?? Environment.CurrentDirectory, warnings);
     }
 
@@ -252,7 +258,7 @@ public sealed partial class ServerConfig
     /// The configuration used when none is given: standalone on 127.0.0.1:2181, data in <c>workingDirectory/data</c>,
     /// tickTime 2000, every four-letter word answered, hourly autopurge keeping 3 snapshots.
     /// </summary>
-    public static ServerConfig EmbeddedDefault(string workingDirectory)
+    public static ServerConfig EmbeddedDefault(string workingDirectory, Func<string, string?>? environment = null)
     {
         var values = new (string Key, string Value)[]
         {
@@ -265,8 +271,9 @@ public sealed partial class ServerConfig
             ("autopurge.snapRetainCount", "3"),
             ("autopurge.purgeInterval", "1"),
         };
-        var entries = values.Select((kv, i) => new ConfigEntry(kv.Key, kv.Value, EmbeddedSourceName, i + 1)).ToList();
-        var config = Build(entries, EmbeddedSourceName, null, workingDirectory, []);
+        var warnings = new List<ConfigWarning>();
+        var entries = WithJvmFlags(values.Select((kv, i) => new ConfigEntry(kv.Key, kv.Value, EmbeddedSourceName, i + 1)).ToList(), environment, warnings);
+        var config = Build(entries, EmbeddedSourceName, null, workingDirectory, warnings);
         return config;
     }
 

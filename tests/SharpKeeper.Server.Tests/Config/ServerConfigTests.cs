@@ -372,6 +372,37 @@ public sealed class ServerConfigTests : IDisposable
     }
 
     [Fact]
+    public void JavaFlagsInServerJvmFlagsMeanWhatTheyMeanToApache()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["JVMFLAGS"] = "-Xmx1g -Dzookeeper.snapCount=9",
+            ["SERVER_JVMFLAGS"] = "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU= "
+                + "-Dzookeeper.snapCount=7 -Djute.maxbuffer=2000000 -Dzookeeper.commitLogCount=123 '-Dsome.unknown=a b' -XX:+UseG1GC",
+        };
+        var config = ServerConfig.Parse("dataDir=DATADIR\ncommitLogCount=456\n".Replace("DATADIR", _dir, StringComparison.Ordinal), "zoo.cfg", _dir, environment.GetValueOrDefault);
+
+        // SERVER_JVMFLAGS comes after JVMFLAGS; zoo.cfg beats both.
+        Assert.Equal(7, config.SnapCount);
+        Assert.Equal("super:D/InIHSb7yEEbrWz8b9l71RjZJU=", config.SuperDigest);
+        Assert.Equal(2000000, config.JuteMaxBuffer);
+        Assert.Equal(456, config.CommitLogCount);
+
+        var unknown = Assert.Single(config.Warnings, w => w.Key == "some.unknown");
+        Assert.Equal(("SERVER_JVMFLAGS", 0), (unknown.File, unknown.Line));
+        Assert.Contains(config.Warnings, w => w.File == "JVMFLAGS" && w.Message.Contains("-Xmx1g", StringComparison.Ordinal));
+        Assert.Contains(config.Warnings, w => w.File == "SERVER_JVMFLAGS" && w.Message.Contains("-XX:+UseG1GC", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ABadValueInAJavaFlagNamesTheVariable()
+    {
+        var environment = new Dictionary<string, string> { ["SERVER_JVMFLAGS"] = "-Dzookeeper.snapCount=many" };
+        var e = Assert.Throws<ConfigException>(() => ServerConfig.Parse($"dataDir={_dir}\n", "zoo.cfg", _dir, environment.GetValueOrDefault));
+        Assert.Equal(("SERVER_JVMFLAGS", "zookeeper.snapCount"), (e.File, e.Key));
+    }
+
+    [Fact]
     public void RepeatedKeysWarnAndTheLastWins()
     {
         var config = Parse("dataDir=DATADIR\ntickTime=2000\ntickTime=4000\n");
