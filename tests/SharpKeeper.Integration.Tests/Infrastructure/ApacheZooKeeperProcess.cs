@@ -6,6 +6,17 @@ namespace SharpKeeper.Integration.Tests.Infrastructure;
 public sealed class ApacheZooKeeperProcess : IAsyncDisposable
 {
     private const string Jar = "/usr/share/java/zookeeper.jar";
+
+    /// <summary>
+    /// Netty, which Apache's TLS (server and Java client) needs and Debian's zookeeper.jar manifest
+    /// lists only in part; then slf4j-simple, so that a Java client logs its errors.
+    /// </summary>
+    public static readonly string NettyClasspath = string.Join(':',
+        new[] { "buffer", "codec", "common", "handler", "resolver", "transport", "transport-native-epoll", "transport-native-unix-common" }
+            .Select(part => $"/usr/share/java/netty-{part}.jar"));
+
+    /// <summary>The classpath of Apache's Java client (ZooKeeperMain) with TLS.</summary>
+    public static string ClientClasspath => $"{Jar}:{NettyClasspath}:/usr/share/java/slf4j-simple.jar";
     private readonly Process _process;
 
     private ApacheZooKeeperProcess(Process process, int port, string directory)
@@ -54,7 +65,7 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
         foreach (var argument in new[]
         {
             "-Xmx256m", "-Dzookeeper.extendedTypesEnabled=true", "-Dznode.container.checkIntervalMs=1000",
-            "-cp", "/etc/zookeeper/conf_example:" + Jar, "org.apache.zookeeper.server.ZooKeeperServerMain", config,
+            "-cp", $"/etc/zookeeper/conf_example:{Jar}:{NettyClasspath}", "org.apache.zookeeper.server.ZooKeeperServerMain", config,
         })
         {
             start.ArgumentList.Add(argument);

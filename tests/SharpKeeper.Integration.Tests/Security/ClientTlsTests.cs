@@ -179,6 +179,44 @@ public sealed class ClientTlsTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Apache's Java client (ZooKeeperMain, zookeeper.client.secure=true with a PKCS12 client
+    /// certificate and a PEM trust store) over TLS to Apache 3.8 and to SharpKeeper, configured alike:
+    /// whoami prints the same identities on both. (Apache listed the two in both orders in
+    /// this project's runs, so they are compared as sets; SharpKeeper lists x509 first.)
+    /// </summary>
+    [Fact]
+    public async Task TheJavaClientOverTlsSeesTheSameIdentitiesOnApacheAndSharpKeeper()
+    {
+        _certificates.Issue("server", "CN=localhost");
+        _certificates.Issue("client", ClientSubject);
+        var sharpPort = FreePort.Pick();
+        var apachePort = FreePort.Pick();
+        await using var sharp = await SharpKeeperProcess.StartAsync(TlsConfig(sharpPort, "server.p12"));
+        await using var apache = await ApacheZooKeeperProcess.StartAsync(extraConfig: TlsConfig(apachePort, "server.p12"));
+
+        var onApache = await JavaWhoAmIAsync(apachePort);
+        var onSharp = await JavaWhoAmIAsync(sharpPort);
+        Assert.Equal(["ip: 127.0.0.1", $"x509: {ClientSubject}"], onApache.Order());
+        Assert.Equal(onApache.Order(), onSharp.Order());
+    }
+
+    private async Task<List<string>> JavaWhoAmIAsync(int securePort)
+    {
+        var result = await ProcessRunner.RunAsync(
+            "java",
+            [
+                "-cp", ApacheZooKeeperProcess.ClientClasspath,
+                "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty", "-Dzookeeper.client.secure=true",
+                $"-Dzookeeper.ssl.keyStore.location={_certificates.PathOf("client.p12")}", $"-Dzookeeper.ssl.keyStore.password={TestCertificates.StorePassword}",
+                $"-Dzookeeper.ssl.trustStore.location={_certificates.CaPem}",
+                "org.apache.zookeeper.ZooKeeperMain", "-server", $"127.0.0.1:{securePort}", "whoami",
+            ],
+            TimeSpan.FromMinutes(1));
+        Assert.False(result.TimedOut, result.Output);
+        return [.. result.Output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("x509:", StringComparison.Ordinal) || l.StartsWith("ip:", StringComparison.Ordinal))];
+    }
+
     /// <summary>python3-kazoo, unchanged, over TLS with a client certificate: CRUD and an x509 ACL.</summary>
     [Fact]
     public async Task KazooWorksOverTls()
