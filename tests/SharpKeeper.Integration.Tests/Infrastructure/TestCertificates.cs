@@ -42,7 +42,7 @@ public sealed class TestCertificates : IDisposable
     /// A certificate signed by the CA (or the rogue one), with its key; written as NAME.pem (chain and
     /// key, the key encrypted with <see cref="StorePassword"/> when asked) and NAME.p12.
     /// </summary>
-    public X509Certificate2 Issue(string name, string subject, bool rogue = false, bool encryptPemKey = false)
+    public X509Certificate2 Issue(string name, string subject, bool rogue = false, bool encryptPemKey = false, bool expired = false)
     {
         var issuer = rogue ? RogueCa : Ca;
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -56,7 +56,10 @@ public sealed class TestCertificates : IDisposable
         names.AddDnsName("localhost");
         request.CertificateExtensions.Add(names.Build());
         var serial = RandomNumberGenerator.GetBytes(12);
-        using var issued = request.Create(issuer, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), serial);
+        var (notBefore, notAfter) = expired
+            ? (DateTimeOffset.UtcNow.AddMinutes(-4), DateTimeOffset.UtcNow.AddMinutes(-1))
+            : (DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var issued = request.Create(issuer, notBefore, notAfter, serial);
         var withKey = issued.CopyWithPrivateKey(key);
 
         var pemKey = encryptPemKey

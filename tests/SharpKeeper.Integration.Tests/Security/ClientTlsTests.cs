@@ -75,13 +75,15 @@ public sealed class ClientTlsTests : IDisposable
         _certificates.Issue("server", "CN=localhost");
         var client = _certificates.Issue("client", ClientSubject);
         var stranger = _certificates.Issue("stranger", "CN=stranger", rogue: true);
+        var expired = _certificates.Issue("expired", ClientSubject, expired: true);
         var securePort = FreePort.Pick();
         await using var server = await SharpKeeperProcess.StartAsync(TlsConfig(securePort, "server.pem"));
         await using var healthy = await TlsSession.ConnectAsync(securePort, client, _certificates.Ca);
 
-        // No certificate where one is needed; a certificate from a CA the server does not trust.
+        // No certificate where one is needed; a certificate from a CA the server does not trust; an expired one.
         await Assert.ThrowsAnyAsync<Exception>(() => TlsSession.ConnectAsync(securePort, null, _certificates.Ca));
         await Assert.ThrowsAnyAsync<Exception>(() => TlsSession.ConnectAsync(securePort, stranger, _certificates.Ca));
+        await Assert.ThrowsAnyAsync<Exception>(() => TlsSession.ConnectAsync(securePort, expired, _certificates.Ca));
 
         // A plain client on the TLS port, and a truncated TLS handshake.
         foreach (var bytes in new[] { HandshakeDifferentialTests_Frame(), new byte[] { 0x16, 0x03, 0x01, 0x00, 0x40, 0x01 } })
