@@ -46,6 +46,8 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 MaxSessionTimeoutMs = config.MaxSessionTimeout,
                 ExtendedTypesEnabled = config.ExtendedTypesEnabled,
                 SuperDigest = config.SuperDigest,
+                SaslUsers = config.SaslUsers,
+                SaslSuperUser = config.SaslSuperUser,
                 ServerId = config.MyId ?? 1,
                 ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
                 ContainerMaxPerMinute = config.ContainerMaxPerMinute,

@@ -92,6 +92,12 @@ public sealed record WhoAmIResponse(IReadOnlyList<ClientInfo> Clients) : Respons
     }
 }
 
+/// <summary>SetSASLResponse: the server's next SASL token (null after a failure).</summary>
+public sealed record SaslResponse(byte[]? Token) : Response
+{
+    public override void Write(JuteWriter w) => w.WriteBuffer(Token);
+}
+
 /// <summary>One result of a multi: the opcode of the result record (Error = -1 for failures) and its body.</summary>
 public readonly record struct MultiResult(OpCode Type, ErrorCode Err, Response Body)
 {
@@ -160,6 +166,7 @@ public static class ResponseCodec
         OpCode.GetAllChildrenNumber => new IntResponse(r.ReadInt()),
         OpCode.GetEphemerals => new StringListResponse(r.ReadStringVector() ?? []),
         OpCode.WhoAmI => ReadWhoAmI(ref r),
+        OpCode.Sasl => new SaslResponse(r.ReadBuffer()),
         OpCode.Multi or OpCode.MultiRead => MultiResponse.Read(ref r),
         _ => EmptyResponse.Instance,
     };

@@ -15,6 +15,9 @@ public static class AuthProviders
     public const string Super = "super";
     public const string AuthScheme = "auth";
 
+    /// <summary>A SASL-authenticated user (SASLAuthenticationProvider).</summary>
+    public const string Sasl = "sasl";
+
     /// <summary>A TLS client certificate's subject (X509AuthenticationProvider), in RFC 2253 form.</summary>
     public const string X509 = "x509";
 
@@ -28,9 +31,9 @@ public static class AuthProviders
     }
 
     /// <summary>Whether ids of this scheme come from an authentication (and so may stand for the "auth" ACL scheme).</summary>
-    public static bool IsAuthenticated(string scheme) => scheme is Digest or X509;
+    public static bool IsAuthenticated(string scheme) => scheme is Digest or X509 or Sasl;
 
-    public static bool IsKnownScheme(string scheme) => scheme is World or Digest or Ip or X509;
+    public static bool IsKnownScheme(string scheme) => scheme is World or Digest or Ip or X509 or Sasl;
 
     /// <summary>Validity of an id in an ACL being set.</summary>
     public static bool IsValidAclId(string scheme, string id) => scheme switch
@@ -43,6 +46,7 @@ public static class AuthProviders
 
         // As X500Principal's parser, roughly: attribute=value pairs.
         X509 => id.Contains('=', StringComparison.Ordinal),
+        Sasl => id.Length > 0,
         _ => false,
     };
 

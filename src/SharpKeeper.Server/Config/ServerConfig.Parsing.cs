@@ -25,6 +25,7 @@ public sealed partial class ServerConfig
         config.ReadDirectories(values, file, baseDirectory, warnings);
         config.ReadClientPorts(values);
         config.ReadClientTls(values, file, baseDirectory);
+        config.ReadClientSasl(values, baseDirectory, warnings);
         config.ReadTimes(values, file);
         config.ReadTuning(values, warnings);
         config.ReadFourLetterWords(values, warnings);
@@ -85,6 +86,9 @@ public sealed partial class ServerConfig
     /// <summary>Apache's client-certificate provider, which SharpKeeper has built in.</summary>
     public const string X509ProviderClass = "org.apache.zookeeper.server.auth.X509AuthenticationProvider";
 
+    /// <summary>Apache's SASL provider (the sasl ACL scheme), which SharpKeeper has built in.</summary>
+    public const string SaslProviderClass = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
+
     private void ReadClientPorts(ConfigValues values)
     {
         (ClientPort, ClientPortAddress) = ReadPortAndAddress(values, "clientPort", "clientPortAddress");
@@ -130,6 +134,50 @@ public sealed partial class ServerConfig
             SuperUser = values.String("X509AuthenticationProvider.superUser", systemProperty: true),
         };
         values.Bool("ssl.hostnameVerification", true, systemProperty: true);
+    }
+
+    /// <summary>
+    /// Client SASL: the DigestLoginModule users of the JAAS file's server section, as Apache's
+    /// SaslServerCallbackHandler reads them (user_NAME="password"). Kerberos is not supported and says so.
+    /// </summary>
+    private void ReadClientSasl(ConfigValues values, string baseDirectory, List<ConfigWarning> warnings)
+    {
+        var jaas = values.Find("java.security.auth.login.config");
+        var sectionName = values.String("sasl.serverconfig", systemProperty: true) ?? "Server";
+        SaslSuperUser = values.String("superUser", systemProperty: true);
+        if (jaas is not { Value.Length: > 0 })
+        {
+            return;
+        }
+
+        var path = Path.GetFullPath(jaas.Value, baseDirectory);
+        Auth.JaasConfig config;
+        try
+        {
+            config = Auth.JaasConfig.Parse(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw ConfigValues.Error(jaas, $"cannot read the JAAS file {path}: {e.Message}");
+        }
+        catch (FormatException e)
+        {
+            throw ConfigValues.Error(jaas, $"{path}: {e.Message}");
+        }
+
+        if (config.Section(sectionName) is not { } section)
+        {
+            warnings.Add(new ConfigWarning(jaas.File, jaas.Line, jaas.Key, $"{path} has no {sectionName} section: clients cannot authenticate with SASL"));
+            return;
+        }
+
+        if (section.Any(m => m.ClassName.EndsWith("Krb5LoginModule", StringComparison.Ordinal)))
+        {
+            warnings.Add(new ConfigWarning(jaas.File, jaas.Line, jaas.Key,
+                $"{path}: Kerberos (GSSAPI, Krb5LoginModule) is not supported by SharpKeeper; only DIGEST-MD5 users (user_NAME=\"password\") can authenticate"));
+        }
+
+        SaslUsers = Auth.JaasConfig.DigestUsers(section);
     }
 
     private static StoreSettings? ReadStore(ConfigValues values, string prefix, string baseDirectory)
@@ -724,9 +772,9 @@ public sealed partial class ServerConfig
             || e.Key.StartsWith(ConfigKeys.SystemPropertyPrefix + "authProvider.", StringComparison.Ordinal)))
         {
             values.Find(entry.Key);
-            if (entry.Value != X509ProviderClass)
+            if (entry.Value is not (X509ProviderClass or SaslProviderClass))
             {
-                Warn(entry, "authentication providers are Java classes SharpKeeper cannot load; ignored (digest, ip, world and x509 are built in)");
+                Warn(entry, "authentication providers are Java classes SharpKeeper cannot load; ignored (digest, ip, world, x509 and sasl are built in)");
             }
         }
     }

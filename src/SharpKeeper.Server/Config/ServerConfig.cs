@@ -65,6 +65,15 @@ public sealed partial class ServerConfig
     /// <summary>The client TLS settings; null when there is neither a secure client port nor port unification.</summary>
     public TlsSettings? ClientTls { get; private set; }
 
+    /// <summary>
+    /// SASL DIGEST-MD5 users (name to password) from the JAAS file's server section
+    /// (java.security.auth.login.config, section zookeeper.sasl.serverconfig, default Server); null without one.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? SaslUsers { get; private set; }
+
+    /// <summary>A SASL user that authenticates as super (zookeeper.superUser).</summary>
+    public string? SaslSuperUser { get; private set; }
+
     /// <summary>client.portUnification: the plain client port also takes TLS clients, told apart by their first byte.</summary>
     public bool ClientPortUnification { get; private set; }
 

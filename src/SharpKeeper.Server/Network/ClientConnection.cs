@@ -301,6 +301,7 @@ public sealed class ClientConnection : IClientConnection
         List<MultiOp>? ops = null;
         SetWatchesRequest? setWatches = null;
         AuthPacket? auth = null;
+        byte[]? saslToken = null;
         switch (type)
         {
             case OpCode.Ping or OpCode.CloseSession or OpCode.WhoAmI or OpCode.Reconfig:
@@ -314,6 +315,9 @@ public sealed class ClientConnection : IClientConnection
                 break;
             case OpCode.Auth:
                 auth = AuthPacket.Read(ref r);
+                break;
+            case OpCode.Sasl:
+                saslToken = r.ReadBuffer() ?? [];
                 break;
             case OpCode.DeleteContainer:
                 // Only the server itself removes containers.
@@ -339,6 +343,7 @@ public sealed class ClientConnection : IClientConnection
             MultiOps = ops,
             SetWatches = setWatches,
             Auth = auth,
+            SaslToken = saslToken,
             ReceivedMonotonicMillis = _core.Clock.MonotonicMillis,
         };
     }

@@ -22,6 +22,9 @@ public sealed class ClientRequest
 
     public AuthPacket? Auth { get; init; }
 
+    /// <summary>A sasl request's token (GetSASLRequest).</summary>
+    public byte[]? SaslToken { get; init; }
+
     public long ReceivedMonotonicMillis { get; init; }
 
     /// <summary>For a createSession a follower forwards: the negotiated timeout.</summary>

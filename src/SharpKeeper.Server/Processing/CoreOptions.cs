@@ -21,6 +21,12 @@ public sealed record CoreOptions
     /// <summary>How often empty containers and expired TTL nodes are looked for (znode.container.checkIntervalMs).</summary>
     public int ContainerCheckIntervalMs { get; init; } = 60000;
 
+    /// <summary>SASL DIGEST-MD5 users and their passwords; null when SASL is not configured.</summary>
+    public IReadOnlyDictionary<string, string>? SaslUsers { get; init; }
+
+    /// <summary>The SASL user that is super (zookeeper.superUser).</summary>
+    public string? SaslSuperUser { get; init; }
+
     /// <summary>Committed txns kept for syncing learners by DIFF (commitLogCount); 0 on a standalone server, which has none.</summary>
     public int CommitLogCount { get; init; }
 

@@ -28,6 +28,7 @@ public sealed class ServerCore
     private readonly Dictionary<long, (IClientConnection Connection, int Timeout)> _revalidating = new();
     private readonly HashSet<long> _touched = new();
     private readonly Queue<ClientRequest> _forwardedSyncs = new();
+    private readonly Dictionary<IClientConnection, DigestMd5Server> _saslExchanges = new(ReferenceEqualityComparer.Instance);
     private readonly JuteWriter _scratch = new(1024);
     private PendingChanges _pending;
     private RequestPreparer _preparer;
@@ -742,6 +743,12 @@ public sealed class ServerCore
             return;
         }
 
+        if (request.Type == OpCode.Sasl)
+        {
+            Authenticate(request, connection);
+            return;
+        }
+
         var outcome = _reads.Execute(request, connection);
 
         // ZooKeeper answers auth with zxid 0; everything else carries the last applied zxid.
@@ -749,6 +756,54 @@ public sealed class ServerCore
         if (outcome.CloseConnection)
         {
             connection.Close("authentication failed");
+        }
+    }
+
+    /// <summary>
+    /// One step of a SASL DIGEST-MD5 exchange (as Apache's processSasl: zxid 0 in the reply). The
+    /// completed exchange adds the sasl id (and super for zookeeper.superUser); a failed one, or SASL
+    /// on a server without it, is answered AUTHFAILED and the connection closed.
+    /// </summary>
+    private void Authenticate(ClientRequest request, IClientConnection connection)
+    {
+        if (_options.SaslUsers is not { } users)
+        {
+            _logger.LogWarning("Client {Address} asked for SASL authentication, which is not configured here (java.security.auth.login.config)", connection.RemoteAddress);
+            Reply(request, ErrorCode.AuthFailed, new SaslResponse(null), 0);
+            connection.Close("SASL is not configured");
+            return;
+        }
+
+        if (!_saslExchanges.TryGetValue(connection, out var exchange))
+        {
+            exchange = new DigestMd5Server(name => users.GetValueOrDefault(name));
+            _saslExchanges[connection] = exchange;
+        }
+
+        try
+        {
+            var token = exchange.Evaluate(request.SaslToken ?? []);
+            if (exchange.AuthorizationId is { } user)
+            {
+                _saslExchanges.Remove(connection);
+                var ids = new List<Id> { new(AuthProviders.Sasl, user) };
+                if (_options.SaslSuperUser == user)
+                {
+                    ids.Add(new Id(AuthProviders.Super, ""));
+                }
+
+                connection.AuthInfo = [.. ids, .. connection.AuthInfo.Where(id => !ids.Contains(id))];
+                _logger.LogInformation("Client {Address} authenticated with SASL DIGEST-MD5 as {User}", connection.RemoteAddress, user);
+            }
+
+            Reply(request, ErrorCode.Ok, new SaslResponse(token), 0);
+        }
+        catch (SaslFailure e)
+        {
+            _saslExchanges.Remove(connection);
+            _logger.LogWarning("Client {Address} failed to SASL authenticate: {Reason}", connection.RemoteAddress, e.Message);
+            Reply(request, ErrorCode.AuthFailed, new SaslResponse(null), 0);
+            connection.Close("SASL authentication failed");
         }
     }
 
@@ -996,6 +1051,7 @@ public sealed class ServerCore
     {
         connection.Close("connection ended");
         _connections.Remove(connection);
+        _saslExchanges.Remove(connection);
         _dirty.Remove(connection);
         Tree.RemoveWatcher(connection);
         if (connection.SessionId != 0 && _states.TryGetValue(connection.SessionId, out var state) && ReferenceEquals(state.Owner, connection))

@@ -34,7 +34,7 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
     public bool KeepDirectory { get; init; }
 
     /// <summary>Starts Apache ZooKeeper; with <paramref name="directory"/> it uses that folder's data (and zoo.cfg extras).</summary>
-    public static async Task<ApacheZooKeeperProcess> StartAsync(string? directory = null, string extraConfig = "")
+    public static async Task<ApacheZooKeeperProcess> StartAsync(string? directory = null, string extraConfig = "", IEnumerable<string>? jvmFlags = null)
     {
         if (!IsInstalled)
         {
@@ -65,8 +65,10 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
         foreach (var argument in new[]
         {
             "-Xmx256m", "-Dzookeeper.extendedTypesEnabled=true", "-Dznode.container.checkIntervalMs=1000",
+        }.Concat(jvmFlags ?? []).Concat(
+        [
             "-cp", $"/etc/zookeeper/conf_example:{Jar}:{NettyClasspath}", "org.apache.zookeeper.server.ZooKeeperServerMain", config,
-        })
+        ]))
         {
             start.ArgumentList.Add(argument);
         }

@@ -319,7 +319,7 @@ public sealed class ServerConfigTests : IDisposable
             ssl.keyStore.location=server.p12
             sslQuorum=true
             portUnification=true
-            authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
+            authProvider.1=com.example.CustomAuthenticationProvider
             quorum.auth.enableSasl=true
             enforce.auth.enabled=true
             admin.enableServer=true
