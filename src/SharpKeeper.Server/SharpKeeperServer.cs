@@ -31,7 +31,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         Clock = clock ?? SystemClock.Instance;
 
         // The stores are read first: an unreadable one stops the start naming its key and file.
-        ClientTls = config.ClientTls is { } tls ? new ClientTls(tls) : null;
+        ClientTls = config.ClientTls is { } tls ? new ClientTls(tls, loggerFactory.CreateLogger("SharpKeeper.Server.Network")) : null;
         var storeLogger = loggerFactory.CreateLogger("SharpKeeper.Server.Persistence");
         _store = new FileStore(config.DataDir, config.DataLogDir, storeLogger);
         // An ensemble member keeps its recent committed txns to sync learners by DIFF, starting with the replayed ones.

@@ -132,6 +132,7 @@ public sealed partial class ServerConfig
             CipherSuitesSource = Source(ciphers),
             AuthScheme = values.String("ssl.authProvider", systemProperty: true) ?? "x509",
             SuperUser = values.String("X509AuthenticationProvider.superUser", systemProperty: true),
+            ReloadOnChange = values.Bool("client.certReload", false, systemProperty: true),
         };
         values.Bool("ssl.hostnameVerification", true, systemProperty: true);
     }

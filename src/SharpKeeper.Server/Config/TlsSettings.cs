@@ -36,6 +36,9 @@ public sealed record TlsSettings
     /// <summary>ssl.ciphersuites, by their IANA names; empty for the platform's defaults.</summary>
     public IReadOnlyList<string> CipherSuites { get; init; } = [];
 
+    /// <summary>Reload the stores when their files change (client.certReload, as Apache 3.9).</summary>
+    public bool ReloadOnChange { get; init; }
+
     /// <summary>The auth scheme a client certificate's subject is an id of (ssl.authProvider, default x509).</summary>
     public string AuthScheme { get; init; } = "x509";
 

@@ -1,6 +1,8 @@
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Config;
 
@@ -11,19 +13,27 @@ namespace SharpKeeper.Server.Network;
 /// client certificates are accepted (chained to the trust store, when ssl.clientAuth asks for one),
 /// the protocols and cipher suites. A client certificate's subject becomes an id of the x509 scheme
 /// (ssl.authProvider), as Apache's X509AuthenticationProvider makes it, usable in ACLs and shown by whoAmI.
+/// With client.certReload the store files are looked at (at most once a second, when a client
+/// connects) and read again when they change; a store that fails to load keeps the previous one.
 /// </summary>
 public sealed class ClientTls
 {
+    private static readonly TimeSpan ReloadCheckInterval = TimeSpan.FromSeconds(1);
     private readonly TlsSettings _settings;
-    private readonly SslStreamCertificateContext _serverCertificate;
-    private readonly X509Certificate2Collection? _trusted;
+    private readonly ILogger _logger;
+    private readonly Lock _reloadGate = new();
+    private SslStreamCertificateContext _serverCertificate;
+    private X509Certificate2Collection? _trusted;
+    private (DateTime, long) _keyStoreVersion;
+    private (DateTime, long) _trustStoreVersion;
+    private long _nextReloadCheck;
 
-    public ClientTls(TlsSettings settings)
+    public ClientTls(TlsSettings settings, ILogger? logger = null)
     {
         _settings = settings;
-        var (certificate, chain) = CertificateStores.LoadKeyStore(settings.KeyStore);
-        _serverCertificate = SslStreamCertificateContext.Create(certificate, chain, offline: true);
-        _trusted = settings.TrustStore is { } trustStore ? CertificateStores.LoadTrustStore(trustStore) : null;
+        _logger = logger ?? NullLogger.Instance;
+        (_serverCertificate, _keyStoreVersion) = LoadServerCertificate(settings.KeyStore);
+        (_trusted, _trustStoreVersion) = LoadTrusted(settings.TrustStore);
         Protocols = ParseProtocols(settings);
         CipherSuites = ParseCipherSuites(settings);
     }
@@ -34,15 +44,74 @@ public sealed class ClientTls
 
     public CipherSuitesPolicy? CipherSuites { get; }
 
-    public SslServerAuthenticationOptions ServerOptions() => new()
+    public SslServerAuthenticationOptions ServerOptions()
     {
-        ServerCertificateContext = _serverCertificate,
+        if (_settings.ReloadOnChange)
+        {
+            ReloadIfChanged();
+        }
+
+        return new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = Volatile.Read(ref _serverCertificate),
         ClientCertificateRequired = _settings.ClientAuth != ClientAuthMode.None,
         EnabledSslProtocols = Protocols,
         CipherSuitesPolicy = CipherSuites,
-        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        RemoteCertificateValidationCallback = ValidateClient,
-    };
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = ValidateClient,
+        };
+    }
+
+    private static (SslStreamCertificateContext, (DateTime, long)) LoadServerCertificate(StoreSettings store)
+    {
+        var version = VersionOf(store.Location);
+        var (certificate, chain) = CertificateStores.LoadKeyStore(store);
+        return (SslStreamCertificateContext.Create(certificate, chain, offline: true), version);
+    }
+
+    private static (X509Certificate2Collection?, (DateTime, long)) LoadTrusted(StoreSettings? store) =>
+        store is null ? (null, default) : (CertificateStores.LoadTrustStore(store), VersionOf(store.Location));
+
+    private static (DateTime, long) VersionOf(string path)
+    {
+        var file = new FileInfo(path);
+        return file.Exists ? (file.LastWriteTimeUtc, file.Length) : default;
+    }
+
+    /// <summary>Reads a store again when its file's time or size changed; on a failure the old one stays.</summary>
+    private void ReloadIfChanged()
+    {
+        var now = Environment.TickCount64;
+        lock (_reloadGate)
+        {
+            if (now < _nextReloadCheck)
+            {
+                return;
+            }
+
+            _nextReloadCheck = now + (long)ReloadCheckInterval.TotalMilliseconds;
+            try
+            {
+                if (VersionOf(_settings.KeyStore.Location) != _keyStoreVersion)
+                {
+                    (var context, _keyStoreVersion) = LoadServerCertificate(_settings.KeyStore);
+                    Volatile.Write(ref _serverCertificate, context);
+                    _logger.LogInformation("Reloaded the key store {File}: serving {Subject}", _settings.KeyStore.Location, context.TargetCertificate.Subject);
+                }
+
+                if (_settings.TrustStore is { } trustStore && VersionOf(trustStore.Location) != _trustStoreVersion)
+                {
+                    (var trusted, _trustStoreVersion) = LoadTrusted(trustStore);
+                    Volatile.Write(ref _trusted, trusted);
+                    _logger.LogInformation("Reloaded the trust store {File}", trustStore.Location);
+                }
+            }
+            catch (Config.ConfigException e)
+            {
+                _logger.LogWarning("Keeping the previous TLS stores: {Message}", e.Message);
+            }
+        }
+    }
 
     /// <summary>
     /// Accepts a client certificate that chains to the trust store (or to the system's roots when
@@ -60,14 +129,15 @@ public sealed class ClientTls
             return true;
         }
 
-        if (_trusted is null)
+        var trusted = Volatile.Read(ref _trusted);
+        if (trusted is null)
         {
             return (errors & ~SslPolicyErrors.RemoteCertificateNotAvailable) == SslPolicyErrors.None;
         }
 
         using var custom = new X509Chain();
         custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.CustomTrustStore.AddRange(_trusted);
+        custom.ChainPolicy.CustomTrustStore.AddRange(trusted);
         custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         if (chain is not null)
         {

@@ -114,6 +114,51 @@ public sealed class ClientTlsTests : IDisposable
         Assert.Equal([("ip", "127.0.0.1")], whoAmI.Clients.Select(c => (c.AuthScheme, c.User)));
     }
 
+    /// <summary>client.certReload (Apache 3.9): a renewed key store is served to new connections without a restart.</summary>
+    [Fact]
+    public async Task WithCertReloadARenewedCertificateIsServedWithoutARestart()
+    {
+        _certificates.Issue("server", "CN=localhost");
+        var client = _certificates.Issue("client", ClientSubject);
+        var securePort = FreePort.Pick();
+        await using var server = await SharpKeeperProcess.StartAsync(TlsConfig(securePort, "server.pem", extra: "client.certReload=true"));
+        Assert.Equal("CN=localhost", await ServerSubjectAsync(securePort, client));
+
+        _certificates.Issue("server", "CN=localhost,O=Renewed");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        string subject;
+        while ((subject = await ServerSubjectAsync(securePort, client)) != "CN=localhost, O=Renewed" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal("CN=localhost, O=Renewed", subject);
+        Assert.Contains("Reloaded the key store", server.Log);
+    }
+
+    /// <summary>The subject of the certificate the server presents to a new TLS connection.</summary>
+    private async Task<string> ServerSubjectAsync(int port, X509Certificate2 client)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", port);
+        await using var stream = new SslStream(tcp.GetStream());
+        string? subject = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await stream.AuthenticateAsClientAsync(
+            new SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                ClientCertificates = [client],
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    subject = certificate?.Subject;
+                    return true;
+                },
+            },
+            timeout.Token);
+        return subject ?? "";
+    }
+
     /// <summary>client.portUnification: TLS and plain clients on the one client port, told apart by their first byte.</summary>
     [Fact]
     public async Task WithPortUnificationThePlainPortTakesTlsClientsToo()
