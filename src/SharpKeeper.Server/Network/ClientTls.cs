@@ -54,9 +54,9 @@ public sealed class ClientTls
         return new SslServerAuthenticationOptions
         {
             ServerCertificateContext = Volatile.Read(ref _serverCertificate),
-        ClientCertificateRequired = _settings.ClientAuth != ClientAuthMode.None,
-        EnabledSslProtocols = Protocols,
-        CipherSuitesPolicy = CipherSuites,
+            ClientCertificateRequired = _settings.ClientAuth != ClientAuthMode.None,
+            EnabledSslProtocols = Protocols,
+            CipherSuitesPolicy = CipherSuites,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             RemoteCertificateValidationCallback = ValidateClient,
         };
