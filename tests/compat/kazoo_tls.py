@@ -7,9 +7,9 @@ Checks CRUD over TLS and an ACL on the certificate's x509 identity (DN as the se
 Prints `PASS name` / `FAIL name: reason` and `N passed, M failed`; exits non-zero on any failure.
 """
 import argparse
-import sys
 import uuid
 
+from checks import Checks
 from kazoo.client import KazooClient
 from kazoo.security import ACL, Id, Permissions
 
@@ -18,18 +18,7 @@ for option in ("--server", "--ca", "--cert", "--key", "--subject"):
     parser.add_argument(option, required=True)
 args = parser.parse_args()
 
-passed = failed = 0
-
-
-def check(name, function):
-    global passed, failed
-    try:
-        function()
-        passed += 1
-        print(f"PASS {name}")
-    except Exception as error:  # a failed check is reported, not raised
-        failed += 1
-        print(f"FAIL {name}: {error!r}")
+checks = Checks()
 
 
 client = KazooClient(hosts=args.server, use_ssl=True, verify_certs=True, ca=args.ca,
@@ -62,12 +51,10 @@ def cleanup():
     assert client.exists(root) is None
 
 
-check("tls-connect", connect)
-if passed:
-    check("tls-crud", crud)
-    check("tls-x509-acl", x509_acl)
-    check("tls-cleanup", cleanup)
+if checks.run("tls-connect", connect):
+    checks.run("tls-crud", crud)
+    checks.run("tls-x509-acl", x509_acl)
+    checks.run("tls-cleanup", cleanup)
     client.stop()
     client.close()
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+checks.finish()

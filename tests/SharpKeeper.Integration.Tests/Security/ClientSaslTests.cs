@@ -56,6 +56,22 @@ public sealed class ClientSaslTests : IDisposable
         Assert.DoesNotContain("authentication providers are Java classes", server.Log);
     }
 
+    /// <summary>On a follower, the sasl id travels with the forwarded write, so the leader applies the ACL made for it.</summary>
+    [Fact]
+    public async Task ASaslIdentityWorksThroughAFollower()
+    {
+        await using var cluster = EnsembleCluster.Create([MemberKind.SharpKeeper, MemberKind.SharpKeeper, MemberKind.SharpKeeper], SaslConfig);
+        cluster.StartAll();
+        var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60));
+        var follower = cluster.Members.First(m => m.Id != leader);
+        var result = await ProcessRunner.RunAsync(
+            "/usr/bin/python3",
+            [Path.Combine(RepoPaths.Compat, "kazoo_sasl.py"), "--server", follower.ConnectString, "--user", "bob", "--password", "bobsecret"],
+            TimeSpan.FromMinutes(2));
+        Assert.False(result.TimedOut, result.Output);
+        Assert.True(result.ExitCode == 0, $"{result.Output}\n{cluster.Logs()}");
+    }
+
     [Fact]
     public async Task TheJavaClientSeesTheSameIdentitiesOnApacheAndSharpKeeper()
     {
