@@ -65,8 +65,10 @@ internal sealed class FakeServer : IAsyncDisposable
                 _ = HandshakeAsync(connection);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException
+            or InvalidOperationException && _stop.IsCancellationRequested)
         {
+            // Stopped. A loop between two accepts when the listener stops gets "Not listening" instead of a cancellation.
         }
     }
 
