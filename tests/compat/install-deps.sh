@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the compat suites and the differential tests use, from Debian: Apache ZooKeeper
 # 3.8 (server, zkCli.sh, Java client), its C client cli_mt, python3-kazoo, Apache Curator, a JDK
-# (javac for the Curator program), log4j/slf4j bindings, netcat, and ClickHouse 18.16 (server and
+# (javac for the Curator program; keytool for the JKS tests), log4j/slf4j bindings, netcat, Netty
+# (Apache's TLS), pure-sasl (kazoo's SASL), and ClickHouse 18.16 (server and
 # client: clickhouse_compat.sh starts its own instances). Idempotent and quiet; when everything is
 # present it only runs `dpkg -s` and exits.
 #
@@ -13,7 +14,8 @@ set -euo pipefail
 
 packages=(
   zookeeper zookeeper-bin libzookeeper-java
-  python3 python3-kazoo
+  python3 python3-kazoo python3-pure-sasl
+  libnetty-java
   libcurator-framework-java libcurator-recipes-java libcurator-client-java
   libslf4j-java liblog4j1.2-java libguava-java
   netcat-openbsd coreutils
