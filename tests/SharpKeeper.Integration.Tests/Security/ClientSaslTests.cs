@@ -45,10 +45,7 @@ public sealed class ClientSaslTests : IDisposable
     public async Task KazooAuthenticatesWithDigestMd5AndAWrongPasswordIsRefused()
     {
         await using var server = await SharpKeeperProcess.StartAsync(SaslConfig);
-        var result = await ProcessRunner.RunAsync(
-            "/usr/bin/python3",
-            [Path.Combine(RepoPaths.Compat, "kazoo_sasl.py"), "--server", server.ConnectString, "--user", "bob", "--password", "bobsecret"],
-            TimeSpan.FromMinutes(2));
+        var result = await KazooSaslAsync(server.ConnectString);
         Assert.False(result.TimedOut, result.Output);
         Assert.True(result.ExitCode == 0, $"{result.Output}\n--- server log ---\n{server.Log}");
         Assert.Contains("2 passed, 0 failed", result.Output);
@@ -64,10 +61,7 @@ public sealed class ClientSaslTests : IDisposable
         cluster.StartAll();
         var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60));
         var follower = cluster.Members.First(m => m.Id != leader);
-        var result = await ProcessRunner.RunAsync(
-            "/usr/bin/python3",
-            [Path.Combine(RepoPaths.Compat, "kazoo_sasl.py"), "--server", follower.ConnectString, "--user", "bob", "--password", "bobsecret"],
-            TimeSpan.FromMinutes(2));
+        var result = await KazooSaslAsync(follower.ConnectString);
         Assert.False(result.TimedOut, result.Output);
         Assert.True(result.ExitCode == 0, $"{result.Output}\n{cluster.Logs()}");
     }
@@ -90,14 +84,18 @@ public sealed class ClientSaslTests : IDisposable
     public async Task SaslOnAServerWithoutItIsRefusedClearly()
     {
         await using var server = await SharpKeeperProcess.StartAsync();
-        var result = await ProcessRunner.RunAsync(
-            "/usr/bin/python3",
-            [Path.Combine(RepoPaths.Compat, "kazoo_sasl.py"), "--server", server.ConnectString, "--user", "bob", "--password", "bobsecret"],
-            TimeSpan.FromMinutes(2));
+        var result = await KazooSaslAsync(server.ConnectString);
         Assert.Contains("FAIL sasl-digest-acl", result.Output);
         Assert.Contains("asked for SASL authentication, which is not configured here", server.Log);
         Assert.Equal("imok", await FourLetter.SendAsync(server.Port, "ruok"));
     }
+
+    /// <summary>tests/compat/kazoo_sasl.py as bob: a sasl ACL, then a wrong password.</summary>
+    private static Task<ProcessRunner.Result> KazooSaslAsync(string connectString) =>
+        ProcessRunner.RunAsync(
+            "/usr/bin/python3",
+            [Path.Combine(RepoPaths.Compat, "kazoo_sasl.py"), "--server", connectString, "--user", "bob", "--password", "bobsecret"],
+            TimeSpan.FromMinutes(2));
 
     private async Task<List<string>> JavaWhoAmIAsync(int port)
     {
