@@ -14,17 +14,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --server) SERVER=${2:-}; shift 2 || break ;;
-    --server=*) SERVER=${1#--server=}; shift ;;
-    *) break ;;
-  esac
-done
-if ! [[ "$SERVER" =~ ^[^:/,]+:[0-9]+(,[^:/,]+:[0-9]+)*$ ]]; then
-  echo "usage: $0 --server HOST:PORT[,HOST:PORT...]" >&2
-  exit 2
-fi
+COMPAT_SERVER_LIST=1
+parse_server "$@"
 
 CH_SERVER=${CH_SERVER:-/usr/sbin/clickhouse-server}
 CH_CLIENT=${CH_CLIENT:-/usr/bin/clickhouse-client}

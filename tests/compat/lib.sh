@@ -1,5 +1,6 @@
 # Shared by the bash compat suites (source it): argument parsing and the PASS/FAIL convention.
-#   parse_server "$@"      sets SERVER from `--server HOST:PORT` (exits 2 on bad usage)
+#   parse_server "$@"      sets SERVER from `--server HOST:PORT` (exits 2 on bad usage);
+#                          with COMPAT_SERVER_LIST=1 set first, HOST:PORT[,HOST:PORT...] is accepted
 #   pass NAME / fail NAME REASON
 #   summary                prints "N passed, M failed"; returns non-zero when anything failed
 
@@ -15,8 +16,10 @@ parse_server() {
       *) break ;;
     esac
   done
-  if ! [[ "$SERVER" =~ ^[^:/]+:[0-9]+$ ]]; then
-    echo "usage: $0 --server HOST:PORT" >&2
+  local one='[^:/,]+:[0-9]+' list=""
+  [ "${COMPAT_SERVER_LIST:-0}" = 1 ] && list="(,$one)*"
+  if ! [[ "$SERVER" =~ ^$one$list$ ]]; then
+    echo "usage: $0 --server HOST:PORT${list:+[,HOST:PORT...]}" >&2
     exit 2
   fi
 }

@@ -72,10 +72,7 @@ public sealed class LearnerSyncTests
     [Fact]
     public void AFollowerAtAnEpochStartGetsTheTxnsAfterIt()
     {
-        var h = new CoreHarness(Options);
-        Lead(h, epoch: 1);
-        h.MustCreate(h.Connect(), "/a");
-        h.Core.StepDown();
+        var h = EpochOneWroteOneNode();
         Lead(h, epoch: 2);
         h.MustCreate(h.Connect(), "/b");
         h.Core.StepDown();
@@ -147,10 +144,7 @@ public sealed class LearnerSyncTests
     [Fact]
     public void TheHistorySurvivesARoleChangeAndASnapshotInstallResetsIt()
     {
-        var h = new CoreHarness(Options);
-        Lead(h, epoch: 1);
-        h.MustCreate(h.Connect(), "/a");
-        h.Core.StepDown();
+        var h = EpochOneWroteOneNode();
 
         // The session's txn and the create, still there in the next role.
         Assert.Equal(2, h.Core.Committed.Count);
@@ -160,6 +154,16 @@ public sealed class LearnerSyncTests
         h.Core.ReplaceTree(tree, new Dictionary<long, int>());
         Assert.Equal(0, h.Core.Committed.Count);
         Assert.Equal(Zxid.Make(5, 7), h.Core.Committed.Base);
+    }
+
+    /// <summary>Epoch 1 wrote a session and /a, and its leader stepped down.</summary>
+    private static CoreHarness EpochOneWroteOneNode()
+    {
+        var h = new CoreHarness(Options);
+        Lead(h, epoch: 1);
+        h.MustCreate(h.Connect(), "/a");
+        h.Core.StepDown();
+        return h;
     }
 
     /// <summary>Epoch 1 wrote a session and five nodes, but the history keeps only the last two txns; returns the session's zxid.</summary>
