@@ -12,8 +12,9 @@ public sealed class SaslFailure(string message) : Exception(message);
 /// "zookeeper", server name and realm "zk-sasl-md5", qop auth, algorithm md5-sess. The first token
 /// (empty) gets the challenge; the client's digest-response is checked against the password of the
 /// user it names, and the answer carries rspauth, which ends the exchange. One instance per connection.
+/// Between servers the protocol is "zookeeper-quorum" and the server name and realm "zk-quorum-sasl-md5".
 /// </summary>
-public sealed class DigestMd5Server(Func<string, string?> passwordOf, Func<string>? nonces = null)
+public sealed class DigestMd5Server(Func<string, string?> passwordOf, Func<string>? nonces = null, string protocol = DigestMd5Server.Protocol, string realm = DigestMd5Server.Realm)
 {
     public const string Protocol = "zookeeper";
     public const string Realm = "zk-sasl-md5";
@@ -36,12 +37,12 @@ public sealed class DigestMd5Server(Func<string, string?> passwordOf, Func<strin
         if (_nonce is null)
         {
             _nonce = (nonces ?? NewNonce)();
-            return Encoding.UTF8.GetBytes($"realm=\"{Realm}\",nonce=\"{_nonce}\",qop=\"auth\",charset=utf-8,algorithm=md5-sess");
+            return Encoding.UTF8.GetBytes($"realm=\"{realm}\",nonce=\"{_nonce}\",qop=\"auth\",charset=utf-8,algorithm=md5-sess");
         }
 
         var fields = Parse(Encoding.UTF8.GetString(token));
         var username = Require(fields, "username");
-        var realm = fields.GetValueOrDefault("realm") ?? Realm;
+        var givenRealm = fields.GetValueOrDefault("realm") ?? realm;
         var nonce = Require(fields, "nonce");
         var cnonce = Require(fields, "cnonce");
         var nc = Require(fields, "nc");
@@ -54,18 +55,18 @@ public sealed class DigestMd5Server(Func<string, string?> passwordOf, Func<strin
             throw new SaslFailure("DIGEST-MD5: the nonce is not the one this server sent");
         }
 
-        if (realm != Realm || qop != "auth" || nc != "00000001")
+        if (givenRealm != realm || qop != "auth" || nc != "00000001")
         {
-            throw new SaslFailure($"DIGEST-MD5: unexpected realm, qop or nc ({realm}, {qop}, {nc})");
+            throw new SaslFailure($"DIGEST-MD5: unexpected realm, qop or nc ({givenRealm}, {qop}, {nc})");
         }
 
-        if (!digestUri.Equals($"{Protocol}/{Realm}", StringComparison.OrdinalIgnoreCase))
+        if (!digestUri.Equals($"{protocol}/{realm}", StringComparison.OrdinalIgnoreCase))
         {
-            throw new SaslFailure($"DIGEST-MD5: digest-uri {digestUri} is not {Protocol}/{Realm}");
+            throw new SaslFailure($"DIGEST-MD5: digest-uri {digestUri} is not {protocol}/{realm}");
         }
 
         var password = passwordOf(username) ?? throw new SaslFailure($"DIGEST-MD5: no such user {username}");
-        var expected = ResponseValue(username, realm, password, nonce, cnonce, nc, qop, authzid, "AUTHENTICATE:" + digestUri);
+        var expected = ResponseValue(username, givenRealm, password, nonce, cnonce, nc, qop, authzid, "AUTHENTICATE:" + digestUri);
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(response.ToLowerInvariant())))
         {
             throw new SaslFailure($"DIGEST-MD5: wrong password for {username}");
@@ -77,7 +78,7 @@ public sealed class DigestMd5Server(Func<string, string?> passwordOf, Func<strin
         }
 
         AuthorizationId = username;
-        var rspauth = ResponseValue(username, realm, password, nonce, cnonce, nc, qop, authzid, ":" + digestUri);
+        var rspauth = ResponseValue(username, givenRealm, password, nonce, cnonce, nc, qop, authzid, ":" + digestUri);
         return Encoding.UTF8.GetBytes("rspauth=" + rspauth);
     }
 

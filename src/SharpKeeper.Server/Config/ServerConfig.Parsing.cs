@@ -25,7 +25,9 @@ public sealed partial class ServerConfig
         config.ReadDirectories(values, file, baseDirectory, warnings);
         config.ReadClientPorts(values);
         config.ReadClientTls(values, file, baseDirectory);
+        config.ReadQuorumTls(values, file, baseDirectory);
         config.ReadClientSasl(values, baseDirectory, warnings);
+        config.ReadQuorumSasl(values, baseDirectory);
         config.ReadTimes(values, file);
         config.ReadTuning(values, warnings);
         config.ReadFourLetterWords(values, warnings);
@@ -110,15 +112,45 @@ public sealed partial class ServerConfig
             return;
         }
 
-        var keyStore = ReadStore(values, "ssl.keyStore", baseDirectory)
-            ?? throw new ConfigException(file, 0, "ssl.keyStore.location", "is needed to serve TLS (secureClientPort or client.portUnification)");
-        var clientAuth = values.Find("ssl.clientAuth", systemProperty: true);
-        var protocols = values.Find("ssl.enabledProtocols", systemProperty: true) ?? values.Find("ssl.protocol", systemProperty: true);
-        var ciphers = values.Find("ssl.ciphersuites", systemProperty: true);
-        ClientTls = new TlsSettings
+        ClientTls = ReadTls(values, "ssl", file, baseDirectory, "to serve TLS (secureClientPort or client.portUnification)") with
+        {
+            AuthScheme = values.String("ssl.authProvider", systemProperty: true) ?? "x509",
+            SuperUser = values.String("X509AuthenticationProvider.superUser", systemProperty: true),
+            ReloadOnChange = values.Bool("client.certReload", false, systemProperty: true),
+        };
+    }
+
+    /// <summary>
+    /// TLS between servers (Apache's QuorumX509Util): sslQuorum makes every quorum and election
+    /// connection this server opens TLS and its listeners TLS-only; portUnification lets its
+    /// listeners take TLS and plain connections both (the rolling switch). sslQuorum and
+    /// portUnification are zoo.cfg keys only; ssl.quorum.* may also be zookeeper.ssl.quorum.* properties.
+    /// </summary>
+    private void ReadQuorumTls(ConfigValues values, string file, string baseDirectory)
+    {
+        SslQuorum = values.Bool("sslQuorum", false);
+        PortUnification = values.Bool("portUnification", false);
+        var reload = values.Bool("sslQuorumReloadCertFiles", false);
+        if (!SslQuorum && !PortUnification)
+        {
+            return;
+        }
+
+        QuorumTls = ReadTls(values, "ssl.quorum", file, baseDirectory, "for TLS between servers (sslQuorum or portUnification)") with { ReloadOnChange = reload };
+    }
+
+    /// <summary>One set of TLS keys (PREFIX.keyStore.*, PREFIX.trustStore.*, PREFIX.clientAuth, PREFIX.enabledProtocols or PREFIX.protocol, PREFIX.ciphersuites, PREFIX.hostnameVerification).</summary>
+    private static TlsSettings ReadTls(ConfigValues values, string prefix, string file, string baseDirectory, string purpose)
+    {
+        var keyStore = ReadStore(values, prefix + ".keyStore", baseDirectory)
+            ?? throw new ConfigException(file, 0, prefix + ".keyStore.location", "is needed " + purpose);
+        var clientAuth = values.Find(prefix + ".clientAuth", systemProperty: true);
+        var protocols = values.Find(prefix + ".enabledProtocols", systemProperty: true) ?? values.Find(prefix + ".protocol", systemProperty: true);
+        var ciphers = values.Find(prefix + ".ciphersuites", systemProperty: true);
+        return new TlsSettings
         {
             KeyStore = keyStore,
-            TrustStore = ReadStore(values, "ssl.trustStore", baseDirectory),
+            TrustStore = ReadStore(values, prefix + ".trustStore", baseDirectory),
             ClientAuth = clientAuth?.Value.ToLowerInvariant() switch
             {
                 null or "" or "need" => ClientAuthMode.Need,
@@ -130,11 +162,8 @@ public sealed partial class ServerConfig
             ProtocolsSource = Source(protocols),
             CipherSuites = SplitList(ciphers?.Value),
             CipherSuitesSource = Source(ciphers),
-            AuthScheme = values.String("ssl.authProvider", systemProperty: true) ?? "x509",
-            SuperUser = values.String("X509AuthenticationProvider.superUser", systemProperty: true),
-            ReloadOnChange = values.Bool("client.certReload", false, systemProperty: true),
+            HostnameVerification = values.Bool(prefix + ".hostnameVerification", true, systemProperty: true),
         };
-        values.Bool("ssl.hostnameVerification", true, systemProperty: true);
     }
 
     /// <summary>
@@ -151,21 +180,7 @@ public sealed partial class ServerConfig
             return;
         }
 
-        var path = Path.GetFullPath(jaas.Value, baseDirectory);
-        Auth.JaasConfig config;
-        try
-        {
-            config = Auth.JaasConfig.Parse(File.ReadAllText(path));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw ConfigValues.Error(jaas, $"cannot read the JAAS file {path}: {e.Message}");
-        }
-        catch (FormatException e)
-        {
-            throw ConfigValues.Error(jaas, $"{path}: {e.Message}");
-        }
-
+        var (path, config) = ReadJaas(jaas, baseDirectory);
         if (config.Section(sectionName) is not { } section)
         {
             warnings.Add(new ConfigWarning(jaas.File, jaas.Line, jaas.Key, $"{path} has no {sectionName} section: clients cannot authenticate with SASL"));
@@ -179,6 +194,89 @@ public sealed partial class ServerConfig
         }
 
         SaslUsers = Auth.JaasConfig.DigestUsers(section);
+    }
+
+    private static (string Path, Auth.JaasConfig Config) ReadJaas(ConfigEntry jaas, string baseDirectory)
+    {
+        var path = Path.GetFullPath(jaas.Value, baseDirectory);
+        try
+        {
+            return (path, Auth.JaasConfig.Parse(File.ReadAllText(path)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw ConfigValues.Error(jaas, $"cannot read the JAAS file {path}: {e.Message}");
+        }
+        catch (FormatException e)
+        {
+            throw ConfigValues.Error(jaas, $"{path}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// SASL between servers (quorum.auth.*, zoo.cfg keys only, checked as Apache checks them). With
+    /// enableSasl both JAAS sections must exist, as Apache fails its start without either: the server
+    /// section's DigestLoginModule users, and the learner section's username and password.
+    /// </summary>
+    private void ReadQuorumSasl(ConfigValues values, string baseDirectory)
+    {
+        var enabled = values.Bool("quorum.auth.enableSasl", false);
+        var serverRequires = values.Bool("quorum.auth.serverRequireSasl", false);
+        var learnerRequires = values.Bool("quorum.auth.learnerRequireSasl", false);
+        var learnerContext = values.String("quorum.auth.learner.saslLoginContext") ?? "QuorumLearner";
+        var serverContext = values.String("quorum.auth.server.saslLoginContext") ?? "QuorumServer";
+        values.String("quorum.auth.kerberos.servicePrincipal");
+        if (serverRequires && !enabled)
+        {
+            throw ConfigValues.Error(values.Find("quorum.auth.serverRequireSasl")!, "needs quorum.auth.enableSasl=true");
+        }
+
+        if (learnerRequires && !enabled)
+        {
+            throw ConfigValues.Error(values.Find("quorum.auth.learnerRequireSasl")!, "needs quorum.auth.enableSasl=true");
+        }
+
+        if (serverRequires && !learnerRequires)
+        {
+            throw ConfigValues.Error(values.Find("quorum.auth.serverRequireSasl")!, "needs quorum.auth.learnerRequireSasl=true");
+        }
+
+        if (!enabled)
+        {
+            return;
+        }
+
+        var enable = values.Find("quorum.auth.enableSasl")!;
+        var jaas = values.Find("java.security.auth.login.config");
+        if (jaas is not { Value.Length: > 0 })
+        {
+            throw ConfigValues.Error(enable, "needs a JAAS file (java.security.auth.login.config, in SERVER_JVMFLAGS or zoo.cfg) with the sections " + learnerContext + " and " + serverContext);
+        }
+
+        var (path, config) = ReadJaas(jaas, baseDirectory);
+        var serverSection = config.Section(serverContext)
+            ?? throw ConfigValues.Error(jaas, $"{path} has no {serverContext} section (quorum.auth.server.saslLoginContext), which quorum.auth.enableSasl needs");
+        var learnerSection = config.Section(learnerContext)
+            ?? throw ConfigValues.Error(jaas, $"{path} has no {learnerContext} section (quorum.auth.learner.saslLoginContext), which quorum.auth.enableSasl needs");
+        if (serverSection.Concat(learnerSection).Any(m => m.ClassName.EndsWith("Krb5LoginModule", StringComparison.Ordinal)))
+        {
+            throw ConfigValues.Error(jaas, $"{path}: Kerberos (GSSAPI, Krb5LoginModule) between servers is not supported by SharpKeeper; use DigestLoginModule");
+        }
+
+        var learnerModule = learnerSection.FirstOrDefault(m => m.Options.ContainsKey("username"));
+        if (learnerModule is null || !learnerModule.Options.TryGetValue("password", out var password))
+        {
+            throw ConfigValues.Error(jaas, $"{path}: the {learnerContext} section needs username=\"...\" and password=\"...\"");
+        }
+
+        QuorumSasl = new QuorumSaslSettings
+        {
+            LearnerRequiresSasl = learnerRequires,
+            ServerRequiresSasl = serverRequires,
+            LearnerUser = learnerModule.Options["username"],
+            LearnerPassword = password,
+            ServerUsers = Auth.JaasConfig.DigestUsers(serverSection),
+        };
     }
 
     private static StoreSettings? ReadStore(ConfigValues values, string prefix, string baseDirectory)
@@ -724,38 +822,13 @@ public sealed partial class ServerConfig
         bool IsTrue(ConfigEntry? entry) => entry is not null && entry.Value.Equals("true", StringComparison.OrdinalIgnoreCase);
 
         // Booleans Apache parses strictly even when it is unused here.
-        var sasl = values.Bool("quorum.auth.enableSasl", false);
-        var serverRequiresSasl = values.Bool("quorum.auth.serverRequireSasl", false);
-        var learnerRequiresSasl = values.Bool("quorum.auth.learnerRequireSasl", false);
-        if (serverRequiresSasl && !sasl)
-        {
-            throw ConfigValues.Error(values.Find("quorum.auth.serverRequireSasl")!, "needs quorum.auth.enableSasl=true");
-        }
-
-        if (learnerRequiresSasl && !sasl)
-        {
-            throw ConfigValues.Error(values.Find("quorum.auth.learnerRequireSasl")!, "needs quorum.auth.enableSasl=true");
-        }
-
-        if (serverRequiresSasl && !learnerRequiresSasl)
-        {
-            throw ConfigValues.Error(values.Find("quorum.auth.serverRequireSasl")!, "needs quorum.auth.learnerRequireSasl=true");
-        }
-
-        foreach (var key in new[] { "sslQuorum", "portUnification", "multiAddress.enabled" })
-        {
-            values.Bool(key, false);
-        }
+        values.Bool("multiAddress.enabled", false);
 
         foreach (var key in new[] { "admin.enableServer", "enforce.auth.enabled", "sessionRequireClientSASLAuth" })
         {
             values.Bool(key, false, systemProperty: true);
         }
 
-        const string NoQuorumTls = "TLS between servers is not supported by SharpKeeper yet; servers talk in plain text";
-        Warn(values.Find("sslQuorum") is var sslQuorum && IsTrue(sslQuorum) ? sslQuorum : null, NoQuorumTls);
-        Warn(values.Find("portUnification") is var unification && IsTrue(unification) ? unification : null, NoQuorumTls);
-        Warn(sasl ? values.Find("quorum.auth.enableSasl") : null, "SASL between servers is not supported by SharpKeeper; ignored");
         Warn(values.Find("enforce.auth.enabled", true) is var enforce && IsTrue(enforce) ? enforce : null,
             "is not supported by SharpKeeper: clients are NOT required to authenticate");
         Warn(values.Find("sessionRequireClientSASLAuth", true) is var requireSasl && IsTrue(requireSasl) ? requireSasl : null,

@@ -74,6 +74,18 @@ public sealed partial class ServerConfig
     /// <summary>A SASL user that authenticates as super (zookeeper.superUser).</summary>
     public string? SaslSuperUser { get; private set; }
 
+    /// <summary>sslQuorum: the quorum and election connections this server opens are TLS (<see cref="QuorumTls"/>), and its listeners take only TLS.</summary>
+    public bool SslQuorum { get; private set; }
+
+    /// <summary>portUnification: the quorum and election listeners take TLS and plain connections both (the rolling switch to TLS).</summary>
+    public bool PortUnification { get; private set; }
+
+    /// <summary>TLS between servers (ssl.quorum.*); null unless sslQuorum or portUnification is set.</summary>
+    public TlsSettings? QuorumTls { get; private set; }
+
+    /// <summary>SASL between servers (quorum.auth.enableSasl); null when it is off.</summary>
+    public QuorumSaslSettings? QuorumSasl { get; private set; }
+
     /// <summary>client.portUnification: the plain client port also takes TLS clients, told apart by their first byte.</summary>
     public bool ClientPortUnification { get; private set; }
 

@@ -21,7 +21,7 @@ public sealed record ConfigSource(string File, int Line, string Key)
 /// </summary>
 public sealed record StoreSettings(string Location, string? Password, string? Type, ConfigSource Source);
 
-/// <summary>The secure client port's TLS settings (Apache's ssl.* keys, also as zookeeper.ssl.* properties).</summary>
+/// <summary>One TLS endpoint's settings: the secure client port's (Apache's ssl.* keys) or the quorum's (ssl.quorum.*), also as zookeeper.-prefixed properties.</summary>
 public sealed record TlsSettings
 {
     public required StoreSettings KeyStore { get; init; }
@@ -35,6 +35,13 @@ public sealed record TlsSettings
 
     /// <summary>ssl.ciphersuites, by their IANA names; empty for the platform's defaults.</summary>
     public IReadOnlyList<string> CipherSuites { get; init; } = [];
+
+    /// <summary>
+    /// Check that the peer's certificate names the address it connects from or to (its IP, else
+    /// the name the IP resolves to), as Apache's ZKTrustManager; used between servers, where
+    /// both sides check (ssl.quorum.hostnameVerification, default true).
+    /// </summary>
+    public bool HostnameVerification { get; init; } = true;
 
     /// <summary>Reload the stores when their files change (client.certReload, as Apache 3.9).</summary>
     public bool ReloadOnChange { get; init; }

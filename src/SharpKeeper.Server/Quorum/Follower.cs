@@ -27,8 +27,28 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         try
         {
             socket = await ConnectAsync(leaderSpec.Host, leaderSpec.QuorumPort, cancellationToken).ConfigureAwait(false);
-            await using var stream = PacketStream.ForSocket(socket, context.MaxPacket);
-            socket = null;
+            Stream connection;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                // TLS and SASL come before FOLLOWERINFO, within initLimit.
+                timeout.CancelAfter(context.InitLimit);
+                connection = await context.Transport.OpenAsync(socket, leaderSpec.Host, timeout.Token).ConfigureAwait(false);
+                socket = null;
+                if (context.Sasl is { } sasl)
+                {
+                    try
+                    {
+                        await sasl.AuthenticateAsLearnerAsync(connection, $"{leaderId} at {leaderSpec.Host}:{leaderSpec.QuorumPort}", timeout.Token).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        await connection.DisposeAsync().ConfigureAwait(false);
+                        throw;
+                    }
+                }
+            }
+
+            await using var stream = PacketStream.ForConnection(connection, context.MaxPacket);
             await RunAsync(stream, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or QuorumException or InvalidDataException or SocketException or ObjectDisposedException or CorruptStoreException or TimeoutException

@@ -152,7 +152,26 @@ public sealed class Leader(QuorumContext context, Action<long> established)
     private async Task HandleLearnerAsync(Socket socket, LeaderDiscovery discovery, CancellationToken cancellationToken)
     {
         var remote = socket.RemoteEndPoint;
-        await using var stream = PacketStream.ForSocket(socket, context.MaxPacket);
+        Stream connection;
+        try
+        {
+            // TLS and SASL come before FOLLOWERINFO, within initLimit.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(context.InitLimit);
+            connection = await context.Transport.AcceptAsync(socket, "quorum", timeout.Token).ConfigureAwait(false);
+            if (context.Sasl is { } sasl)
+            {
+                connection = await sasl.AuthenticateAsServerAsync(connection, $"{remote}", timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            _logger.LogInformation("Connection from {Remote} on the quorum port refused: {Message}", remote, e.Message);
+            socket.Dispose();
+            return;
+        }
+
+        await using var stream = PacketStream.ForConnection(connection, context.MaxPacket);
         PeerLink? link = null;
         LeaderReplication? replication = null;
         var sid = -1L;

@@ -12,12 +12,9 @@ namespace SharpKeeper.Server.Quorum;
 /// </summary>
 public sealed class PacketStream(Stream input, Stream output, int maxBuffer) : IAsyncDisposable
 {
-    /// <summary>A socket's stream, buffered separately for reading and writing (which go on at the same time).</summary>
-    public static PacketStream ForSocket(System.Net.Sockets.Socket socket, int maxBuffer)
-    {
-        var network = new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
-        return new PacketStream(new BufferedStream(network, 1 << 16), new BufferedStream(network, 1 << 16), maxBuffer);
-    }
+    /// <summary>A connection's stream (plain or TLS), buffered separately for reading and writing (which go on at the same time).</summary>
+    public static PacketStream ForConnection(Stream connection, int maxBuffer) =>
+        new(new BufferedStream(connection, 1 << 16), new BufferedStream(connection, 1 << 16), maxBuffer);
 
     private readonly byte[] _scratch = new byte[8];
     private readonly SemaphoreSlim _writeGate = new(1, 1);

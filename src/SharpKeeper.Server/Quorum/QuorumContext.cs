@@ -17,6 +17,22 @@ public sealed class QuorumContext
     public required EpochFiles Epochs { get; init; }
     public required ILoggerFactory LoggerFactory { get; init; }
 
+    /// <summary>How connections between servers are secured (sslQuorum, portUnification); built from the configuration once.</summary>
+    public QuorumTransport Transport => field ??= BuildTransport();
+
+    /// <summary>SASL between servers (quorum.auth.enableSasl); null when off.</summary>
+    public QuorumSasl? Sasl => Config.QuorumSasl is { } settings
+        ? field ??= new QuorumSasl(settings, Config.JuteMaxBuffer, LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Sasl"))
+        : null;
+
+    private QuorumTransport BuildTransport()
+    {
+        var logger = LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Transport");
+        var warnings = new Network.RateLimitedWarnings(logger, TimeSpan.FromMinutes(1));
+        var tls = Config.QuorumTls is { } settings ? new Network.QuorumTls(settings, logger, warnings) : null;
+        return new QuorumTransport(tls, dialTls: Config.SslQuorum, acceptPlain: !Config.SslQuorum || Config.PortUnification, logger, warnings);
+    }
+
     public IReadOnlySet<long> Voters => field ??= Config.Servers.Values.Where(s => s.Role == ServerRole.Participant).Select(s => s.Id).ToHashSet();
 
     public int TickTimeMs => Config.TickTime;

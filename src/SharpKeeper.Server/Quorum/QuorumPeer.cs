@@ -102,7 +102,8 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
             .Where(s => s.Id != _context.MyId)
             .ToDictionary(s => s.Id, s => QuorumContext.EndPointOf(s.Host, s.ElectionPort));
         var channelLogger = _context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Election");
-        _channel = new ElectionChannel(_context.MyId, _context.ListenEndPoint(me.ElectionPort), $"{me.Host}:{me.ElectionPort}", peers, channelLogger);
+        _channel = new ElectionChannel(
+            _context.MyId, _context.ListenEndPoint(me.ElectionPort), $"{me.Host}:{me.ElectionPort}", peers, channelLogger, _context.Transport, _context.Sasl);
         try
         {
             _channel.Start();

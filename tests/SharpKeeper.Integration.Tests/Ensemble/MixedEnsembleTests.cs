@@ -140,7 +140,7 @@ public sealed class MixedEnsembleTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task WriteThroughEachAsync(EnsembleCluster cluster, IEnumerable<int> ids, string tag, List<string> acknowledged)
+    internal static async Task WriteThroughEachAsync(EnsembleCluster cluster, IEnumerable<int> ids, string tag, List<string> acknowledged)
     {
         foreach (var id in ids)
         {
@@ -149,7 +149,7 @@ public sealed class MixedEnsembleTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task AssertEveryServerHoldsAsync(EnsembleCluster cluster, IEnumerable<int> ids, List<string> acknowledged, string path = "/m")
+    internal static async Task AssertEveryServerHoldsAsync(EnsembleCluster cluster, IEnumerable<int> ids, List<string> acknowledged, string path = "/m")
     {
         List<string> expected;
         lock (acknowledged)

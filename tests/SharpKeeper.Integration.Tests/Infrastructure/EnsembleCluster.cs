@@ -31,6 +31,9 @@ public sealed partial class EnsembleMember(int id, MemberKind kind, string direc
     public string ConnectString => $"127.0.0.1:{ClientPort}";
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>-Dkey=value flags: Apache's java command line, SharpKeeper's SERVER_JVMFLAGS (as an operator passes them to both).</summary>
+    public IReadOnlyList<string> JvmFlags { get; set; } = [];
+
     public string Log
     {
         get
@@ -55,13 +58,19 @@ public sealed partial class EnsembleMember(int id, MemberKind kind, string direc
         start.UseShellExecute = false;
         start.WorkingDirectory = Directory;
         // Apache logs through slf4j-simple (Debian's libslf4j-java, which tests/compat/install-deps.sh installs).
+        // Apache's TLS code needs Netty on the class path, even between servers.
         var arguments = Kind == MemberKind.SharpKeeper
             ? new[] { RepoPaths.SharpKeeperDll, "start-foreground", ConfigPath }
             : [
                 "-Xmx256m",
-                "-cp", "/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar",
+                .. JvmFlags,
+                "-cp", $"/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar:{ApacheZooKeeperProcess.NettyClasspath}:/usr/share/java/slf4j-simple.jar",
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", ConfigPath,
             ];
+        if (Kind == MemberKind.SharpKeeper && JvmFlags.Count > 0)
+        {
+            start.Environment["SERVER_JVMFLAGS"] = string.Join(' ', JvmFlags);
+        }
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

@@ -42,7 +42,10 @@ public sealed class TestCertificates : IDisposable
     /// A certificate signed by the CA (or the rogue one), with its key; written as NAME.pem (chain and
     /// key, the key encrypted with <see cref="StorePassword"/> when asked) and NAME.p12.
     /// </summary>
-    public X509Certificate2 Issue(string name, string subject, bool rogue = false, bool encryptPemKey = false, bool expired = false)
+    /// <param name="dnsNames">The DNS names the certificate is for; with <paramref name="ipAddresses"/>, replaces 127.0.0.1 and localhost.</param>
+    public X509Certificate2 Issue(
+        string name, string subject, bool rogue = false, bool encryptPemKey = false, bool expired = false,
+        IReadOnlyList<string>? dnsNames = null, IReadOnlyList<IPAddress>? ipAddresses = null)
     {
         var issuer = rogue ? RogueCa : Ca;
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -52,8 +55,16 @@ public sealed class TestCertificates : IDisposable
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
             [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
         var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
+        foreach (var address in ipAddresses ?? [IPAddress.Loopback])
+        {
+            names.AddIpAddress(address);
+        }
+
+        foreach (var dnsName in dnsNames ?? ["localhost"])
+        {
+            names.AddDnsName(dnsName);
+        }
+
         request.CertificateExtensions.Add(names.Build());
         var serial = RandomNumberGenerator.GetBytes(12);
         var (notBefore, notAfter) = expired

@@ -317,10 +317,7 @@ public sealed class ServerConfigTests : IDisposable
             clientPort=2181
             secureClientPort=2281
             ssl.keyStore.location=server.p12
-            sslQuorum=true
-            portUnification=true
             authProvider.1=com.example.CustomAuthenticationProvider
-            quorum.auth.enableSasl=true
             enforce.auth.enabled=true
             admin.enableServer=true
             snapshot.compression.method=gz
@@ -328,7 +325,7 @@ public sealed class ServerConfigTests : IDisposable
             skipACL=yes
             """);
         Assert.Equal(
-            ["sslQuorum", "portUnification", "authProvider.1", "quorum.auth.enableSasl", "enforce.auth.enabled",
+            ["authProvider.1", "enforce.auth.enabled",
                 "admin.enableServer", "snapshot.compression.method", "metricsProvider.className", "skipACL"],
             config.Warnings.Select(w => w.Key));
         Assert.Equal(2281, config.SecureClientPort);
@@ -369,6 +366,74 @@ public sealed class ServerConfigTests : IDisposable
         var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nsecureClientPort=2281\n"));
         AssertError(e, 0, "ssl.keyStore.location");
         Assert.Contains("is needed to serve TLS", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TlsBetweenServersReadsApachesSslQuorumKeys()
+    {
+        var config = Parse("""
+            dataDir=DATADIR
+            sslQuorum=true
+            portUnification=true
+            sslQuorumReloadCertFiles=true
+            ssl.quorum.keyStore.location=quorum.jks
+            ssl.quorum.keyStore.password=pw
+            zookeeper.ssl.quorum.trustStore.location=ca.pem
+            ssl.quorum.hostnameVerification=false
+            ssl.quorum.protocol=TLSv1.3
+            """);
+        Assert.Empty(config.Warnings);
+        Assert.True(config.SslQuorum && config.PortUnification);
+        var tls = config.QuorumTls!;
+        Assert.Equal((Path.Combine(_dir, "quorum.jks"), "pw"), (tls.KeyStore.Location, tls.KeyStore.Password));
+        Assert.Equal(Path.Combine(_dir, "ca.pem"), tls.TrustStore!.Location);
+        Assert.Equal((ClientAuthMode.Need, false, true), (tls.ClientAuth, tls.HostnameVerification, tls.ReloadOnChange));
+        Assert.Equal(["TLSv1.3"], tls.Protocols);
+        Assert.Null(config.ClientTls);
+    }
+
+    [Fact]
+    public void TlsBetweenServersNeedsAKeyStore()
+    {
+        var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nportUnification=true\n"));
+        AssertError(e, 0, "ssl.quorum.keyStore.location");
+        Assert.Contains("for TLS between servers", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SaslBetweenServersReadsBothJaasSections()
+    {
+        File.WriteAllText(Path.Combine(_dir, "jaas.conf"), """
+            QuorumServer { org.apache.zookeeper.server.auth.DigestLoginModule required user_test="pw" user_other="pw2"; };
+            Learner { org.apache.zookeeper.server.auth.DigestLoginModule required username="test" password="pw"; };
+            """);
+        var config = Parse("""
+            dataDir=DATADIR
+            java.security.auth.login.config=jaas.conf
+            quorum.auth.enableSasl=true
+            quorum.auth.learnerRequireSasl=true
+            quorum.auth.serverRequireSasl=true
+            quorum.auth.learner.saslLoginContext=Learner
+            """);
+        var sasl = config.QuorumSasl!;
+        Assert.True(sasl.LearnerRequiresSasl && sasl.ServerRequiresSasl);
+        Assert.Equal(("test", "pw"), (sasl.LearnerUser, sasl.LearnerPassword));
+        Assert.Equal(["other", "test"], sasl.ServerUsers.Keys.Order());
+    }
+
+    [Theory]
+    [InlineData("", "quorum.auth.enableSasl", "needs a JAAS file")]
+    [InlineData("java.security.auth.login.config=jaas.conf\nquorum.auth.server.saslLoginContext=Nowhere", "java.security.auth.login.config", "no Nowhere section")]
+    [InlineData("java.security.auth.login.config=missing.conf", "java.security.auth.login.config", "cannot read the JAAS file")]
+    public void SaslBetweenServersWithoutItsJaasSectionsFailsToStart(string extra, string key, string expected)
+    {
+        File.WriteAllText(Path.Combine(_dir, "jaas.conf"), """
+            QuorumServer { org.apache.zookeeper.server.auth.DigestLoginModule required user_test="pw"; };
+            QuorumLearner { org.apache.zookeeper.server.auth.DigestLoginModule required username="test" password="pw"; };
+            """);
+        var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nquorum.auth.enableSasl=true\n" + extra + "\n"));
+        Assert.Equal(key, e.Key);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -14,6 +14,8 @@ namespace SharpKeeper.Server.Quorum.Election;
 /// called back). A connection opens with the dialer's protocol version (-65536), id and election
 /// address; then each message is an int length and the notification bytes. Only the newest
 /// undelivered message per peer is kept, and the last one sent is repeated on a new connection.
+/// With sslQuorum the connection is TLS from its first byte; with quorum SASL the dialer
+/// authenticates right after its initial message, before the larger-id rule drops the connection.
 /// </summary>
 public sealed class ElectionChannel : IAsyncDisposable
 {
@@ -27,6 +29,8 @@ public sealed class ElectionChannel : IAsyncDisposable
     private readonly string _myAddressText;
     private readonly IPEndPoint _listenOn;
     private readonly ILogger _logger;
+    private readonly QuorumTransport _transport;
+    private readonly QuorumSasl? _sasl;
     private readonly Channel<(long From, byte[] Message)> _received = Channel.CreateUnbounded<(long, byte[])>();
     private readonly ConcurrentDictionary<long, PeerLink> _links = new();
     private readonly ConcurrentDictionary<long, byte[]> _lastSent = new();
@@ -37,8 +41,12 @@ public sealed class ElectionChannel : IAsyncDisposable
     private Socket? _listener;
     private Task? _acceptLoop;
 
-    public ElectionChannel(long myId, IPEndPoint listenOn, string myAddressText, IReadOnlyDictionary<long, EndPoint> peers, ILogger logger)
+    public ElectionChannel(
+        long myId, IPEndPoint listenOn, string myAddressText, IReadOnlyDictionary<long, EndPoint> peers, ILogger logger,
+        QuorumTransport? transport = null, QuorumSasl? sasl = null)
     {
+        _transport = transport ?? QuorumTransport.Plain(logger);
+        _sasl = sasl;
         _myId = myId;
         _listenOn = listenOn;
         _myAddressText = myAddressText;
@@ -139,13 +147,15 @@ public sealed class ElectionChannel : IAsyncDisposable
     private async Task DialAsync(long sid, EndPoint address)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Stream? stream = null;
+        var attached = false;
         try
         {
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
-            {
-                timeout.CancelAfter(ConnectTimeout);
-                await socket.ConnectAsync(address, timeout.Token).ConfigureAwait(false);
-            }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(ConnectTimeout);
+            await socket.ConnectAsync(address, timeout.Token).ConfigureAwait(false);
+            var host = address is DnsEndPoint named ? named.Host : ((IPEndPoint)address).Address.ToString();
+            stream = await _transport.OpenAsync(socket, host, timeout.Token).ConfigureAwait(false);
 
             var hello = Encoding.UTF8.GetBytes(_myAddressText);
             var header = new byte[20 + hello.Length];
@@ -153,20 +163,43 @@ public sealed class ElectionChannel : IAsyncDisposable
             BinaryPrimitives.WriteInt64BigEndian(header.AsSpan(8), _myId);
             BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(16), hello.Length);
             hello.CopyTo(header, 20);
-            await socket.SendAsync(header, SocketFlags.None, _stop.Token).ConfigureAwait(false);
+            await stream.WriteAsync(header, timeout.Token).ConfigureAwait(false);
+            await stream.FlushAsync(timeout.Token).ConfigureAwait(false);
+            if (_sasl is not null)
+            {
+                await _sasl.AuthenticateAsLearnerAsync(stream, $"{sid} at {address}", timeout.Token).ConfigureAwait(false);
+            }
+
             if (sid > _myId)
             {
                 // The larger id keeps the connection: it will call back.
-                socket.Dispose();
+                await stream.DisposeAsync().ConfigureAwait(false);
                 return;
             }
 
-            Attach(sid, socket);
+            Attach(sid, stream);
+            stream = null;
+            attached = true;
+        }
+        catch (QuorumTransportException e)
+        {
+            _logger.LogWarning("Cannot open election connection to server {Sid} at {Address}: {Message}", sid, address, e.Message);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
         {
             _logger.LogDebug("Cannot open election connection to server {Sid} at {Address}: {Message}", sid, address, e.Message);
-            socket.Dispose();
+        }
+        finally
+        {
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (!attached)
+            {
+                socket.Dispose();
+            }
         }
     }
 
@@ -196,12 +229,16 @@ public sealed class ElectionChannel : IAsyncDisposable
 
     private async Task HandshakeAsync(Socket socket)
     {
+        var remote = socket.RemoteEndPoint;
+        Stream? stream = null;
+        var attached = false;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             timeout.CancelAfter(ConnectTimeout);
+            stream = await _transport.AcceptAsync(socket, "election", timeout.Token).ConfigureAwait(false);
             var buffer = new byte[8];
-            await ReceiveExactlyAsync(socket, buffer, timeout.Token).ConfigureAwait(false);
+            await stream.ReadExactlyAsync(buffer, timeout.Token).ConfigureAwait(false);
             var first = BinaryPrimitives.ReadInt64BigEndian(buffer);
             long sid;
             if (first >= 0)
@@ -211,51 +248,71 @@ public sealed class ElectionChannel : IAsyncDisposable
             }
             else if (first is ProtocolVersionV1 or ProtocolVersionV2)
             {
-                await ReceiveExactlyAsync(socket, buffer, timeout.Token).ConfigureAwait(false);
+                await stream.ReadExactlyAsync(buffer, timeout.Token).ConfigureAwait(false);
                 sid = BinaryPrimitives.ReadInt64BigEndian(buffer);
-                await ReceiveExactlyAsync(socket, buffer.AsMemory(0, 4), timeout.Token).ConfigureAwait(false);
+                await stream.ReadExactlyAsync(buffer.AsMemory(0, 4), timeout.Token).ConfigureAwait(false);
                 var length = BinaryPrimitives.ReadInt32BigEndian(buffer);
                 if (length <= 0 || length > 4096)
                 {
                     throw new InvalidDataException($"unreasonable address length {length} in an election handshake");
                 }
 
-                await ReceiveExactlyAsync(socket, new byte[length], timeout.Token).ConfigureAwait(false);
+                await stream.ReadExactlyAsync(new byte[length], timeout.Token).ConfigureAwait(false);
             }
             else
             {
                 throw new InvalidDataException($"unknown election protocol version {first}");
             }
 
+            if (_sasl is not null)
+            {
+                stream = await _sasl.AuthenticateAsServerAsync(stream, $"server {sid} at {remote}", timeout.Token).ConfigureAwait(false);
+            }
+
             if (sid == _myId)
             {
                 _logger.LogError(
                     "A server with this server's own id {Sid} connected to the election port from {Remote}: two servers share one myid",
-                    sid, socket.RemoteEndPoint);
-                socket.Dispose();
+                    sid, remote);
                 return;
             }
 
             if (sid < _myId)
             {
                 // This server has the larger id: it keeps the connection it dials itself.
-                socket.Dispose();
                 Dial(sid);
                 return;
             }
 
-            Attach(sid, socket);
+            Attach(sid, stream);
+            stream = null;
+            attached = true;
+        }
+        catch (QuorumTransportException e)
+        {
+            _logger.LogDebug("Election connection from {Remote} refused: {Message}", remote, e.Message);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or InvalidDataException)
         {
-            _logger.LogDebug("Election handshake from {Remote} failed: {Message}", socket.RemoteEndPoint, e.Message);
-            socket.Dispose();
+            _logger.LogDebug("Election handshake from {Remote} failed: {Message}", remote, e.Message);
+        }
+        finally
+        {
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (!attached)
+            {
+                socket.Dispose();
+            }
         }
     }
 
-    private void Attach(long sid, Socket socket)
+    private void Attach(long sid, Stream stream)
     {
-        var link = new PeerLink(socket);
+        var link = new PeerLink(stream);
         if (_links.TryGetValue(sid, out var previous))
         {
             previous.Close();
@@ -278,7 +335,7 @@ public sealed class ElectionChannel : IAsyncDisposable
         {
             while (!_stop.IsCancellationRequested)
             {
-                await ReceiveExactlyAsync(link.Socket, lengthBytes, _stop.Token).ConfigureAwait(false);
+                await link.Stream.ReadExactlyAsync(lengthBytes, _stop.Token).ConfigureAwait(false);
                 var length = BinaryPrimitives.ReadInt32BigEndian(lengthBytes);
                 if (length <= 0 || length > MaxMessage)
                 {
@@ -286,7 +343,7 @@ public sealed class ElectionChannel : IAsyncDisposable
                 }
 
                 var message = new byte[length];
-                await ReceiveExactlyAsync(link.Socket, message, _stop.Token).ConfigureAwait(false);
+                await link.Stream.ReadExactlyAsync(message, _stop.Token).ConfigureAwait(false);
                 _received.Writer.TryWrite((sid, message));
             }
         }
@@ -298,20 +355,6 @@ public sealed class ElectionChannel : IAsyncDisposable
         {
             link.Close();
             _links.TryRemove(new KeyValuePair<long, PeerLink>(sid, link));
-        }
-    }
-
-    private static async Task ReceiveExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        while (buffer.Length > 0)
-        {
-            var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                throw new IOException("connection closed");
-            }
-
-            buffer = buffer[read..];
         }
     }
 
@@ -334,11 +377,11 @@ public sealed class ElectionChannel : IAsyncDisposable
     }
 
     /// <summary>One established connection: a one-slot queue (newest message wins) and its socket.</summary>
-    private sealed class PeerLink(Socket socket)
+    private sealed class PeerLink(Stream stream)
     {
         private readonly Channel<byte[]> _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
 
-        public Socket Socket => socket;
+        public Stream Stream => stream;
 
         public bool IsClosed { get; private set; }
 
@@ -353,10 +396,11 @@ public sealed class ElectionChannel : IAsyncDisposable
                     var framed = new byte[4 + message.Length];
                     BinaryPrimitives.WriteInt32BigEndian(framed, message.Length);
                     message.CopyTo(framed, 4);
-                    await socket.SendAsync(framed, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    await stream.WriteAsync(framed, cancellationToken).ConfigureAwait(false);
+                    await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
             {
             }
             finally
@@ -374,7 +418,7 @@ public sealed class ElectionChannel : IAsyncDisposable
 
             IsClosed = true;
             _queue.Writer.TryComplete();
-            socket.Dispose();
+            stream.Dispose();
         }
     }
 }

@@ -1,0 +1,186 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using SharpKeeper.Server.Config;
+
+namespace SharpKeeper.Server.Network;
+
+/// <summary>
+/// What one set of ssl.* (or ssl.quorum.*) settings gives a TLS endpoint: this server's certificate
+/// with its chain, the certificates a peer's chain must end in, the protocols and the cipher suites.
+/// With reloading on, the store files are looked at (at most once a second, when a connection opens)
+/// and read again when they change; a store that fails to load keeps the previous one.
+/// </summary>
+public sealed class TlsMaterial
+{
+    private static readonly TimeSpan ReloadCheckInterval = TimeSpan.FromSeconds(1);
+    private readonly TlsSettings _settings;
+    private readonly ILogger _logger;
+    private readonly Lock _reloadGate = new();
+    private SslStreamCertificateContext _certificate;
+    private X509Certificate2Collection? _trusted;
+    private (DateTime, long) _keyStoreVersion;
+    private (DateTime, long) _trustStoreVersion;
+    private long _nextReloadCheck;
+
+    public TlsMaterial(TlsSettings settings, ILogger logger)
+    {
+        _settings = settings;
+        _logger = logger;
+        (_certificate, _keyStoreVersion) = LoadCertificate(settings.KeyStore);
+        (_trusted, _trustStoreVersion) = LoadTrusted(settings.TrustStore);
+        Protocols = ParseProtocols(settings);
+        CipherSuites = ParseCipherSuites(settings);
+    }
+
+    public TlsSettings Settings => _settings;
+
+    public SslProtocols Protocols { get; }
+
+    public CipherSuitesPolicy? CipherSuites { get; }
+
+    /// <summary>This server's certificate and chain, as they are now (read again first when the files changed and reloading is on).</summary>
+    public SslStreamCertificateContext Certificate
+    {
+        get
+        {
+            if (_settings.ReloadOnChange)
+            {
+                ReloadIfChanged();
+            }
+
+            return Volatile.Read(ref _certificate);
+        }
+    }
+
+    private static (SslStreamCertificateContext, (DateTime, long)) LoadCertificate(StoreSettings store)
+    {
+        var version = VersionOf(store.Location);
+        var (certificate, chain) = CertificateStores.LoadKeyStore(store);
+        return (SslStreamCertificateContext.Create(certificate, chain, offline: true), version);
+    }
+
+    private static (X509Certificate2Collection?, (DateTime, long)) LoadTrusted(StoreSettings? store) =>
+        store is null ? (null, default) : (CertificateStores.LoadTrustStore(store), VersionOf(store.Location));
+
+    private static (DateTime, long) VersionOf(string path)
+    {
+        var file = new FileInfo(path);
+        return file.Exists ? (file.LastWriteTimeUtc, file.Length) : default;
+    }
+
+    private void ReloadIfChanged()
+    {
+        var now = Environment.TickCount64;
+        lock (_reloadGate)
+        {
+            if (now < _nextReloadCheck)
+            {
+                return;
+            }
+
+            _nextReloadCheck = now + (long)ReloadCheckInterval.TotalMilliseconds;
+            try
+            {
+                if (VersionOf(_settings.KeyStore.Location) != _keyStoreVersion)
+                {
+                    (var context, _keyStoreVersion) = LoadCertificate(_settings.KeyStore);
+                    Volatile.Write(ref _certificate, context);
+                    _logger.LogInformation("Reloaded the key store {File}: serving {Subject}", _settings.KeyStore.Location, context.TargetCertificate.Subject);
+                }
+
+                if (_settings.TrustStore is { } trustStore && VersionOf(trustStore.Location) != _trustStoreVersion)
+                {
+                    (var trusted, _trustStoreVersion) = LoadTrusted(trustStore);
+                    Volatile.Write(ref _trusted, trusted);
+                    _logger.LogInformation("Reloaded the trust store {File}", trustStore.Location);
+                }
+            }
+            catch (ConfigException e)
+            {
+                _logger.LogWarning("Keeping the previous TLS stores: {Message}", e.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// True when the peer's certificate chains to the trust store (or, with none set, to the
+    /// system's roots). Name checks are the caller's: this looks at the chain only.
+    /// </summary>
+    public bool IsTrusted(X509Certificate certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        var trusted = Volatile.Read(ref _trusted);
+        if (trusted is null)
+        {
+            return (errors & ~(SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) == SslPolicyErrors.None;
+        }
+
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.CustomTrustStore.AddRange(trusted);
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (chain is not null)
+        {
+            foreach (var element in chain.ChainElements)
+            {
+                custom.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
+        return custom.Build(AsCertificate2(certificate));
+    }
+
+    public static X509Certificate2 AsCertificate2(X509Certificate certificate) =>
+        certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+
+    private static SslProtocols ParseProtocols(TlsSettings settings)
+    {
+        var protocols = SslProtocols.None;
+        foreach (var name in settings.Protocols)
+        {
+            protocols |= name switch
+            {
+                "TLSv1.2" => SslProtocols.Tls12,
+                "TLSv1.3" => SslProtocols.Tls13,
+                "TLS" => SslProtocols.Tls12 | SslProtocols.Tls13,
+                _ => throw settings.ProtocolsSource!.Error($"protocol {name} is not supported: use TLSv1.2 or TLSv1.3"),
+            };
+        }
+
+        // ssl.protocol (or ssl.quorum.protocol) = TLSv1.3 alone still lets TLSv1.2 peers in, as
+        // Apache's default enabled protocols do; ssl.enabledProtocols means exactly what it lists.
+        if (settings.ProtocolsSource is { Key: var key } && key.EndsWith(".protocol", StringComparison.Ordinal) && protocols == SslProtocols.Tls13)
+        {
+            protocols |= SslProtocols.Tls12;
+        }
+
+        return protocols;
+    }
+
+    private static CipherSuitesPolicy? ParseCipherSuites(TlsSettings settings)
+    {
+        if (settings.CipherSuites.Count == 0)
+        {
+            return null;
+        }
+
+        var suites = new List<TlsCipherSuite>();
+        foreach (var name in settings.CipherSuites)
+        {
+            if (!Enum.TryParse<TlsCipherSuite>(name, out var suite))
+            {
+                throw settings.CipherSuitesSource!.Error($"unknown cipher suite {name}");
+            }
+
+            suites.Add(suite);
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            throw settings.CipherSuitesSource!.Error("cannot choose cipher suites on Windows: remove it");
+        }
+
+        return new CipherSuitesPolicy(suites);
+    }
+}
