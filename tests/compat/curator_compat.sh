@@ -2,6 +2,7 @@
 # Apache Curator (Debian's libcurator-*-java 5.x) against a server: compiles
 # tests/compat/curator/CuratorCompat.java into a temporary folder and runs it.
 # Usage: curator_compat.sh --server HOST:PORT
+# CLIENT_SECURITY_FLAGS: -D flags for TLS or SASL (zookeeper.client.secure, ssl.*, the JAAS file).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -19,7 +20,11 @@ for jar in curator-framework curator-recipes curator-client zookeeper zookeeper-
   fi
   classpath="$classpath${classpath:+:}$jars/$jar.jar"
 done
-# zookeeper.jar's manifest Class-Path brings netty, jute, metrics and the rest.
+# zookeeper.jar's manifest Class-Path brings jute, metrics and the rest; Netty (the client's TLS) is
+# listed only in part, so its jars are added.
+for part in buffer codec common handler resolver transport transport-native-epoll transport-native-unix-common; do
+  classpath="$classpath:$jars/netty-$part.jar"
+done
 
 classes=$(mktemp -d)
 java_pid=""
@@ -38,6 +43,7 @@ timeout --kill-after=10 "$RUN_TIMEOUT" java -Xmx256m -XX:+UseSerialGC \
   -Dorg.slf4j.simpleLogger.log.org.apache.zookeeper.ClientCnxn=error \
   -Dorg.slf4j.simpleLogger.showDateTime=false \
   -Dorg.slf4j.simpleLogger.logFile=System.err \
+  ${CLIENT_SECURITY_FLAGS:-} \
   -cp "$classes:$classpath" CuratorCompat --server "$SERVER" &
 java_pid=$!
 wait "$java_pid"

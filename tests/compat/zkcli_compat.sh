@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian's Java zkCli.sh, one non-interactive command per JVM, checking output and exit status.
 # Usage: zkcli_compat.sh --server HOST:PORT
+# CLIENT_SECURITY_FLAGS: -D flags for TLS or SASL (zookeeper.client.secure, ssl.*, the JAAS file).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -26,7 +27,9 @@ log4j.appender.STDERR.layout=org.apache.log4j.PatternLayout
 log4j.appender.STDERR.layout.ConversionPattern=%-5p %c{1} - %m%n
 EOF
 jars=/usr/share/java
-export CLIENT_JVMFLAGS="-cp $work:$jars/zookeeper.jar:$jars/slf4j-log4j12.jar:$jars/log4j-1.2.jar -Dlog4j.configuration=file:$work/log4j.properties -Xmx128m -XX:TieredStopAtLevel=1"
+# Netty too: the Java client's TLS runs on it, and Debian's zookeeper.jar does not list all of it.
+netty=$(printf "$jars/netty-%s.jar:" buffer codec common handler resolver transport transport-native-epoll transport-native-unix-common)
+export CLIENT_JVMFLAGS="-cp $work:$jars/zookeeper.jar:$netty$jars/slf4j-log4j12.jar:$jars/log4j-1.2.jar -Dlog4j.configuration=file:$work/log4j.properties -Xmx128m -XX:TieredStopAtLevel=1 ${CLIENT_SECURITY_FLAGS:-}"
 
 # zkcli ARGS...: runs one command; sets OUT (banner lines removed) and RC.
 zkcli() {

@@ -163,6 +163,7 @@ public sealed partial class ServerConfig
             CipherSuites = SplitList(ciphers?.Value),
             CipherSuitesSource = Source(ciphers),
             HostnameVerification = values.Bool(prefix + ".hostnameVerification", true, systemProperty: true),
+            CheckRevocation = values.Bool(prefix + ".crl", false, systemProperty: true) | values.Bool(prefix + ".ocsp", false, systemProperty: true),
         };
     }
 

@@ -43,6 +43,14 @@ public sealed record TlsSettings
     /// </summary>
     public bool HostnameVerification { get; init; } = true;
 
+    /// <summary>
+    /// Check that the peer's certificate (and its intermediates) are not revoked, online from the
+    /// CRL distribution points and OCSP responders the certificates name (PREFIX.crl or PREFIX.ocsp,
+    /// as Java's revocation checking with CRLDP and OCSP enabled); a certificate whose status cannot
+    /// be learned is refused.
+    /// </summary>
+    public bool CheckRevocation { get; init; }
+
     /// <summary>Reload the stores when their files change (client.certReload, as Apache 3.9).</summary>
     public bool ReloadOnChange { get; init; }
 

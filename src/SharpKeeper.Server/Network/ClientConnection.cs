@@ -295,55 +295,23 @@ public sealed class ClientConnection : IClientConnection
 
     private ClientRequest? DecodeRequest(ref JuteReader r)
     {
-        var header = RequestHeader.Read(ref r);
-        var type = header.Type;
-        PathRequest? body = null;
-        List<MultiOp>? ops = null;
-        SetWatchesRequest? setWatches = null;
-        AuthPacket? auth = null;
-        byte[]? saslToken = null;
-        switch (type)
+        var decoded = RequestDecoding.Decode(ref r);
+        if (!decoded.IsKnown)
         {
-            case OpCode.Ping or OpCode.CloseSession or OpCode.WhoAmI or OpCode.Reconfig:
-                // No body needed: reconfig is refused (ReconfigDisabled) as a standalone Apache server refuses it.
-                break;
-            case OpCode.Multi or OpCode.MultiRead:
-                ops = RequestCodec.ReadMulti(ref r);
-                break;
-            case OpCode.SetWatches or OpCode.SetWatches2:
-                setWatches = SetWatchesRequest.Read(ref r, type == OpCode.SetWatches2);
-                break;
-            case OpCode.Auth:
-                auth = AuthPacket.Read(ref r);
-                break;
-            case OpCode.Sasl:
-                saslToken = r.ReadBuffer() ?? [];
-                break;
-            case OpCode.DeleteContainer:
-                // Only the server itself removes containers.
-                RejectUnknown(header);
-                return null;
-            default:
-                body = RequestCodec.ReadPathRequest(type, ref r);
-                if (body is null)
-                {
-                    RejectUnknown(header);
-                    return null;
-                }
-
-                break;
+            RejectUnknown(decoded.Header);
+            return null;
         }
 
         return new ClientRequest
         {
             Connection = this,
-            Xid = header.Xid,
-            Type = type,
-            Body = body,
-            MultiOps = ops,
-            SetWatches = setWatches,
-            Auth = auth,
-            SaslToken = saslToken,
+            Xid = decoded.Header.Xid,
+            Type = decoded.Header.Type,
+            Body = decoded.Body,
+            MultiOps = decoded.MultiOps,
+            SetWatches = decoded.SetWatches,
+            Auth = decoded.Auth,
+            SaslToken = decoded.SaslToken,
             ReceivedMonotonicMillis = _core.Clock.MonotonicMillis,
         };
     }

@@ -18,10 +18,14 @@ namespace SharpKeeper.Server.Network;
 public sealed class ClientTls
 {
     private readonly TlsMaterial _material;
+    private readonly ILogger _logger;
+    private readonly RateLimitedWarnings _warnings;
 
     public ClientTls(TlsSettings settings, ILogger? logger = null)
     {
-        _material = new TlsMaterial(settings, logger ?? NullLogger.Instance);
+        _logger = logger ?? NullLogger.Instance;
+        _material = new TlsMaterial(settings, _logger);
+        _warnings = new RateLimitedWarnings(_logger, TimeSpan.FromMinutes(1));
     }
 
     public TlsSettings Settings => _material.Settings;
@@ -36,7 +40,7 @@ public sealed class ClientTls
         ClientCertificateRequired = Settings.ClientAuth != ClientAuthMode.None,
         EnabledSslProtocols = Protocols,
         CipherSuitesPolicy = CipherSuites,
-        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        CertificateRevocationCheckMode = _material.RevocationMode,
         RemoteCertificateValidationCallback = ValidateClient,
     };
 
@@ -51,7 +55,17 @@ public sealed class ClientTls
             return Settings.ClientAuth != ClientAuthMode.Need;
         }
 
-        return Settings.ClientAuth == ClientAuthMode.None || _material.IsTrusted(certificate, chain, errors);
+        if (Settings.ClientAuth == ClientAuthMode.None || _material.IsTrusted(certificate, chain, errors, out var problem))
+        {
+            return true;
+        }
+
+        if (_warnings.ShouldLog("client certificate refused", certificate.Subject))
+        {
+            _logger.LogWarning("Refused the client certificate {Subject}: {Problem}", certificate.Subject, problem);
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -27,7 +27,7 @@ public sealed class QuorumTls(TlsSettings settings, ILogger logger, RateLimitedW
         ClientCertificateRequired = settings.ClientAuth != ClientAuthMode.None,
         EnabledSslProtocols = _material.Protocols,
         CipherSuitesPolicy = _material.CipherSuites,
-        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        CertificateRevocationCheckMode = _material.RevocationMode,
         AllowRenegotiation = false,
         RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
             certificate is null
@@ -45,7 +45,7 @@ public sealed class QuorumTls(TlsSettings settings, ILogger logger, RateLimitedW
             ClientCertificateContext = certificate,
             EnabledSslProtocols = _material.Protocols,
             CipherSuitesPolicy = _material.CipherSuites,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            CertificateRevocationCheckMode = _material.RevocationMode,
             AllowRenegotiation = false,
             RemoteCertificateValidationCallback = (_, peer, chain, errors) =>
                 peer is not null && Verify(peer, chain, errors, remote, host),
@@ -54,11 +54,13 @@ public sealed class QuorumTls(TlsSettings settings, ILogger logger, RateLimitedW
 
     private bool Verify(X509Certificate certificate, X509Chain? chain, SslPolicyErrors errors, EndPoint? remote, string? configuredHost)
     {
-        if (!_material.IsTrusted(certificate, chain, errors))
+        if (!_material.IsTrusted(certificate, chain, errors, out var problem))
         {
             if (warnings.ShouldLog("untrusted quorum certificate", SourceOf(remote)))
             {
-                logger.LogWarning("TLS peer {Remote} shows a certificate ({Subject}) that does not chain to the quorum trust store", remote, certificate.Subject);
+                logger.LogWarning(
+                    "TLS peer {Remote} shows a certificate ({Subject}) that does not chain to the quorum trust store or is revoked: {Problem}",
+                    remote, certificate.Subject, problem);
             }
 
             return false;

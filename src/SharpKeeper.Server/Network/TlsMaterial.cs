@@ -104,22 +104,31 @@ public sealed class TlsMaterial
         }
     }
 
+    /// <summary>The revocation check a handshake's own chain building makes (the callback decides with <see cref="IsTrusted"/>).</summary>
+    public X509RevocationMode RevocationMode => _settings.CheckRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck;
+
     /// <summary>
     /// True when the peer's certificate chains to the trust store (or, with none set, to the
-    /// system's roots). Name checks are the caller's: this looks at the chain only.
+    /// system's roots) and, with revocation checking on, neither it nor an intermediate is revoked
+    /// (or of unknown status). Name checks are the caller's. <paramref name="problem"/> says why not.
     /// </summary>
-    public bool IsTrusted(X509Certificate certificate, X509Chain? chain, SslPolicyErrors errors)
+    public bool IsTrusted(X509Certificate certificate, X509Chain? chain, SslPolicyErrors errors, out string problem)
     {
         var trusted = Volatile.Read(ref _trusted);
+        using var custom = new X509Chain();
         if (trusted is null)
         {
-            return (errors & ~(SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) == SslPolicyErrors.None;
+            custom.ChainPolicy.TrustMode = X509ChainTrustMode.System;
+        }
+        else
+        {
+            custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            custom.ChainPolicy.CustomTrustStore.AddRange(trusted);
         }
 
-        using var custom = new X509Chain();
-        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.CustomTrustStore.AddRange(trusted);
-        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        custom.ChainPolicy.RevocationMode = RevocationMode;
+        custom.ChainPolicy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
+        custom.ChainPolicy.UrlRetrievalTimeout = TimeSpan.FromSeconds(5);
         if (chain is not null)
         {
             foreach (var element in chain.ChainElements)
@@ -128,7 +137,15 @@ public sealed class TlsMaterial
             }
         }
 
-        return custom.Build(AsCertificate2(certificate));
+        if (custom.Build(AsCertificate2(certificate)))
+        {
+            problem = "";
+            return true;
+        }
+
+        var statuses = custom.ChainStatus.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}").Distinct();
+        problem = string.Join("; ", statuses) is { Length: > 0 } text ? text : $"the chain does not build ({errors})";
+        return false;
     }
 
     public static X509Certificate2 AsCertificate2(X509Certificate certificate) =>

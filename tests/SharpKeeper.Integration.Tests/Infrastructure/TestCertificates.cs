@@ -45,7 +45,7 @@ public sealed class TestCertificates : IDisposable
     /// <param name="dnsNames">The DNS names the certificate is for; with <paramref name="ipAddresses"/>, replaces 127.0.0.1 and localhost.</param>
     public X509Certificate2 Issue(
         string name, string subject, bool rogue = false, bool encryptPemKey = false, bool expired = false,
-        IReadOnlyList<string>? dnsNames = null, IReadOnlyList<IPAddress>? ipAddresses = null)
+        IReadOnlyList<string>? dnsNames = null, IReadOnlyList<IPAddress>? ipAddresses = null, string? crlUrl = null)
     {
         var issuer = rogue ? RogueCa : Ca;
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -66,6 +66,10 @@ public sealed class TestCertificates : IDisposable
         }
 
         request.CertificateExtensions.Add(names.Build());
+        if (crlUrl is not null)
+        {
+            request.CertificateExtensions.Add(CertificateRevocationListBuilder.BuildCrlDistributionPointExtension([crlUrl]));
+        }
         var serial = RandomNumberGenerator.GetBytes(12);
         var (notBefore, notAfter) = expired
             ? (DateTimeOffset.UtcNow.AddMinutes(-4), DateTimeOffset.UtcNow.AddMinutes(-1))
@@ -87,6 +91,18 @@ public sealed class TestCertificates : IDisposable
     }
 
     public string PathOf(string file) => Path.Combine(Directory, file);
+
+    /// <summary>The CA's certificate revocation list (DER), naming the certificates given as revoked.</summary>
+    public byte[] RevocationList(params X509Certificate2[] revoked)
+    {
+        var builder = new CertificateRevocationListBuilder();
+        foreach (var certificate in revoked)
+        {
+            builder.AddEntry(certificate, DateTimeOffset.UtcNow.AddMinutes(-1));
+        }
+
+        return builder.Build(Ca, 1, DateTimeOffset.UtcNow.AddDays(1), HashAlgorithmName.SHA256);
+    }
 
     /// <summary>NAME.jks from NAME.p12, and trust.jks holding the CA, written by the JDK's keytool as an operator's would be.</summary>
     public async Task WriteJksAsync(string name)

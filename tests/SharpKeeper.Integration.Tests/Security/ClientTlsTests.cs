@@ -103,6 +103,63 @@ public sealed class ClientTlsTests : IDisposable
         Assert.Contains("TLS handshake failed", server.Log);
     }
 
+    /// <summary>
+    /// ssl.crl=true, as Java's revocation checking: the CRL the certificates name (served here over
+    /// HTTP on loopback) is fetched, a revoked client certificate is refused and logged, a good one works.
+    /// </summary>
+    [Fact]
+    public async Task WithSslCrlARevokedClientCertificateIsRefused()
+    {
+        var crlPort = FreePort.Pick();
+        var crlUrl = $"http://127.0.0.1:{crlPort}/ca.crl";
+        _certificates.Issue("server", "CN=localhost", crlUrl: crlUrl);
+        var good = _certificates.Issue("good", ClientSubject, crlUrl: crlUrl);
+        var revoked = _certificates.Issue("revoked", "CN=revoked client,O=SharpKeeper", crlUrl: crlUrl);
+        var crl = _certificates.RevocationList(revoked);
+        using var http = new System.Net.HttpListener();
+        http.Prefixes.Add($"http://127.0.0.1:{crlPort}/");
+        http.Start();
+        var fetches = 0;
+        _ = Task.Run(async () =>
+        {
+            while (http.IsListening)
+            {
+                try
+                {
+                    var context = await http.GetContextAsync();
+                    Interlocked.Increment(ref fetches);
+                    context.Response.ContentType = "application/pkix-crl";
+                    await context.Response.OutputStream.WriteAsync(crl);
+                    context.Response.Close();
+                }
+                catch (Exception e) when (e is System.Net.HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+            }
+        });
+
+        var securePort = FreePort.Pick();
+        await using var server = await SharpKeeperProcess.StartAsync(TlsConfig(securePort, "server.pem", extra: "ssl.crl=true"));
+        await Assert.ThrowsAnyAsync<Exception>(() => TlsSession.ConnectAsync(securePort, revoked, _certificates.Ca));
+        await using var session = await TlsSession.ConnectAsync(securePort, good, _certificates.Ca);
+        var whoAmI = (WhoAmIResponse)(await session.CallAsync(OpCode.WhoAmI, _ => { })).Body!;
+        Assert.Contains(("x509", ClientSubject), whoAmI.Clients.Select(c => (c.AuthScheme, c.User)));
+        Assert.True(fetches > 0, "the server never fetched the CRL");
+        await EventuallyAsync(() => server.Log.Contains("Refused the client certificate CN=revoked client", StringComparison.Ordinal));
+        Assert.Contains("Revoked", server.Log);
+    }
+
+    private static async Task EventuallyAsync(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < until, "timed out");
+            await Task.Delay(50);
+        }
+    }
+
     [Fact]
     public async Task WithClientAuthWantACertificateIsOptional()
     {
