@@ -39,8 +39,10 @@ ${3:-}
 CFG
 }
 # Apache runs as Debian starts it (no heap flags: the JVM's defaults); -Xlog:gc only records its pauses.
+# Netty is on the class path for the TLS runs (Apache's secure client port needs it; the plain runs use NIO).
+netty_cp=$(printf '/usr/share/java/netty-%s.jar:' buffer codec common handler resolver transport transport-native-epoll transport-native-unix-common)
 start_apache() { # dir
-  java -Dzookeeper.forceSync=yes "-Xlog:gc:file=$1/gc.log:uptime" -cp "/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar" \
+  java -Dzookeeper.forceSync=yes "-Xlog:gc:file=$1/gc.log:uptime" -cp "/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar:${netty_cp%:}" \
     org.apache.zookeeper.server.ZooKeeperServerMain "$1/zoo.cfg" >"$1/server.log" 2>&1 &
   echo $!
 }
@@ -77,6 +79,32 @@ print(json.dumps(r))" >>"$results"
 
 measure_disk
 
+# TLS material for the tls-* rows: a CA, a server certificate for 127.0.0.1 and a client one (ECDSA
+# P-256, PKCS12 stores), made with openssl as an operator would.
+tls="$work/tls"
+mkdir -p "$tls"
+(
+  cd "$tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=bench CA" 2>/dev/null
+  for name in server client; do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$name" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$name.ext"
+    openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$name.crt" -days 2 -extfile "$name.ext" 2>/dev/null
+    openssl pkcs12 -export -in "$name.crt" -inkey "$name.key" -certfile ca.pem -out "$name.p12" -passout pass:changeit
+  done
+)
+tls_cfg() { # securePort
+  cat <<CFG
+secureClientPort=$1
+secureClientPortAddress=127.0.0.1
+serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory
+ssl.keyStore.location=$tls/server.p12
+ssl.keyStore.password=changeit
+ssl.trustStore.location=$tls/ca.pem
+ssl.clientAuth=need
+CFG
+}
+
 for kind in apache sharp; do
   dir="$work/$kind"; port=$(free_port); write_cfg "$dir" "$port"
   start_serving "$kind" "$dir" "$port"
@@ -110,6 +138,18 @@ for kind in apache sharp; do
       measure "$kind" "$dir" "$pid" "java-$workload" java -cp "$work/java:$java_cp" JavaClientBench "127.0.0.1:$port" "$kind" \
         "$workload" 8 32 100 "$seconds"
     done
+  done
+  stop "$pid"
+
+  # The set and get loads over TLS (client certificates required), on a second server of the same
+  # kind with a secure client port (Apache's with its Netty connection factory, as its docs say).
+  tdir="$work/$kind-tls"; tport=$(free_port); tsport=$(free_port)
+  write_cfg "$tdir" "$tport" "$(tls_cfg "$tsport")"
+  start_serving "$kind" "$tdir" "$tport"
+  for workload in set get; do
+    measure "$kind" "$tdir" "$pid" "tls-$workload" dotnet "$bench_dll" --server "127.0.0.1:$tsport" --label "$kind" \
+      --workload "$workload" --sessions 8 --inflight 32 --payload 100 --seconds "$seconds" \
+      --tls-cert "$tls/client.p12" --tls-ca "$tls/ca.pem"
   done
   stop "$pid"
 

@@ -12,13 +12,43 @@ namespace SharpKeeper.Bench;
 /// </summary>
 public static class LoadGenerator
 {
+    /// <summary>TLS with a client certificate (PKCS12) and the server's certificate checked against a CA (PEM), when both are given.</summary>
+    private static System.Net.Security.SslClientAuthenticationOptions? TlsOf(BenchOptions options)
+    {
+        if (options.TlsClientCertificate is null || options.TlsCa is null)
+        {
+            return null;
+        }
+
+        var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(options.TlsCa);
+        var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(options.TlsClientCertificate, options.TlsPassword);
+        return new System.Net.Security.SslClientAuthenticationOptions
+        {
+            ClientCertificates = [certificate],
+            RemoteCertificateValidationCallback = (_, server, _, _) =>
+            {
+                if (server is null)
+                {
+                    return false;
+                }
+
+                using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+                chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+                return chain.Build(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(server.GetRawCertData()));
+            },
+        };
+    }
+
     public static async Task<BenchResult> RunAsync(BenchOptions options)
     {
         var root = $"/bench-{Guid.NewGuid():N}"[..18];
         var clients = new List<ZooKeeperClient>();
+        var tls = TlsOf(options);
         for (var i = 0; i < options.Sessions; i++)
         {
-            clients.Add(await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectString = options.Server, SessionTimeout = TimeSpan.FromSeconds(30) }));
+            clients.Add(await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectString = options.Server, SessionTimeout = TimeSpan.FromSeconds(30), Tls = tls }));
         }
 
         var payload = new byte[options.Payload];

@@ -52,7 +52,14 @@ namespace SharpKeeper.Bench
         /// <summary>The -Xlog:gc file of a JVM server, read for its pauses instead of mntr.</summary>
         public string? JvmGcLog { get; init; }
 
-        /// <summary>--server H:P --label L --workload create|set|get|exists|children|mix|multi|delete --sessions N --inflight N --payload B --seconds S --count N --read-percent P --fanout F --rate R --server-stats true|false --jvm-gc-log FILE</summary>
+        /// <summary>TLS: the client certificate (PKCS12, password <see cref="TlsPassword"/>) and the CA (PEM) the server's must chain to.</summary>
+        public string? TlsClientCertificate { get; init; }
+
+        public string? TlsCa { get; init; }
+
+        public string TlsPassword { get; init; } = "changeit";
+
+        /// <summary>--server H:P --label L --workload create|set|get|exists|children|mix|multi|delete --sessions N --inflight N --payload B --seconds S --count N --read-percent P --fanout F --rate R --server-stats true|false --jvm-gc-log FILE --tls-cert FILE.p12 --tls-ca FILE.pem --tls-password P</summary>
         public static BenchOptions Parse(string[] args)
         {
             var options = new BenchOptions();
@@ -74,6 +81,9 @@ namespace SharpKeeper.Bench
                     "--rate" => options with { Rate = double.Parse(value, CultureInfo.InvariantCulture) },
                     "--server-stats" => options with { ServerStats = bool.Parse(value) },
                     "--jvm-gc-log" => options with { JvmGcLog = value, ServerStats = true },
+                    "--tls-cert" => options with { TlsClientCertificate = value },
+                    "--tls-ca" => options with { TlsCa = value },
+                    "--tls-password" => options with { TlsPassword = value },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }

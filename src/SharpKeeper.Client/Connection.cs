@@ -9,7 +9,7 @@ using SharpKeeper.Protocol.Records;
 namespace SharpKeeper.Client;
 
 /// <summary>
-/// One TCP connection of a session: the socket, a pipe reader over it, the batch buffer the writer loop
+/// One TCP connection of a session: the socket (plain or TLS), a pipe reader over it, the batch buffer the writer loop
 /// fills, and the requests in flight on it (in wire order).
 /// </summary>
 internal sealed class Connection : IDisposable
@@ -19,12 +19,13 @@ internal sealed class Connection : IDisposable
     private int _disposed;
     private Exception? _failure;
 
-    public Connection(Socket socket, string endPoint, int maxFrameSize)
+    /// <param name="stream">The socket's stream, plain or TLS; it owns the socket.</param>
+    public Connection(Socket socket, Stream stream, string endPoint, int maxFrameSize)
     {
         Socket = socket;
         EndPoint = endPoint;
         MaxFrameSize = maxFrameSize;
-        Stream = new NetworkStream(socket, ownsSocket: true);
+        Stream = stream;
         Reader = PipeReader.Create(Stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4096, leaveOpen: true));
         Token = _cts.Token;
         LastReceive = LastSend = Environment.TickCount64;
@@ -36,7 +37,7 @@ internal sealed class Connection : IDisposable
 
     public int MaxFrameSize { get; }
 
-    public NetworkStream Stream { get; }
+    public Stream Stream { get; }
 
     public PipeReader Reader { get; }
 

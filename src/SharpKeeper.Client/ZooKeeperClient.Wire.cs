@@ -28,7 +28,15 @@ public sealed partial class ZooKeeperClient
         try
         {
             await socket.ConnectAsync(endPoint.Host, endPoint.Port, attempt.Token).ConfigureAwait(false);
-            connection = new Connection(socket, $"{endPoint.Host}:{endPoint.Port}", _options.MaxFrameSize);
+            Stream stream = new NetworkStream(socket, ownsSocket: true);
+            if (_options.Tls is { } tls)
+            {
+                var secure = new System.Net.Security.SslStream(stream, leaveInnerStreamOpen: false);
+                stream = secure;
+                await secure.AuthenticateAsClientAsync(TlsFor(tls, endPoint.Host), attempt.Token).ConfigureAwait(false);
+            }
+
+            connection = new Connection(socket, stream, $"{endPoint.Host}:{endPoint.Port}", _options.MaxFrameSize);
             WriteHandshake(connection);
             await connection.Stream.WriteAsync(connection.Output.WrittenMemory, attempt.Token).ConfigureAwait(false);
             connection.ResetOutput();
@@ -46,6 +54,18 @@ public sealed partial class ZooKeeperClient
             Discard(connection, socket);
             throw;
         }
+
+        // The template's settings, with this host as the name the server's certificate must carry unless it names one.
+        static System.Net.Security.SslClientAuthenticationOptions TlsFor(System.Net.Security.SslClientAuthenticationOptions template, string host) => new()
+        {
+            TargetHost = template.TargetHost ?? host,
+            ClientCertificates = template.ClientCertificates,
+            ClientCertificateContext = template.ClientCertificateContext,
+            RemoteCertificateValidationCallback = template.RemoteCertificateValidationCallback,
+            EnabledSslProtocols = template.EnabledSslProtocols,
+            CertificateRevocationCheckMode = template.CertificateRevocationCheckMode,
+            CipherSuitesPolicy = template.CipherSuitesPolicy,
+        };
 
         static void Discard(Connection? connection, Socket socket)
         {

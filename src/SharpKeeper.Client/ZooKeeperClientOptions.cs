@@ -54,6 +54,12 @@ public sealed record ZooKeeperClientOptions
     /// <summary>Try the hosts in a random order (as ZooKeeper's client does), so sessions spread over the ensemble.</summary>
     public bool ShuffleHosts { get; init; } = true;
 
+    /// <summary>
+    /// TLS (a server's secureClientPort): the client certificate, how the server's certificate is
+    /// checked, protocols. TargetHost defaults to each host of the connect string. Null: plain TCP.
+    /// </summary>
+    public System.Net.Security.SslClientAuthenticationOptions? Tls { get; init; }
+
     /// <summary>A reply frame longer than this closes the connection (a corrupt length prefix must not allocate gigabytes).</summary>
     public int MaxFrameSize { get; init; } = 16 * 1024 * 1024;
 }

@@ -47,6 +47,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 ExtendedTypesEnabled = config.ExtendedTypesEnabled,
                 SuperDigest = config.SuperDigest,
                 SaslUsers = config.SaslUsers,
+                ProviderSchemes = config.AuthProviderSchemes,
                 SaslSuperUser = config.SaslSuperUser,
                 ServerId = config.MyId ?? 1,
                 ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,

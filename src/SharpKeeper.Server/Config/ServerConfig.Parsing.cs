@@ -22,6 +22,7 @@ public sealed partial class ServerConfig
         }
 
         var config = new ServerConfig { SourceFile = sourceFile };
+        config.ReadAuthProviders(entries);
         config.ReadDirectories(values, file, baseDirectory, warnings);
         config.ReadClientPorts(values);
         config.ReadClientTls(values, file, baseDirectory);
@@ -91,6 +92,30 @@ public sealed partial class ServerConfig
     /// <summary>Apache's SASL provider (the sasl ACL scheme), which SharpKeeper has built in.</summary>
     public const string SaslProviderClass = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
 
+    /// <summary>
+    /// The schemes of the built-in providers that authProvider.N (or zookeeper.authProvider.N) names:
+    /// as in Apache's ProviderRegistry, x509 and sasl exist only when configured (ip and digest always).
+    /// </summary>
+    private void ReadAuthProviders(List<ConfigEntry> entries)
+    {
+        var schemes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries.Where(e => e.Key.StartsWith("authProvider.", StringComparison.Ordinal)
+            || e.Key.StartsWith(ConfigKeys.SystemPropertyPrefix + "authProvider.", StringComparison.Ordinal)))
+        {
+            switch (entry.Value)
+            {
+                case X509ProviderClass:
+                    schemes.Add(Auth.AuthProviders.X509);
+                    break;
+                case SaslProviderClass:
+                    schemes.Add(Auth.AuthProviders.Sasl);
+                    break;
+            }
+        }
+
+        AuthProviderSchemes = schemes;
+    }
+
     private void ReadClientPorts(ConfigValues values)
     {
         (ClientPort, ClientPortAddress) = ReadPortAndAddress(values, "clientPort", "clientPortAddress");
@@ -112,9 +137,11 @@ public sealed partial class ServerConfig
             return;
         }
 
+        var scheme = values.String("ssl.authProvider", systemProperty: true) ?? "x509";
         ClientTls = ReadTls(values, "ssl", file, baseDirectory, "to serve TLS (secureClientPort or client.portUnification)") with
         {
-            AuthScheme = values.String("ssl.authProvider", systemProperty: true) ?? "x509",
+            // Without the provider (authProvider.x509=...X509AuthenticationProvider) a certificate is no identity.
+            AuthScheme = AuthProviderSchemes.Contains(scheme) ? scheme : null,
             SuperUser = values.String("X509AuthenticationProvider.superUser", systemProperty: true),
             ReloadOnChange = values.Bool("client.certReload", false, systemProperty: true),
         };

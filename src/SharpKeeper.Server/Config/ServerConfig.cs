@@ -83,6 +83,9 @@ public sealed partial class ServerConfig
     /// <summary>TLS between servers (ssl.quorum.*); null unless sslQuorum or portUnification is set.</summary>
     public TlsSettings? QuorumTls { get; private set; }
 
+    /// <summary>The x509 and sasl schemes, when authProvider.N names their providers (Apache registers only those).</summary>
+    public IReadOnlySet<string> AuthProviderSchemes { get; private set; } = new HashSet<string>();
+
     /// <summary>SASL between servers (quorum.auth.enableSasl); null when it is off.</summary>
     public QuorumSaslSettings? QuorumSasl { get; private set; }
 

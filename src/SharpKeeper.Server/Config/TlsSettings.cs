@@ -54,8 +54,8 @@ public sealed record TlsSettings
     /// <summary>Reload the stores when their files change (client.certReload, as Apache 3.9).</summary>
     public bool ReloadOnChange { get; init; }
 
-    /// <summary>The auth scheme a client certificate's subject is an id of (ssl.authProvider, default x509).</summary>
-    public string AuthScheme { get; init; } = "x509";
+    /// <summary>The auth scheme a client certificate's subject is an id of (ssl.authProvider, default x509); null when its provider is not configured.</summary>
+    public string? AuthScheme { get; init; } = "x509";
 
     /// <summary>A certificate subject that authenticates as super (X509AuthenticationProvider.superUser).</summary>
     public string? SuperUser { get; init; }

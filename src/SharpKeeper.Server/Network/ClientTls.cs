@@ -74,7 +74,7 @@ public sealed class ClientTls
     /// </summary>
     public IReadOnlyList<Id> IdentitiesOf(X509Certificate? certificate)
     {
-        if (certificate is null || Settings.ClientAuth == ClientAuthMode.None)
+        if (certificate is null || Settings.ClientAuth == ClientAuthMode.None || Settings.AuthScheme is not { } scheme)
         {
             return [];
         }
@@ -82,8 +82,8 @@ public sealed class ClientTls
         var subject = Rfc2253Name(TlsMaterial.AsCertificate2(certificate).SubjectName);
         // As Apache's X509AuthenticationProvider: the super id first, then the certificate's.
         return Settings.SuperUser is { } super && super == subject
-            ? [new Id(Auth.AuthProviders.Super, subject), new Id(Settings.AuthScheme, subject)]
-            : [new Id(Settings.AuthScheme, subject)];
+            ? [new Id(Auth.AuthProviders.Super, subject), new Id(scheme, subject)]
+            : [new Id(scheme, subject)];
     }
 
     /// <summary>Most specific RDN first, separated by commas without spaces, as RFC 2253 writes a name.</summary>

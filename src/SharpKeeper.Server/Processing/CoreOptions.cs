@@ -21,6 +21,9 @@ public sealed record CoreOptions
     /// <summary>How often empty containers and expired TTL nodes are looked for (znode.container.checkIntervalMs).</summary>
     public int ContainerCheckIntervalMs { get; init; } = 60000;
 
+    /// <summary>ACL schemes beyond world, digest and ip: x509 and sasl, when their providers are configured (authProvider.N).</summary>
+    public IReadOnlySet<string> ProviderSchemes { get; init; } = new HashSet<string> { Auth.AuthProviders.X509, Auth.AuthProviders.Sasl };
+
     /// <summary>SASL DIGEST-MD5 users and their passwords; null when SASL is not configured.</summary>
     public IReadOnlyDictionary<string, string>? SaslUsers { get; init; }
 

@@ -14,7 +14,7 @@ public sealed record PreparedTxn(TxnHeader Header, Txn Txn, List<string> Touched
 /// against the pending view, assigns the zxid and fixes every derived value (sequential names,
 /// parent cversion, ephemeral owner). A request that fails becomes an ErrorTxn, as in ZooKeeper.
 /// </summary>
-public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool extendedTypesEnabled)
+public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool extendedTypesEnabled, IReadOnlySet<string> providerSchemes)
 {
     public PreparedTxn Prepare(ClientRequest request, long zxid, long time, IReadOnlyList<Id> authInfo)
     {
@@ -152,7 +152,7 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
             case (OpCode.SetAcl, SetAclRequest setAcl):
                 {
                     ValidatePath(setAcl.Path);
-                    var acl = FixupAcl(setAcl.Acl, authInfo, setAcl.Path);
+                    var acl = FixupAcl(setAcl.Acl, authInfo, setAcl.Path, providerSchemes);
                     var node = pending.Get(setAcl.Path);
                     CheckAcl(node.Acl, Perms.Admin, authInfo);
                     var newVersion = CheckVersion(node.Aversion, setAcl.Version, setAcl.Path);
@@ -207,7 +207,7 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
 
         // Same order of checks as ZooKeeper: the parent is looked up before the full path is validated.
         var parentPath = lastSlash == 0 ? "/" : create.Path[..lastSlash];
-        var acl = FixupAcl(create.Acl, authInfo, create.Path);
+        var acl = FixupAcl(create.Acl, authInfo, create.Path, providerSchemes);
         var parent = pending.Get(parentPath);
         CheckAcl(parent.Acl, Perms.Create, authInfo);
 
@@ -311,7 +311,7 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
         return -1;
     }
 
-    public static List<Acl> FixupAcl(IReadOnlyList<Acl>? acl, IReadOnlyList<Id> authInfo, string path)
+    public static List<Acl> FixupAcl(IReadOnlyList<Acl>? acl, IReadOnlyList<Id> authInfo, string path, IReadOnlySet<string> providerSchemes)
     {
         if (acl is null || acl.Count == 0)
         {
@@ -337,7 +337,7 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
                 var any = false;
                 foreach (var id in authInfo)
                 {
-                    if (AuthProviders.IsAuthenticated(id.Scheme))
+                    if (AuthProviders.IsAuthenticated(id.Scheme) && (id.Scheme is not (AuthProviders.X509 or AuthProviders.Sasl) || providerSchemes.Contains(id.Scheme)))
                     {
                         any = true;
                         result.Add(new Acl(entry.Perms, id));
@@ -349,7 +349,8 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
                     throw new KeeperException(ErrorCode.InvalidAcl, path);
                 }
             }
-            else if (!AuthProviders.IsKnownScheme(entry.Id.Scheme) || !AuthProviders.IsValidAclId(entry.Id.Scheme, entry.Id.Ident))
+            else if (!AuthProviders.IsKnownScheme(entry.Id.Scheme) || !AuthProviders.IsValidAclId(entry.Id.Scheme, entry.Id.Ident)
+                || (entry.Id.Scheme is AuthProviders.X509 or AuthProviders.Sasl && !providerSchemes.Contains(entry.Id.Scheme)))
             {
                 throw new KeeperException(ErrorCode.InvalidAcl, path);
             }

@@ -59,7 +59,7 @@ public sealed class ServerCore
         Tree = tree ?? new DataTree();
         Sessions = new SessionTracker(options.TickTimeMs, options.ServerId, clock.WallMillis);
         _pending = new PendingChanges(Tree);
-        _preparer = new RequestPreparer(_pending, Tree, options.ExtendedTypesEnabled);
+        _preparer = new RequestPreparer(_pending, Tree, options.ExtendedTypesEnabled, options.ProviderSchemes);
         _reads = new ReadRequestHandler(Tree, options.SuperDigest);
         _nextZxid = Tree.LastProcessedZxid + 1;
         _nextContainerCheck = clock.MonotonicMillis + options.ContainerCheckIntervalMs;
@@ -943,7 +943,7 @@ public sealed class ServerCore
         _outstanding.Clear();
         Tree = tree;
         _pending = new PendingChanges(Tree);
-        _preparer = new RequestPreparer(_pending, Tree, _options.ExtendedTypesEnabled);
+        _preparer = new RequestPreparer(_pending, Tree, _options.ExtendedTypesEnabled, _options.ProviderSchemes);
         _reads = new ReadRequestHandler(Tree, _options.SuperDigest);
         var now = _clock.MonotonicMillis;
         foreach (var session in Sessions.Sessions.ToList())

@@ -105,6 +105,9 @@ public sealed class OpcodeDifferentialTests(DifferentialFixture fixture) : Diffe
         await t.OpAsync(0, OpCode.Create2, Create(r + "/iponly", "i", 0, [new Acl(Perms.All, new Id("ip", "127.0.0.0/8"))]));
         await t.OpAsync(0, OpCode.Create2, Create(r + "/otherip", "o", 0, [new Acl(Perms.All, new Id("ip", "10.1.2.3"))]));
         await t.OpAsync(0, OpCode.Create2, Create(r + "/badip", "o", 0, [new Acl(Perms.All, new Id("ip", "10.1.2.3/99"))]));
+        // Neither server names the x509 or SASL provider (authProvider.N): their schemes are invalid.
+        await t.OpAsync(0, OpCode.Create2, Create(r + "/x509", "x", 0, [new Acl(Perms.All, new Id("x509", "CN=client,O=Example"))]));
+        await t.OpAsync(0, OpCode.Create2, Create(r + "/sasl", "s", 0, [new Acl(Perms.All, new Id("sasl", "bob"))]));
         await t.OpAsync(0, OpCode.GetData, Watch(r + "/private", false));
         await t.OpAsync(1, OpCode.GetData, Watch(r + "/private", false));              // NoAuth
         await t.OpAsync(1, OpCode.SetData, new SetDataRequest(r + "/private", Bytes("x"), -1));

@@ -32,6 +32,19 @@ public sealed class AclTests
         Assert.Equal("alice:" + Convert.ToBase64String(System.Security.Cryptography.SHA1.HashData("alice:pw"u8)), AuthProviders.DigestOf("alice:pw"));
     }
 
+    /// <summary>As Apache's ProviderRegistry: x509 and sasl ACLs are invalid unless authProvider.N names their providers.</summary>
+    [Theory]
+    [InlineData("x509", "CN=client,O=Example")]
+    [InlineData("sasl", "bob")]
+    public void ProviderSchemesAreInvalidAclsWithoutTheirProvider(string scheme, string id)
+    {
+        var acl = new List<Acl> { new(Perms.All, new Id(scheme, id)) };
+        var without = new CoreHarness(CoreHarness.DefaultOptions with { ProviderSchemes = new HashSet<string>() });
+        Assert.Equal(ErrorCode.InvalidAcl, without.Call(without.Connect(), OpCode.Create, Req.Create("/p", acl: acl)).Err);
+        var with = new CoreHarness(CoreHarness.DefaultOptions with { ProviderSchemes = new HashSet<string> { scheme } });
+        Assert.Equal(ErrorCode.Ok, with.Call(with.Connect(), OpCode.Create, Req.Create("/p", acl: acl)).Err);
+    }
+
     [Fact]
     public void AnUnknownAuthSchemeFailsAndClosesTheConnection()
     {
