@@ -4,7 +4,7 @@
 # a set time from its seed corpus (fuzz/corpus/TARGET) and prints execs/s, paths found and crashes.
 #   fuzz/fuzz.sh [--seconds N] [TARGET...]     (default: 60 s for every target)
 # Findings go to artifacts/fuzz/findings/TARGET; a crash is replayed with
-#   dotnet artifacts/fuzz/bin/sharpkeeper-fuzz.dll replay TARGET FILE
+#   dotnet fuzz/SharpKeeper.Fuzz/bin/Release/net10.0/sharpkeeper-fuzz.dll replay TARGET FILE   (not the instrumented copy)
 # and, once fixed, kept in fuzz/regressions/TARGET (the test suite replays those).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +50,8 @@ for target in "${targets[@]}"; do
   if [[ "$crashes" != "0" ]]; then
     status=1
     for crash in "$findings"/default/crashes/id*; do
-      dotnet "$out/bin/sharpkeeper-fuzz.dll" replay "$target" "$crash" | grep -A3 CRASH || true
+      # Replayed by the uninstrumented build: instrumented code needs the fuzzer's shared memory.
+      dotnet fuzz/SharpKeeper.Fuzz/bin/Release/net10.0/sharpkeeper-fuzz.dll replay "$target" "$crash" | grep -A3 CRASH || true
     done
   fi
 done

@@ -106,14 +106,25 @@ public static class JksStore
     /// <summary>KeyProtector: EncryptedPrivateKeyInfo holding salt || key XOR keystream || check.</summary>
     private static byte[] Unprotect(byte[] encryptedPrivateKeyInfo, byte[] passwordBytes)
     {
-        var info = new System.Formats.Asn1.AsnReader(encryptedPrivateKeyInfo, System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
-        var algorithm = info.ReadSequence().ReadObjectIdentifier();
+        string algorithm;
+        byte[] protectedBytes;
+        try
+        {
+            var info = new System.Formats.Asn1.AsnReader(encryptedPrivateKeyInfo, System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
+            algorithm = info.ReadSequence().ReadObjectIdentifier();
+            protectedBytes = info.ReadOctetString();
+        }
+        catch (System.Formats.Asn1.AsnContentException e)
+        {
+            // Found by fuzzing: the ASN.1 reader's own exception is not a CryptographicException.
+            throw new CryptographicException("a JKS protected key is not a well-formed EncryptedPrivateKeyInfo: " + e.Message, e);
+        }
+
         if (algorithm != "1.3.6.1.4.1.42.2.17.1.1")
         {
             throw new CryptographicException($"JKS key protection {algorithm} is not supported (only Sun's JKS key protector)");
         }
 
-        var protectedBytes = info.ReadOctetString();
         if (protectedBytes.Length < 2 * DigestLength)
         {
             throw new CryptographicException("a JKS protected key is too short");

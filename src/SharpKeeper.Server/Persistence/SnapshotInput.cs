@@ -9,7 +9,8 @@ namespace SharpKeeper.Server.Persistence;
 /// </summary>
 public sealed class SnapshotInput(Stream stream, string source, int chunkBytes = 4 << 20)
 {
-    private byte[] _buffer = new byte[chunkBytes];
+    // A small file gets a buffer its size, not a whole chunk.
+    private byte[] _buffer = new byte[stream.CanSeek ? (int)Math.Clamp(stream.Length - stream.Position, 4096, chunkBytes) : chunkBytes];
     private int _start;
     private int _end;
     private bool _endOfStream;
@@ -81,18 +82,23 @@ public sealed class SnapshotInput(Stream stream, string source, int chunkBytes =
     /// <summary>The checksum covers everything consumed before this call, not the checksum field and seal after it.</summary>
     public void StopChecksum() => _checksumming = false;
 
+    /// <summary>
+    /// Reads more. The buffer grows (doubling) only when it is full and a record needs more, so a
+    /// corrupt length cannot make it allocate far beyond what the stream holds: the stream ends first.
+    /// </summary>
     private void Fill(int count)
     {
         var available = _end - _start;
-        if (count > _buffer.Length)
-        {
-            var larger = new byte[Math.Max(count, _buffer.Length * 2)];
-            Buffer.BlockCopy(_buffer, _start, larger, 0, available);
-            _buffer = larger;
-        }
-        else if (_start > 0)
+        if (_start > 0)
         {
             Buffer.BlockCopy(_buffer, _start, _buffer, 0, available);
+        }
+
+        if (available == _buffer.Length && count > available)
+        {
+            var larger = new byte[(int)Math.Min(count, Math.Max(_buffer.Length * 2L, 4096))];
+            Buffer.BlockCopy(_buffer, 0, larger, 0, available);
+            _buffer = larger;
         }
 
         _start = 0;
