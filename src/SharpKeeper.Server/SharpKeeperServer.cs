@@ -48,6 +48,8 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 SuperDigest = config.SuperDigest,
                 SaslUsers = config.SaslUsers,
                 ProviderSchemes = config.AuthProviderSchemes,
+                EnforcedAuthSchemes = config.EnforcedAuthSchemes,
+                AllowSaslFailedClients = config.AllowSaslFailedClients,
                 SaslSuperUser = config.SaslSuperUser,
                 ServerId = config.MyId ?? 1,
                 ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,

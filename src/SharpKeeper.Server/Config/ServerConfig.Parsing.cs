@@ -29,6 +29,7 @@ public sealed partial class ServerConfig
         config.ReadQuorumTls(values, file, baseDirectory);
         config.ReadClientSasl(values, baseDirectory, warnings);
         config.ReadQuorumSasl(values, baseDirectory);
+        config.ReadAuthEnforcement(values);
         config.ReadTimes(values, file);
         config.ReadTuning(values, warnings);
         config.ReadFourLetterWords(values, warnings);
@@ -114,6 +115,50 @@ public sealed partial class ServerConfig
         }
 
         AuthProviderSchemes = schemes;
+    }
+
+    /// <summary>
+    /// Clients that must authenticate before anything else (Apache's AuthenticationHelper):
+    /// sessionRequireClientSASLAuth means sasl; otherwise enforce.auth.enabled with the schemes in
+    /// enforce.auth.schemes, each of which must have its provider. allowSaslFailedClients keeps a
+    /// client whose SASL failed connected, unless SASL is what is required.
+    /// </summary>
+    private void ReadAuthEnforcement(ConfigValues values)
+    {
+        var requireSasl = values.Bool("sessionRequireClientSASLAuth", false, systemProperty: true);
+        var enabled = values.Bool("enforce.auth.enabled", false, systemProperty: true);
+        var schemesEntry = values.Find("enforce.auth.schemes", systemProperty: true);
+        AllowSaslFailedClients = values.Bool("allowSaslFailedClients", false, systemProperty: true);
+        List<string> schemes;
+        ConfigEntry where;
+        if (requireSasl)
+        {
+            schemes = [Auth.AuthProviders.Sasl];
+            where = values.Find("sessionRequireClientSASLAuth", systemProperty: true)!;
+        }
+        else if (enabled)
+        {
+            schemes = SplitList(schemesEntry?.Value);
+            where = schemesEntry ?? values.Find("enforce.auth.enabled", systemProperty: true)!;
+            if (schemes.Count == 0)
+            {
+                throw ConfigValues.Error(where, "enforce.auth.enabled is true: enforce.auth.schemes must name the schemes clients must authenticate with");
+            }
+        }
+        else
+        {
+            return;
+        }
+
+        foreach (var scheme in schemes)
+        {
+            if (scheme is not (Auth.AuthProviders.Ip or Auth.AuthProviders.Digest) && !AuthProviderSchemes.Contains(scheme))
+            {
+                throw ConfigValues.Error(where, $"authentication scheme {scheme} is not available (authProvider.N names no provider of it)");
+            }
+        }
+
+        EnforcedAuthSchemes = schemes.ToHashSet(StringComparer.Ordinal);
     }
 
     private void ReadClientPorts(ConfigValues values)
@@ -852,15 +897,8 @@ public sealed partial class ServerConfig
         // Booleans Apache parses strictly even when it is unused here.
         values.Bool("multiAddress.enabled", false);
 
-        foreach (var key in new[] { "admin.enableServer", "enforce.auth.enabled", "sessionRequireClientSASLAuth" })
-        {
-            values.Bool(key, false, systemProperty: true);
-        }
+        values.Bool("admin.enableServer", false, systemProperty: true);
 
-        Warn(values.Find("enforce.auth.enabled", true) is var enforce && IsTrue(enforce) ? enforce : null,
-            "is not supported by SharpKeeper: clients are NOT required to authenticate");
-        Warn(values.Find("sessionRequireClientSASLAuth", true) is var requireSasl && IsTrue(requireSasl) ? requireSasl : null,
-            "is not supported by SharpKeeper: clients are NOT required to authenticate");
         Warn(values.Find("admin.enableServer", true) is var admin && IsTrue(admin) ? admin : null,
             "SharpKeeper has no AdminServer (HTTP); use the four-letter words");
         Warn(values.Find("DigestAuthenticationProvider.digestAlg", true) is { Value: not ("" or "SHA1" or "SHA-1") } digestAlg ? digestAlg : null,

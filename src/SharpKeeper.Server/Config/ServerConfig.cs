@@ -86,6 +86,12 @@ public sealed partial class ServerConfig
     /// <summary>The x509 and sasl schemes, when authProvider.N names their providers (Apache registers only those).</summary>
     public IReadOnlySet<string> AuthProviderSchemes { get; private set; } = new HashSet<string>();
 
+    /// <summary>Schemes a client must have authenticated with before any request but auth and sasl (enforce.auth.*, sessionRequireClientSASLAuth); null when not enforced.</summary>
+    public IReadOnlySet<string>? EnforcedAuthSchemes { get; private set; }
+
+    /// <summary>allowSaslFailedClients: a client whose SASL authentication failed stays connected (unless SASL is required).</summary>
+    public bool AllowSaslFailedClients { get; private set; }
+
     /// <summary>SASL between servers (quorum.auth.enableSasl); null when it is off.</summary>
     public QuorumSaslSettings? QuorumSasl { get; private set; }
 

@@ -24,6 +24,12 @@ public sealed record CoreOptions
     /// <summary>ACL schemes beyond world, digest and ip: x509 and sasl, when their providers are configured (authProvider.N).</summary>
     public IReadOnlySet<string> ProviderSchemes { get; init; } = new HashSet<string> { Auth.AuthProviders.X509, Auth.AuthProviders.Sasl };
 
+    /// <summary>Schemes a client must have authenticated with before any request but auth and sasl; null: not enforced.</summary>
+    public IReadOnlySet<string>? EnforcedAuthSchemes { get; init; }
+
+    /// <summary>A client whose SASL authentication failed stays connected (allowSaslFailedClients), unless SASL is enforced.</summary>
+    public bool AllowSaslFailedClients { get; init; }
+
     /// <summary>SASL DIGEST-MD5 users and their passwords; null when SASL is not configured.</summary>
     public IReadOnlyDictionary<string, string>? SaslUsers { get; init; }
 

@@ -481,6 +481,18 @@ public sealed class ServerCore
             return;
         }
 
+        if (_options.EnforcedAuthSchemes is { } required && request.Type is not (OpCode.Auth or OpCode.Sasl)
+            && !connection.AuthInfo.Any(id => required.Contains(id.Scheme)))
+        {
+            // As Apache's AuthenticationHelper: the reply says authentication is required, then the connection closes.
+            _logger.LogError(
+                "Client {Address} authenticated with {Schemes}, none of the required {Required}; closing its connection",
+                connection.RemoteAddress, string.Join(",", connection.AuthInfo.Select(id => id.Scheme).Distinct()), string.Join(",", required));
+            Reply(request, ErrorCode.SessionClosedRequireSaslAuth, null, 0);
+            connection.Close("authentication required");
+            return;
+        }
+
         if (_logFailed && request.IsWrite)
         {
             // Refused in order with the session's other requests.
@@ -802,7 +814,16 @@ public sealed class ServerCore
         {
             _saslExchanges.Remove(connection);
             _logger.LogWarning("Client {Address} failed to SASL authenticate: {Reason}", connection.RemoteAddress, e.Message);
-            Reply(request, ErrorCode.AuthFailed, new SaslResponse(null), 0);
+            var saslRequired = _options.EnforcedAuthSchemes?.Contains(AuthProviders.Sasl) == true;
+            if (_options.AllowSaslFailedClients && !saslRequired)
+            {
+                // As Apache with allowSaslFailedClients: the client stays, unauthenticated.
+                _logger.LogWarning("Keeping client {Address} connected despite its SASL failure (allowSaslFailedClients)", connection.RemoteAddress);
+                Reply(request, ErrorCode.Ok, new SaslResponse(null), 0);
+                return;
+            }
+
+            Reply(request, saslRequired ? ErrorCode.SessionClosedRequireSaslAuth : ErrorCode.AuthFailed, new SaslResponse(null), 0);
             connection.Close("SASL authentication failed");
         }
     }

@@ -318,14 +318,13 @@ public sealed class ServerConfigTests : IDisposable
             secureClientPort=2281
             ssl.keyStore.location=server.p12
             authProvider.1=com.example.CustomAuthenticationProvider
-            enforce.auth.enabled=true
             admin.enableServer=true
             snapshot.compression.method=gz
             metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
             skipACL=yes
             """);
         Assert.Equal(
-            ["authProvider.1", "enforce.auth.enabled",
+            ["authProvider.1",
                 "admin.enableServer", "snapshot.compression.method", "metricsProvider.className", "skipACL"],
             config.Warnings.Select(w => w.Key));
         Assert.Equal(2281, config.SecureClientPort);
@@ -366,6 +365,34 @@ public sealed class ServerConfigTests : IDisposable
         var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nsecureClientPort=2281\n"));
         AssertError(e, 0, "ssl.keyStore.location");
         Assert.Contains("is needed to serve TLS", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EnforcedAuthenticationReadsApachesKeys()
+    {
+        var digest = Parse("dataDir=DATADIR\nenforce.auth.enabled=true\nenforce.auth.schemes=digest, ip\n");
+        Assert.Equal(["digest", "ip"], digest.EnforcedAuthSchemes!.Order());
+        var sasl = Parse("""
+            dataDir=DATADIR
+            authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
+            sessionRequireClientSASLAuth=true
+            enforce.auth.schemes=digest
+            allowSaslFailedClients=true
+            """);
+        Assert.Equal(["sasl"], sasl.EnforcedAuthSchemes!);
+        Assert.True(sasl.AllowSaslFailedClients);
+        Assert.Null(Parse("dataDir=DATADIR\n").EnforcedAuthSchemes);
+    }
+
+    [Theory]
+    [InlineData("enforce.auth.enabled=true", "enforce.auth.enabled", "enforce.auth.schemes must name")]
+    [InlineData("enforce.auth.enabled=true\nenforce.auth.schemes=x509", "enforce.auth.schemes", "scheme x509 is not available")]
+    [InlineData("sessionRequireClientSASLAuth=true", "sessionRequireClientSASLAuth", "scheme sasl is not available")]
+    public void EnforcedAuthenticationNeedsAvailableSchemes(string lines, string key, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\n" + lines + "\n"));
+        Assert.Equal(key, e.Key);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -45,6 +45,21 @@ public sealed class AclTests
         Assert.Equal(ErrorCode.Ok, with.Call(with.Connect(), OpCode.Create, Req.Create("/p", acl: acl)).Err);
     }
 
+    /// <summary>enforce.auth: before addAuth a request is answered SessionClosedRequireSaslAuth (zxid 0) and the connection closed; after it, served.</summary>
+    [Fact]
+    public void WithEnforcedAuthAnUnauthenticatedRequestClosesTheConnection()
+    {
+        var h = new CoreHarness(CoreHarness.DefaultOptions with { EnforcedAuthSchemes = new HashSet<string> { "digest" } });
+        var anonymous = h.Connect();
+        var refused = h.Call(anonymous, OpCode.Exists, Req.Watch("/"));
+        Assert.Equal((ErrorCode.SessionClosedRequireSaslAuth, 0L), (refused.Err, refused.Header.Zxid));
+        Assert.IsType<Closed>(anonymous.Log[^1]);
+
+        var alice = h.Connect();
+        Assert.Equal(ErrorCode.Ok, h.AddAuth(alice, "alice:pw").Header.Err);
+        Assert.Equal(ErrorCode.Ok, h.Call(alice, OpCode.Exists, Req.Watch("/")).Err);
+    }
+
     [Fact]
     public void AnUnknownAuthSchemeFailsAndClosesTheConnection()
     {
