@@ -77,7 +77,45 @@ public static class Seeds
             Client { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true keyTab="/etc/zk.keytab" storeKey=true principal="zk/host@EXAMPLE.COM"; };
             """));
 
+        WriteClientStreams(corpus);
+        var greeting = new byte[20 + 15];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(greeting, ElectionChannel.ProtocolVersionV1);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(greeting.AsSpan(8), 3);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(greeting.AsSpan(16), 15);
+        "127.0.0.1:13888"u8.CopyTo(greeting.AsSpan(20));
+        Save(corpus, "election-stream", "greeting-and-votes", [.. greeting,
+            .. Framed(new Notification(PeerState.Looking, 3, Zxid.Make(1, 9), 4, 1, "server.1=127.0.0.1:2888:3888:participant\nversion=0").Encode()),
+            .. Framed(new Notification(PeerState.Following, 2, 5, 1, 1).Encode()[..40])]);
+
         WriteStores(corpus);
+    }
+
+    /// <summary>The captured kazoo frames as whole connections: the ConnectRequest, then the requests; and a four-letter word.</summary>
+    private static void WriteClientStreams(string corpus)
+    {
+        var connects = Directory.GetFiles(Path.Combine(corpus, "connect-request")).Order().ToList();
+        var requests = Directory.GetFiles(Path.Combine(corpus, "client-request")).Order().ToList();
+        if (connects.Count == 0)
+        {
+            return;
+        }
+
+        var stream = new List<byte>(Framed(File.ReadAllBytes(connects[0])));
+        foreach (var request in requests)
+        {
+            stream.AddRange(Framed(File.ReadAllBytes(request)));
+        }
+
+        Save(corpus, "client-stream", "kazoo-session", [.. stream]);
+        Save(corpus, "client-stream", "ruok", "ruok"u8.ToArray());
+    }
+
+    private static byte[] Framed(byte[] body)
+    {
+        var framed = new byte[4 + body.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(framed, body.Length);
+        body.CopyTo(framed, 4);
+        return framed;
     }
 
     private static List<byte[]> TxnBodiesOf(IEnumerable<string> logs)

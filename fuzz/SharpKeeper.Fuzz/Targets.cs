@@ -22,6 +22,10 @@ public static class Targets
     [
         new("connect-request", "a client's ConnectRequest frame body", ConnectRequestBody, typeof(JuteException)),
         new("client-request", "a client's request frame body after the handshake (header and body by type)", ClientRequestBody, typeof(JuteException)),
+        new("client-stream", "a client connection's bytes: framing, four-letter words, the ConnectRequest, then requests",
+            ClientStream, typeof(JuteException), typeof(ClientFraming.FrameTooLargeException)),
+        new("election-stream", "an election connection's bytes: the dialer's greeting, then framed notifications",
+            ElectionStream, typeof(InvalidDataException), typeof(EndOfStreamException)),
         new("quorum-packets", "the packets a learner or leader sends on the quorum port, and the txns and forwarded requests inside them",
             QuorumPackets, typeof(JuteException), typeof(InvalidDataException), typeof(EndOfStreamException)),
         new("election-notification", "an election notification (all layouts)", ElectionNotification),
@@ -50,6 +54,41 @@ public static class Targets
     {
         var reader = new JuteReader(input);
         RequestDecoding.Decode(ref reader);
+    }
+
+    private static void ClientStream(byte[] input)
+    {
+        var buffer = new System.Buffers.ReadOnlySequence<byte>(input);
+        var handshaken = false;
+        while (ClientFraming.TryTakeFrame(ref buffer, handshaken, MaxBuffer, out var frame, out var word))
+        {
+            if (word is not null)
+            {
+                return;
+            }
+
+            var reader = new JuteReader(System.Buffers.BuffersExtensions.ToArray(frame));
+            if (handshaken)
+            {
+                RequestDecoding.Decode(ref reader);
+            }
+            else
+            {
+                ConnectRequest.Read(ref reader);
+                handshaken = true;
+            }
+        }
+    }
+
+    private static void ElectionStream(byte[] input)
+    {
+        var stream = new MemoryStream(input, writable: false);
+        ElectionChannel.ReadGreetingAsync(stream, CancellationToken.None).GetAwaiter().GetResult();
+        var length = new byte[4];
+        while (stream.Position < stream.Length)
+        {
+            Notification.Decode(ElectionChannel.ReadMessageAsync(stream, length, CancellationToken.None).GetAwaiter().GetResult());
+        }
     }
 
     private static void QuorumPackets(byte[] input)

@@ -206,7 +206,7 @@ public sealed class ClientConnection : IClientConnection
 
                 return;
             }
-            catch (FrameTooLargeException e)
+            catch (ClientFraming.FrameTooLargeException e)
             {
                 _core.Stats.FrameRejected();
                 if (_warnings.ShouldLog("packet length out of range", RemoteAddress))
@@ -230,39 +230,8 @@ public sealed class ClientConnection : IClientConnection
         }
     }
 
-    private bool TryTakeFrame(ref ReadOnlySequence<byte> buffer, bool handshaken, out ReadOnlySequence<byte> frame, out string? fourLetterWord)
-    {
-        frame = default;
-        fourLetterWord = null;
-        if (buffer.Length < 4)
-        {
-            return false;
-        }
-
-        Span<byte> prefix = stackalloc byte[4];
-        buffer.Slice(0, 4).CopyTo(prefix);
-        if (!handshaken && FourLetterWords.TryParse(prefix, out var word))
-        {
-            fourLetterWord = word;
-            buffer = buffer.Slice(4);
-            return true;
-        }
-
-        var length = BinaryPrimitives.ReadInt32BigEndian(prefix);
-        if (length < 0 || length > _options.JuteMaxBuffer)
-        {
-            throw new FrameTooLargeException(length);
-        }
-
-        if (buffer.Length < 4L + length)
-        {
-            return false;
-        }
-
-        frame = buffer.Slice(4, length);
-        buffer = buffer.Slice(4 + length);
-        return true;
-    }
+    private bool TryTakeFrame(ref ReadOnlySequence<byte> buffer, bool handshaken, out ReadOnlySequence<byte> frame, out string? fourLetterWord) =>
+        ClientFraming.TryTakeFrame(ref buffer, handshaken, _options.JuteMaxBuffer, out frame, out fourLetterWord);
 
     private void OnConnectFrame(ReadOnlySequence<byte> frame)
     {
@@ -499,10 +468,5 @@ public sealed class ClientConnection : IClientConnection
 
         // Completing the writer commits what is queued; the send loop drains it, then shuts the socket.
         _output.Writer.Complete();
-    }
-
-    private sealed class FrameTooLargeException(int length) : Exception
-    {
-        public int Length { get; } = length;
     }
 }

@@ -10,7 +10,7 @@ namespace SharpKeeper.Integration.Tests.Ensemble;
 [Collection(EnsembleCollection.Name)]
 public sealed class MixedEnsembleTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan ElectionTimeout = TimeSpan.FromSeconds(90);
+    internal static readonly TimeSpan ElectionTimeout = TimeSpan.FromSeconds(90);
 
     public static TheoryData<string> Mixes => ["AAS", "SSA"];
 
@@ -27,31 +27,10 @@ public sealed class MixedEnsembleTests(ITestOutputHelper output)
         var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
         await using var cluster = EnsembleCluster.Create(kinds);
         cluster.StartAll();
-        var acknowledged = new List<string>();
-        var leaders = new List<MemberKind>();
         try
         {
-            var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
-            leaders.Add(cluster[leader].Kind);
-            await using (var client = await EnsembleCluster.ConnectAsync(cluster.ConnectString))
-            {
-                await client.CreateAsync("/m", null);
-            }
-
-            await WriteThroughEachAsync(cluster, cluster.Members.Select(m => m.Id), "x", acknowledged);
-            await AssertEveryServerHoldsAsync(cluster, cluster.Members.Select(m => m.Id), acknowledged);
-
-            await cluster[leader].KillAsync();
-            var survivors = cluster.Members.Where(m => m.IsRunning).Select(m => m.Id).ToList();
-            var next = await cluster.WaitForLeaderAsync(ElectionTimeout, survivors);
-            leaders.Add(cluster[next].Kind);
-            await WriteThroughEachAsync(cluster, survivors, "y", acknowledged);
-
-            cluster[leader].Start();
-            await cluster.WaitForLeaderAsync(ElectionTimeout, cluster.Members.Select(m => m.Id));
-            await WriteThroughEachAsync(cluster, cluster.Members.Select(m => m.Id), "z", acknowledged);
-            await AssertEveryServerHoldsAsync(cluster, cluster.Members.Select(m => m.Id), acknowledged);
-            output.WriteLine($"{mix}: leaders in turn: {string.Join(", ", leaders)}; {acknowledged.Count} writes read back from all three");
+            var (leaders, writes) = await ElectWriteAndFailOverAsync(cluster);
+            output.WriteLine($"{mix}: leaders in turn: {string.Join(", ", leaders)}; {writes} writes read back from all three");
             Assert.Contains(MemberKind.SharpKeeper, leaders);
             Assert.Contains(MemberKind.Apache, leaders);
         }
@@ -138,6 +117,44 @@ public sealed class MixedEnsembleTests(ITestOutputHelper output)
             output.WriteLine(cluster.Logs());
             throw;
         }
+    }
+
+    /// <summary>
+    /// The failover round every mixed-ensemble test runs on a started cluster: elect, write through
+    /// every server, (an optional look at the serving ensemble,) kill the leader, elect again and write
+    /// through the survivors, bring the old leader back and write through all; every acknowledged
+    /// write is read back from every server. Returns the kinds that led, in turn, and the writes.
+    /// </summary>
+    internal static async Task<(List<MemberKind> Leaders, int Writes)> ElectWriteAndFailOverAsync(EnsembleCluster cluster, Func<int, Task>? whileServing = null)
+    {
+        var acknowledged = new List<string>();
+        var leaders = new List<MemberKind>();
+        var all = cluster.Members.Select(m => m.Id).ToList();
+        var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
+        leaders.Add(cluster[leader].Kind);
+        await using (var client = await EnsembleCluster.ConnectAsync(cluster.ConnectString))
+        {
+            await client.CreateAsync("/m", null);
+        }
+
+        await WriteThroughEachAsync(cluster, all, "x", acknowledged);
+        await AssertEveryServerHoldsAsync(cluster, all, acknowledged);
+        if (whileServing is not null)
+        {
+            await whileServing(leader);
+        }
+
+        await cluster[leader].KillAsync();
+        var survivors = cluster.Members.Where(m => m.IsRunning).Select(m => m.Id).ToList();
+        var next = await cluster.WaitForLeaderAsync(ElectionTimeout, survivors);
+        leaders.Add(cluster[next].Kind);
+        await WriteThroughEachAsync(cluster, survivors, "y", acknowledged);
+
+        cluster[leader].Start();
+        await cluster.WaitForLeaderAsync(ElectionTimeout, all);
+        await WriteThroughEachAsync(cluster, all, "z", acknowledged);
+        await AssertEveryServerHoldsAsync(cluster, all, acknowledged);
+        return (leaders, acknowledged.Count);
     }
 
     internal static async Task WriteThroughEachAsync(EnsembleCluster cluster, IEnumerable<int> ids, string tag, List<string> acknowledged)

@@ -19,7 +19,6 @@ public sealed class QuorumSaslTests(ITestOutputHelper output) : IDisposable
         quorum.auth.serverRequireSasl=true
         """;
 
-    private static readonly TimeSpan ElectionTimeout = TimeSpan.FromSeconds(90);
     private readonly string _directory = Directory.CreateTempSubdirectory("sharpkeeper-qsasl-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -57,35 +56,16 @@ public sealed class QuorumSaslTests(ITestOutputHelper output) : IDisposable
         }
 
         cluster.StartAll();
-        var acknowledged = new List<string>();
-        var leaders = new List<MemberKind>();
         try
         {
-            var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
-            leaders.Add(cluster[leader].Kind);
-            await using (var client = await EnsembleCluster.ConnectAsync(cluster.ConnectString))
-            {
-                await client.CreateAsync("/m", null);
-            }
-
-            await MixedEnsembleTests.WriteThroughEachAsync(cluster, cluster.Members.Select(m => m.Id), "x", acknowledged);
-
-            await cluster[leader].KillAsync();
-            var survivors = cluster.Members.Where(m => m.IsRunning).Select(m => m.Id).ToList();
-            var next = await cluster.WaitForLeaderAsync(ElectionTimeout, survivors);
-            leaders.Add(cluster[next].Kind);
-            await MixedEnsembleTests.WriteThroughEachAsync(cluster, survivors, "y", acknowledged);
-
-            cluster[leader].Start();
-            await cluster.WaitForLeaderAsync(ElectionTimeout, cluster.Members.Select(m => m.Id));
-            await MixedEnsembleTests.AssertEveryServerHoldsAsync(cluster, cluster.Members.Select(m => m.Id), acknowledged);
+            var (leaders, writes) = await MixedEnsembleTests.ElectWriteAndFailOverAsync(cluster);
 
             // Both kinds authenticated the other: Apache logs the learners it let in, SharpKeeper too.
             Assert.Contains(cluster.Members, m => m.Kind == MemberKind.Apache && m.Log.Contains("Successfully authenticated learner", StringComparison.Ordinal));
             Assert.Contains(cluster.Members, m => m.Kind == MemberKind.SharpKeeper && m.Log.Contains("authenticated with SASL DIGEST-MD5 as test", StringComparison.Ordinal));
             Assert.Contains(MemberKind.SharpKeeper, leaders);
             Assert.Contains(MemberKind.Apache, leaders);
-            output.WriteLine($"{mix} with quorum SASL: leaders in turn: {string.Join(", ", leaders)}; {acknowledged.Count} writes read back from all three");
+            output.WriteLine($"{mix} with quorum SASL: leaders in turn: {string.Join(", ", leaders)}; {writes} writes read back from all three");
         }
         catch
         {
@@ -106,7 +86,7 @@ public sealed class QuorumSaslTests(ITestOutputHelper output) : IDisposable
         cluster.StartAll();
         try
         {
-            await cluster.WaitForLeaderAsync(ElectionTimeout, [1, 2]);
+            await cluster.WaitForLeaderAsync(MixedEnsembleTests.ElectionTimeout, [1, 2]);
             var acknowledged = new List<string>();
             await using (var client = await EnsembleCluster.ConnectAsync(cluster[1].ConnectString))
             {

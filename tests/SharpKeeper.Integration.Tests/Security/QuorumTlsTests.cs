@@ -16,7 +16,6 @@ namespace SharpKeeper.Integration.Tests.Security;
 [Collection(EnsembleCollection.Name)]
 public sealed class QuorumTlsTests(ITestOutputHelper output) : IDisposable
 {
-    private static readonly TimeSpan ElectionTimeout = TimeSpan.FromSeconds(90);
     private readonly TestCertificates _certificates = TestCertificates.Create();
 
     public void Dispose() => _certificates.Dispose();
@@ -46,37 +45,19 @@ public sealed class QuorumTlsTests(ITestOutputHelper output) : IDisposable
         var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
         await using var cluster = EnsembleCluster.Create(kinds, QuorumTlsConfig("quorum.p12"));
         cluster.StartAll();
-        var acknowledged = new List<string>();
-        var leaders = new List<MemberKind>();
         try
         {
-            var leader = await cluster.WaitForLeaderAsync(ElectionTimeout);
-            leaders.Add(cluster[leader].Kind);
-            await using (var client = await EnsembleCluster.ConnectAsync(cluster.ConnectString))
+            var (leaders, writes) = await MixedEnsembleTests.ElectWriteAndFailOverAsync(cluster, async leader =>
             {
-                await client.CreateAsync("/m", null);
-            }
+                // A plain server-to-server greeting on a TLS-only port is closed without an answer.
+                var sharp = cluster.Members.First(m => m.Kind == MemberKind.SharpKeeper);
+                Assert.True(await PlainGreetingIsRefusedAsync(sharp.ElectionPort));
+                if (sharp.Id == leader)
+                {
+                    Assert.True(await PlainGreetingIsRefusedAsync(sharp.QuorumPort));
+                }
+            });
 
-            await MixedEnsembleTests.WriteThroughEachAsync(cluster, cluster.Members.Select(m => m.Id), "x", acknowledged);
-            await MixedEnsembleTests.AssertEveryServerHoldsAsync(cluster, cluster.Members.Select(m => m.Id), acknowledged);
-
-            // A plain server-to-server greeting on a TLS-only port is closed without an answer.
-            var sharp = cluster.Members.First(m => m.Kind == MemberKind.SharpKeeper);
-            Assert.True(await PlainGreetingIsRefusedAsync(sharp.ElectionPort));
-            if (sharp.Id == leader)
-            {
-                Assert.True(await PlainGreetingIsRefusedAsync(sharp.QuorumPort));
-            }
-
-            await cluster[leader].KillAsync();
-            var survivors = cluster.Members.Where(m => m.IsRunning).Select(m => m.Id).ToList();
-            var next = await cluster.WaitForLeaderAsync(ElectionTimeout, survivors);
-            leaders.Add(cluster[next].Kind);
-            await MixedEnsembleTests.WriteThroughEachAsync(cluster, survivors, "y", acknowledged);
-
-            cluster[leader].Start();
-            await cluster.WaitForLeaderAsync(ElectionTimeout, cluster.Members.Select(m => m.Id));
-            await MixedEnsembleTests.AssertEveryServerHoldsAsync(cluster, cluster.Members.Select(m => m.Id), acknowledged);
             // Apache logs each TLS connection it accepts (UnifiedServerSocket) and each handshake it starts.
             foreach (var apache in cluster.Members.Where(m => m.Kind == MemberKind.Apache))
             {
@@ -84,7 +65,7 @@ public sealed class QuorumTlsTests(ITestOutputHelper output) : IDisposable
                 Assert.DoesNotContain("Accepted plaintext connection", apache.Log);
             }
 
-            output.WriteLine($"{mix} over TLS: leaders in turn: {string.Join(", ", leaders)}; {acknowledged.Count} writes read back from all three");
+            output.WriteLine($"{mix} over TLS: leaders in turn: {string.Join(", ", leaders)}; {writes} writes read back from all three");
             if (mix != "SSS")
             {
                 Assert.Contains(MemberKind.SharpKeeper, leaders);
@@ -113,7 +94,7 @@ public sealed class QuorumTlsTests(ITestOutputHelper output) : IDisposable
         var acknowledged = new List<string>();
         try
         {
-            await cluster.WaitForLeaderAsync(ElectionTimeout);
+            await cluster.WaitForLeaderAsync(MixedEnsembleTests.ElectionTimeout);
             await using var client = await EnsembleCluster.ConnectAsync(cluster.ConnectString, TimeSpan.FromSeconds(30));
             await client.CreateAsync("/r", null);
             var steps = new (string Name, bool SslQuorum, bool PortUnification)[]
@@ -129,7 +110,7 @@ public sealed class QuorumTlsTests(ITestOutputHelper output) : IDisposable
                     await member.KillAsync();
                     SetQuorumTls(member, QuorumTlsConfig("quorum.p12", sslQuorum, portUnification));
                     member.Start();
-                    await cluster.WaitForLeaderAsync(ElectionTimeout, cluster.Members.Select(m => m.Id));
+                    await cluster.WaitForLeaderAsync(MixedEnsembleTests.ElectionTimeout, cluster.Members.Select(m => m.Id));
                     await EnsembleTests.WriteAsync(client, $"/r/{name.Replace(' ', '-')}-{member.Id}-", 20, acknowledged);
                 }
 
@@ -174,7 +155,7 @@ public sealed class QuorumTlsTests(ITestOutputHelper output) : IDisposable
         cluster.StartAll();
         try
         {
-            await cluster.WaitForLeaderAsync(ElectionTimeout, [1, 2]);
+            await cluster.WaitForLeaderAsync(MixedEnsembleTests.ElectionTimeout, [1, 2]);
             var acknowledged = new List<string>();
             await using (var client = await EnsembleCluster.ConnectAsync(cluster[1].ConnectString))
             {

@@ -237,33 +237,7 @@ public sealed class ElectionChannel : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             timeout.CancelAfter(ConnectTimeout);
             stream = await _transport.AcceptAsync(socket, "election", timeout.Token).ConfigureAwait(false);
-            var buffer = new byte[8];
-            await stream.ReadExactlyAsync(buffer, timeout.Token).ConfigureAwait(false);
-            var first = BinaryPrimitives.ReadInt64BigEndian(buffer);
-            long sid;
-            if (first >= 0)
-            {
-                // The oldest protocol sends just the id.
-                sid = first;
-            }
-            else if (first is ProtocolVersionV1 or ProtocolVersionV2)
-            {
-                await stream.ReadExactlyAsync(buffer, timeout.Token).ConfigureAwait(false);
-                sid = BinaryPrimitives.ReadInt64BigEndian(buffer);
-                await stream.ReadExactlyAsync(buffer.AsMemory(0, 4), timeout.Token).ConfigureAwait(false);
-                var length = BinaryPrimitives.ReadInt32BigEndian(buffer);
-                if (length <= 0 || length > 4096)
-                {
-                    throw new InvalidDataException($"unreasonable address length {length} in an election handshake");
-                }
-
-                await stream.ReadExactlyAsync(new byte[length], timeout.Token).ConfigureAwait(false);
-            }
-            else
-            {
-                throw new InvalidDataException($"unknown election protocol version {first}");
-            }
-
+            var sid = await ReadGreetingAsync(stream, timeout.Token).ConfigureAwait(false);
             if (_sasl is not null)
             {
                 stream = await _sasl.AuthenticateAsServerAsync(stream, $"server {sid} at {remote}", timeout.Token).ConfigureAwait(false);
@@ -310,6 +284,53 @@ public sealed class ElectionChannel : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The dialer's initial message: its id alone (the oldest protocol), or protocol version V1/V2,
+    /// id, and an address of at most 4 KiB. Returns the id; anything else throws <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static async Task<long> ReadGreetingAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[8];
+        await stream.ReadExactlyAsync(buffer, cancellationToken).ConfigureAwait(false);
+        var first = BinaryPrimitives.ReadInt64BigEndian(buffer);
+        if (first >= 0)
+        {
+            return first;
+        }
+
+        if (first is not (ProtocolVersionV1 or ProtocolVersionV2))
+        {
+            throw new InvalidDataException($"unknown election protocol version {first}");
+        }
+
+        await stream.ReadExactlyAsync(buffer, cancellationToken).ConfigureAwait(false);
+        var sid = BinaryPrimitives.ReadInt64BigEndian(buffer);
+        await stream.ReadExactlyAsync(buffer.AsMemory(0, 4), cancellationToken).ConfigureAwait(false);
+        var length = BinaryPrimitives.ReadInt32BigEndian(buffer);
+        if (length <= 0 || length > 4096)
+        {
+            throw new InvalidDataException($"unreasonable address length {length} in an election handshake");
+        }
+
+        await stream.ReadExactlyAsync(new byte[length], cancellationToken).ConfigureAwait(false);
+        return sid;
+    }
+
+    /// <summary>One framed message after the greeting: an int length (1 to 512 KiB) and that many bytes.</summary>
+    public static async Task<byte[]> ReadMessageAsync(Stream stream, byte[] lengthBytes, CancellationToken cancellationToken)
+    {
+        await stream.ReadExactlyAsync(lengthBytes.AsMemory(0, 4), cancellationToken).ConfigureAwait(false);
+        var length = BinaryPrimitives.ReadInt32BigEndian(lengthBytes);
+        if (length <= 0 || length > MaxMessage)
+        {
+            throw new InvalidDataException($"election message of {length} bytes");
+        }
+
+        var message = new byte[length];
+        await stream.ReadExactlyAsync(message, cancellationToken).ConfigureAwait(false);
+        return message;
+    }
+
     private void Attach(long sid, Stream stream)
     {
         var link = new PeerLink(stream);
@@ -335,15 +356,7 @@ public sealed class ElectionChannel : IAsyncDisposable
         {
             while (!_stop.IsCancellationRequested)
             {
-                await link.Stream.ReadExactlyAsync(lengthBytes, _stop.Token).ConfigureAwait(false);
-                var length = BinaryPrimitives.ReadInt32BigEndian(lengthBytes);
-                if (length <= 0 || length > MaxMessage)
-                {
-                    throw new InvalidDataException($"election message of {length} bytes from server {sid}");
-                }
-
-                var message = new byte[length];
-                await link.Stream.ReadExactlyAsync(message, _stop.Token).ConfigureAwait(false);
+                var message = await ReadMessageAsync(link.Stream, lengthBytes, _stop.Token).ConfigureAwait(false);
                 _received.Writer.TryWrite((sid, message));
             }
         }
