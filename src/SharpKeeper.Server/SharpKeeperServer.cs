@@ -97,6 +97,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     public FileTxnLog TxnLog => _log;
     public RecoveredState Recovered { get; }
     public FourLetterWordHandler Admin { get; }
+
+    /// <summary>The AdminServer, when admin.enableServer and its port could be bound.</summary>
+    public AdminHttpServer? AdminServer { get; private set; }
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
 
     /// <summary>The bound client endpoint (the real port when the config asked for port 0).</summary>
@@ -157,6 +160,11 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         if (Config.SecureClientPort is { } securePort)
         {
             _secureListener = StartListener(Config.SecureClientPortAddress ?? Config.ClientPortAddress, securePort, ClientTls, tlsOptional: false);
+        }
+
+        if (Config.Admin is { } admin)
+        {
+            AdminServer = AdminHttpServer.StartAsync(admin, new AdminCommands(this, Admin), LoggerFactory.CreateLogger("SharpKeeper.Server.Admin")).GetAwaiter().GetResult();
         }
 
         var endpoints = string.Join(" and ", new[] { _listener?.LocalEndPoint.ToString(), _secureListener is null ? null : $"{_secureListener.LocalEndPoint} (TLS)" }.OfType<string>());
@@ -277,6 +285,11 @@ public sealed class SharpKeeperServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (AdminServer is not null)
+        {
+            await AdminServer.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (Peer is not null)
         {
             await Peer.DisposeAsync().ConfigureAwait(false);

@@ -30,7 +30,7 @@ public sealed class InProcessServer : IAsyncDisposable
             probe.Stop();
         }
 
-        var config = ServerConfig.Parse($"tickTime=200\nminSessionTimeout=400\ndataDir={directory}\nclientPort={port}\nclientPortAddress=127.0.0.1\nforceSync=no\n", "test.cfg");
+        var config = ServerConfig.Parse($"tickTime=200\nminSessionTimeout=400\ndataDir={directory}\nclientPort={port}\nclientPortAddress=127.0.0.1\nforceSync=no\nadmin.enableServer=false\n", "test.cfg");
         var server = new SharpKeeperServer(config, NullLoggerFactory.Instance);
         server.Start();
         return Task.FromResult(new InProcessServer(server, directory));
@@ -41,7 +41,7 @@ public sealed class InProcessServer : IAsyncDisposable
     {
         var port = Port;
         await Server.DisposeAsync();
-        var config = ServerConfig.Parse($"tickTime=200\nminSessionTimeout=400\ndataDir={Directory}\nclientPort={port}\nclientPortAddress=127.0.0.1\nforceSync=no\n", "test.cfg");
+        var config = ServerConfig.Parse($"tickTime=200\nminSessionTimeout=400\ndataDir={Directory}\nclientPort={port}\nclientPortAddress=127.0.0.1\nforceSync=no\nadmin.enableServer=false\n", "test.cfg");
         Server = new SharpKeeperServer(config, NullLoggerFactory.Instance);
         Server.Start();
     }

@@ -2,7 +2,7 @@
 # Installs what the compat suites and the differential tests use, from Debian: Apache ZooKeeper
 # 3.8 (server, zkCli.sh, Java client), its C client cli_mt, python3-kazoo, Apache Curator, a JDK
 # (javac for the Curator program; keytool for the JKS tests), log4j/slf4j bindings, netcat, Netty
-# (Apache's TLS), pure-sasl (kazoo's SASL), AFL++ (fuzz/fuzz.sh), and ClickHouse 18.16 (server and
+# (Apache's TLS), pure-sasl (kazoo's SASL), Jetty 9 and Jackson (Apache's AdminServer), AFL++ (fuzz/fuzz.sh), and ClickHouse 18.16 (server and
 # client: clickhouse_compat.sh starts its own instances). Idempotent and quiet; when everything is
 # present it only runs `dpkg -s` and exits.
 #
@@ -19,6 +19,7 @@ packages=(
   libcurator-framework-java libcurator-recipes-java libcurator-client-java
   libslf4j-java liblog4j1.2-java libguava-java
   netcat-openbsd coreutils
+  libjetty9-java libjackson2-databind-java libservlet-api-java
   afl++
   clickhouse-server clickhouse-client
 )

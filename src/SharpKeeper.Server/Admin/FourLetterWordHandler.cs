@@ -236,7 +236,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
         return stats.LastResponseWallMillis - clock.WallMillis + clock.MonotonicMillis;
     }
 
-    private string ResetConnections()
+    internal string ResetConnections()
     {
         foreach (var connection in OpenConnections())
         {
@@ -249,7 +249,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
         return "Connection stats reset.\n";
     }
 
-    private string ResetServer()
+    internal string ResetServer()
     {
         Core.Stats.Reset();
         server.TxnLog.FsyncTime.Reset();
@@ -261,6 +261,21 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
     // ---- mntr ----
 
     private string Monitor(long openFileDescriptors, long maxFileDescriptors)
+    {
+        var text = new StringBuilder();
+        foreach (var (key, value) in MonitorEntries(openFileDescriptors, maxFileDescriptors))
+        {
+            AppendMonitor(text, key, value);
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// mntr's keys (without zk_) and values in Apache's order; the monitor admin command shows the
+    /// same. Runs on the core thread.
+    /// </summary>
+    public List<(string Key, string Value)> MonitorEntries(long openFileDescriptors, long maxFileDescriptors)
     {
         var stats = Core.Stats;
         var tree = Core.Tree;
@@ -295,7 +310,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
             ["max_latency"] = stats.MaxLatency.ToString(Invariant),
         };
 
-        var text = new StringBuilder();
+        var text = new List<(string Key, string Value)>();
         AppendMonitor(text, "version", VersionInfo.Full);
         AppendMonitor(text, "server_state", mode.Mode);
         foreach (var (key, value) in mode.MonitorValues)
@@ -326,10 +341,10 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
         AppendSummary(text, server.GcPauses.Pauses);
         AppendMonitor(text, "heap_bytes", GC.GetTotalMemory(forceFullCollection: false).ToString(Invariant));
         AppendMonitor(text, "allocated_bytes", GC.GetTotalAllocatedBytes(precise: false).ToString(Invariant));
-        return text.ToString();
+        return text;
     }
 
-    private static void AppendSummary(StringBuilder text, MetricSummary summary)
+    private static void AppendSummary(List<(string Key, string Value)> text, MetricSummary summary)
     {
         var (count, sum, min, max) = summary.Read();
         AppendMonitor(text, "avg_" + summary.Name, JavaText.Average(count == 0 ? 0 : (double)sum / count));
@@ -341,6 +356,8 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
 
     private static void AppendMonitor(StringBuilder text, string key, string value) =>
         text.Append("zk_").Append(key).Append('\t').Append(value).Append('\n');
+
+    private static void AppendMonitor(List<(string Key, string Value)> entries, string key, string value) => entries.Add((key, value));
 
     // ---- wchs, wchc, wchp: as Apache, these report the data watches (getData, exists, persistent), not child watches ----
 
@@ -456,8 +473,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
         var text = new StringBuilder();
         text.Append(Invariant, $"clientPort={server.ClientEndPoint?.Port ?? server.Config.ClientPort ?? 0}\n");
 
-        // No TLS client port is opened.
-        text.Append("secureClientPort=-1\n");
+        text.Append(Invariant, $"secureClientPort={server.SecureClientEndPoint?.Port ?? -1}\n");
         text.Append("dataDir=").Append(Path.GetFullPath(server.Store.SnapshotDirectory)).Append('\n');
         text.Append(Invariant, $"dataDirSize={dataDirSize}\n");
         text.Append("dataLogDir=").Append(Path.GetFullPath(server.Store.LogDirectory)).Append('\n');
@@ -480,7 +496,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
     /// The open connections as Apache's connection factory holds them: every accepted socket, with or
     /// without a session (the asking one too), in the order they were accepted.
     /// </summary>
-    private List<IClientConnection> OpenConnections()
+    internal List<IClientConnection> OpenConnections()
     {
         IEnumerable<IClientConnection> connections = server.ClientEndPoint is null ? Core.Connections : server.ClientConnections;
         return [.. connections.Where(c => !c.IsClosed).OrderBy(c => c.ConnectionId)];
@@ -489,5 +505,5 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
     private static string Address(IClientConnection connection) =>
         connection is ClientConnection c ? JavaText.SocketAddress(c.RemoteEndPoint) : "/" + connection.RemoteAddress;
 
-    private static long MinLatency(ServerStats stats) => stats.LatencyCount == 0 ? 0 : stats.MinLatency;
+    internal static long MinLatency(ServerStats stats) => stats.LatencyCount == 0 ? 0 : stats.MinLatency;
 }

@@ -30,6 +30,7 @@ public sealed partial class ServerConfig
         config.ReadClientSasl(values, baseDirectory, warnings);
         config.ReadQuorumSasl(values, baseDirectory);
         config.ReadAuthEnforcement(values);
+        config.ReadAdmin(values);
         config.ReadTimes(values, file);
         config.ReadTuning(values, warnings);
         config.ReadFourLetterWords(values, warnings);
@@ -159,6 +160,21 @@ public sealed partial class ServerConfig
         }
 
         EnforcedAuthSchemes = schemes.ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>The AdminServer: on by default, as in Apache, on 0.0.0.0:8080 with commands under /commands.</summary>
+    private void ReadAdmin(ConfigValues values)
+    {
+        // Read (and checked) even when the server is off, so that none of them is an unknown key.
+        var enabled = values.Bool("admin.enableServer", true, systemProperty: true);
+        var commandUrl = values.String("admin.commandURL", systemProperty: true) ?? "/commands";
+        var address = values.String("admin.serverAddress", systemProperty: true) ?? "0.0.0.0";
+        var port = values.Int("admin.serverPort", 8080, min: 0, max: 65535, systemProperty: true);
+        var idleTimeout = values.Int("admin.idleTimeout", 30000, min: 1, systemProperty: true);
+        if (enabled)
+        {
+            Admin = new AdminSettings(StripBrackets(address), port, "/" + commandUrl.Trim('/'), TimeSpan.FromMilliseconds(idleTimeout));
+        }
     }
 
     private void ReadClientPorts(ConfigValues values)
@@ -892,15 +908,10 @@ public sealed partial class ServerConfig
             }
         }
 
-        bool IsTrue(ConfigEntry? entry) => entry is not null && entry.Value.Equals("true", StringComparison.OrdinalIgnoreCase);
-
         // Booleans Apache parses strictly even when it is unused here.
         values.Bool("multiAddress.enabled", false);
 
-        values.Bool("admin.enableServer", false, systemProperty: true);
 
-        Warn(values.Find("admin.enableServer", true) is var admin && IsTrue(admin) ? admin : null,
-            "SharpKeeper has no AdminServer (HTTP); use the four-letter words");
         Warn(values.Find("DigestAuthenticationProvider.digestAlg", true) is { Value: not ("" or "SHA1" or "SHA-1") } digestAlg ? digestAlg : null,
             "only SHA1 digests are supported by SharpKeeper; ignored");
         Warn(values.Find("snapshot.compression.method", true) is { Value.Length: > 0 } compression ? compression : null,

@@ -92,6 +92,9 @@ public sealed partial class ServerConfig
     /// <summary>allowSaslFailedClients: a client whose SASL authentication failed stays connected (unless SASL is required).</summary>
     public bool AllowSaslFailedClients { get; private set; }
 
+    /// <summary>The AdminServer (admin.*): HTTP commands; null when admin.enableServer is false.</summary>
+    public AdminSettings? Admin { get; private set; }
+
     /// <summary>SASL between servers (quorum.auth.enableSasl); null when it is off.</summary>
     public QuorumSaslSettings? QuorumSasl { get; private set; }
 

@@ -15,6 +15,11 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
         new[] { "buffer", "codec", "common", "handler", "resolver", "transport", "transport-native-epoll", "transport-native-unix-common" }
             .Select(part => $"/usr/share/java/netty-{part}.jar"));
 
+    /// <summary>Jetty 9 and Jackson, which Apache's AdminServer needs (Debian's jetty9 and jackson packages).</summary>
+    public static readonly string JettyClasspath = string.Join(':',
+        new[] { "jetty9-server", "jetty9-servlet", "jetty9-http", "jetty9-io", "jetty9-util", "jetty9-security", "servlet-api", "jackson-databind", "jackson-core", "jackson-annotations" }
+            .Select(jar => $"/usr/share/java/{jar}.jar"));
+
     /// <summary>The classpath of Apache's Java client (ZooKeeperMain) with TLS.</summary>
     public static string ClientClasspath => $"{Jar}:{NettyClasspath}:/usr/share/java/slf4j-simple.jar";
     private readonly Process _process;
@@ -52,7 +57,7 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
             clientPort={port}
             clientPortAddress=127.0.0.1
             4lw.commands.whitelist=*
-            admin.enableServer=false
+            {(extraConfig.Contains("admin.", StringComparison.Ordinal) ? "" : "admin.enableServer=false")}
             {extraConfig}
             """);
         var start = new ProcessStartInfo("java")
@@ -67,7 +72,7 @@ public sealed class ApacheZooKeeperProcess : IAsyncDisposable
             "-Xmx256m", "-Dzookeeper.extendedTypesEnabled=true", "-Dznode.container.checkIntervalMs=1000",
         }.Concat(jvmFlags ?? []).Concat(
         [
-            "-cp", $"/etc/zookeeper/conf_example:{Jar}:{NettyClasspath}", "org.apache.zookeeper.server.ZooKeeperServerMain", config,
+            "-cp", $"/etc/zookeeper/conf_example:{Jar}:{NettyClasspath}:{JettyClasspath}", "org.apache.zookeeper.server.ZooKeeperServerMain", config,
         ]))
         {
             start.ArgumentList.Add(argument);

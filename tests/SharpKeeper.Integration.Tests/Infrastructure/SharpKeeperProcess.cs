@@ -52,6 +52,7 @@ public sealed class SharpKeeperProcess : IAsyncDisposable
             clientPortAddress=127.0.0.1
             4lw.commands.whitelist=*
             extendedTypesEnabled=true
+            {(extraConfig.Contains("admin.", StringComparison.Ordinal) ? "" : "admin.enableServer=false")}
             {extraConfig}
             """);
         var start = new ProcessStartInfo("dotnet")

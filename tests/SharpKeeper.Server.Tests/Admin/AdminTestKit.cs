@@ -31,7 +31,8 @@ public sealed class AdminTestServer : IAsyncDisposable
             var directory = System.IO.Directory.CreateTempSubdirectory("sk-admin-").FullName;
             var port = PickPort();
             var config = ServerConfig.Parse(
-                $"tickTime=2000\ndataDir={directory}\nclientPort={port}\nclientPortAddress=127.0.0.1\n{extraConfig}\n", "admin-test.cfg");
+                $"tickTime=2000\ndataDir={directory}\nclientPort={port}\nclientPortAddress=127.0.0.1\n"
+                + (extraConfig.Contains("admin.", StringComparison.Ordinal) ? "" : "admin.enableServer=false\n") + $"{extraConfig}\n", "admin-test.cfg");
             var server = new SharpKeeperServer(config, NullLoggerFactory.Instance);
             try
             {

@@ -318,14 +318,12 @@ public sealed class ServerConfigTests : IDisposable
             secureClientPort=2281
             ssl.keyStore.location=server.p12
             authProvider.1=com.example.CustomAuthenticationProvider
-            admin.enableServer=true
             snapshot.compression.method=gz
             metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
             skipACL=yes
             """);
         Assert.Equal(
-            ["authProvider.1",
-                "admin.enableServer", "snapshot.compression.method", "metricsProvider.className", "skipACL"],
+            ["authProvider.1", "snapshot.compression.method", "metricsProvider.className", "skipACL"],
             config.Warnings.Select(w => w.Key));
         Assert.Equal(2281, config.SecureClientPort);
         Assert.True(config.SkipAcl);
@@ -365,6 +363,15 @@ public sealed class ServerConfigTests : IDisposable
         var e = Assert.Throws<ConfigException>(() => Parse("dataDir=DATADIR\nsecureClientPort=2281\n"));
         AssertError(e, 0, "ssl.keyStore.location");
         Assert.Contains("is needed to serve TLS", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheAdminServerIsOnByDefaultAsInApache()
+    {
+        Assert.Equal(new AdminSettings("0.0.0.0", 8080, "/commands", TimeSpan.FromSeconds(30)), Parse("dataDir=DATADIR\n").Admin);
+        var custom = Parse("dataDir=DATADIR\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=9090\nadmin.commandURL=/cmd/\nzookeeper.admin.idleTimeout=5000\n");
+        Assert.Equal(new AdminSettings("127.0.0.1", 9090, "/cmd", TimeSpan.FromSeconds(5)), custom.Admin);
+        Assert.Null(Parse("dataDir=DATADIR\nadmin.enableServer=false\n").Admin);
     }
 
     [Fact]

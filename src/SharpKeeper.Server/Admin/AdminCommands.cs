@@ -1,0 +1,167 @@
+using System.Globalization;
+using SharpKeeper.Server.Processing;
+
+namespace SharpKeeper.Server.Admin;
+
+/// <summary>One AdminServer command: its name, the aliases it also answers to (its four-letter word among them), and what it reports.</summary>
+public sealed record AdminCommand(string Name, IReadOnlyList<string> Aliases, bool NeedsServing, Func<Task<List<KeyValuePair<string, object?>>>> Run);
+
+/// <summary>
+/// The commands of Apache 3.8's AdminServer (/commands/NAME), each answering a JSON object of its
+/// fields followed by "command" and "error", with Apache's snake_case keys. Where a four-letter word
+/// reports the same thing, both take it from the same place in <see cref="FourLetterWordHandler"/>
+/// (mntr and monitor share one list of entries). Server state is read on the core thread.
+/// </summary>
+public sealed class AdminCommands
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+    private readonly SharpKeeperServer _server;
+    private readonly FourLetterWordHandler _words;
+    private readonly Dictionary<string, AdminCommand> _byName = new(StringComparer.Ordinal);
+
+    public AdminCommands(SharpKeeperServer server, FourLetterWordHandler words)
+    {
+        _server = server;
+        _words = words;
+        All =
+        [
+            new("configuration", ["conf", "config"], true, Configuration),
+            new("connection_stat_reset", ["crst"], true, () => OnCoreAsync(() => { _words.ResetConnections(); return []; })),
+            new("dirs", [], true, Dirs),
+            new("environment", ["env", "envi"], false, Environment),
+            new("get_trace_mask", ["gtmk"], false, () => Task.FromResult(Fields(("tracemask", 0L)))),
+            new("hash", [], true, () => Task.FromResult(Fields(("digests", Array.Empty<object>())))),
+            new("initial_configuration", ["icfg"], false, InitialConfiguration),
+            new("is_read_only", ["isro"], true, () => Task.FromResult(Fields(("read_only", _words.ModeInfo.IsReadOnly)))),
+            new("monitor", ["mntr"], true, Monitor),
+            new("ruok", [], false, () => Task.FromResult(new List<KeyValuePair<string, object?>>())),
+            new("server_stats", ["srvr"], true, () => OnCoreAsync(ServerStats)),
+            new("stat_reset", ["srst"], true, () => OnCoreAsync(() => { _words.ResetServer(); return []; })),
+            new("watch_summary", ["wchs"], true, () => OnCoreAsync(WatchSummary)),
+        ];
+        foreach (var command in All)
+        {
+            _byName[command.Name] = command;
+            foreach (var alias in command.Aliases)
+            {
+                _byName[alias] = command;
+            }
+        }
+    }
+
+    public IReadOnlyList<AdminCommand> All { get; }
+
+    public AdminCommand? Find(string nameOrAlias) => _byName.GetValueOrDefault(nameOrAlias);
+
+    /// <summary>The command's JSON fields, then "command" and "error", as Apache's CommandResponse writes them.</summary>
+    public async Task<List<KeyValuePair<string, object?>>> ExecuteAsync(string nameOrAlias)
+    {
+        if (Find(nameOrAlias) is not { } command)
+        {
+            return [new("command", nameOrAlias), new("error", "Unknown command: " + nameOrAlias)];
+        }
+
+        if (command.NeedsServing && !_words.ModeInfo.IsServing)
+        {
+            return [new("command", command.Name), new("error", FourLetterWordHandler.NotServing)];
+        }
+
+        var fields = await command.Run().ConfigureAwait(false);
+        fields.Add(new("command", command.Name));
+        fields.Add(new("error", null));
+        return fields;
+    }
+
+    private static List<KeyValuePair<string, object?>> Fields(params (string Key, object? Value)[] fields) =>
+        [.. fields.Select(f => new KeyValuePair<string, object?>(f.Key, f.Value))];
+
+    private Task<List<KeyValuePair<string, object?>>> OnCoreAsync(Func<List<KeyValuePair<string, object?>>> report) =>
+        _server.Core.InvokeAsync(report).WaitAsync(TimeSpan.FromSeconds(10));
+
+    private Task<List<KeyValuePair<string, object?>>> Configuration()
+    {
+        var options = _server.Core.Options;
+        var config = _server.Config;
+        return Task.FromResult(Fields(
+            ("client_port", (long)(_server.ClientEndPoint?.Port ?? config.ClientPort ?? 0)),
+            ("data_dir", Path.GetFullPath(_server.Store.SnapshotDirectory)),
+            ("data_log_dir", Path.GetFullPath(_server.Store.LogDirectory)),
+            ("tick_time", (long)options.TickTimeMs),
+            ("max_client_cnxns", (long)config.MaxClientCnxns),
+            ("min_session_timeout", (long)options.MinSessionTimeoutMs),
+            ("max_session_timeout", (long)options.MaxSessionTimeoutMs),
+            ("server_id", _words.ModeInfo.ServerId),
+            ("client_port_listen_backlog", (long)config.ClientPortListenBacklog)));
+    }
+
+    private Task<List<KeyValuePair<string, object?>>> Dirs() => Task.Run(() => Fields(
+        ("datadir_size", ProcessFacts.DirectorySize(_server.Store.SnapshotDirectory)),
+        ("logdir_size", ProcessFacts.DirectorySize(_server.Store.LogDirectory))));
+
+    private static Task<List<KeyValuePair<string, object?>>> Environment() =>
+        Task.Run(() => EnvironmentReport.Entries().Select(e => new KeyValuePair<string, object?>(e.Key, e.Value)).ToList());
+
+    private async Task<List<KeyValuePair<string, object?>>> InitialConfiguration()
+    {
+        var text = _server.Config.SourceFile is { } file && File.Exists(file) ? await File.ReadAllTextAsync(file).ConfigureAwait(false) : "";
+        return Fields(("initial_configuration", text));
+    }
+
+    /// <summary>mntr's entries, with numbers as JSON numbers (Apache's monitor command has the same keys and values).</summary>
+    private async Task<List<KeyValuePair<string, object?>>> Monitor()
+    {
+        var openFds = ProcessFacts.OpenFileDescriptors();
+        var maxFds = ProcessFacts.MaxFileDescriptors();
+        var entries = await _server.Core.InvokeAsync(() => _words.MonitorEntries(openFds, maxFds)).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        return [.. entries.Select(e => new KeyValuePair<string, object?>(e.Key, Typed(e.Value)))];
+    }
+
+    private static object Typed(string value) =>
+        long.TryParse(value, NumberStyles.AllowLeadingSign, Invariant, out var whole) ? whole
+        : value.Contains('.', StringComparison.Ordinal) && double.TryParse(value, NumberStyles.Float, Invariant, out var real) ? real
+        : value;
+
+    private List<KeyValuePair<string, object?>> ServerStats()
+    {
+        var stats = _server.Core.Stats;
+        var clientResponse = Fields(("last_buffer_size", -1L), ("min_buffer_size", -1L), ("max_buffer_size", -1L));
+        var serverStats = Fields(
+            ("packets_sent", stats.PacketsSent),
+            ("packets_received", stats.PacketsReceived),
+            ("fsync_threshold_exceed_count", stats.FsyncThresholdExceeded),
+            ("client_response_stats", clientResponse),
+            ("data_dir_size", ProcessFacts.DirectorySize(_server.Store.SnapshotDirectory)),
+            ("log_dir_size", ProcessFacts.DirectorySize(_server.Store.LogDirectory)),
+            ("provider_null", false),
+            ("server_state", _words.ModeInfo.Mode),
+            ("last_processed_zxid", _server.Core.Tree.LastProcessedZxid),
+            ("outstanding_requests", stats.OutstandingRequests),
+            ("avg_latency", Math.Round(stats.AverageLatency, 4)),
+            ("max_latency", stats.MaxLatency),
+            ("min_latency", FourLetterWordHandler.MinLatency(stats)),
+            ("num_alive_client_connections", (long)_words.OpenConnections().Count),
+            ("uptime", (long)(DateTimeOffset.UtcNow - _server.StartedAt).TotalMilliseconds),
+            ("auth_failed_count", 0L),
+            ("non_mtlsremote_conn_count", 0L),
+            ("non_mtlslocal_conn_count", 0L));
+        return Fields(
+            ("version", VersionInfo.Full),
+            ("read_only", _words.ModeInfo.IsReadOnly),
+            ("server_stats", serverStats),
+            ("client_response", clientResponse),
+            ("node_count", (long)_server.Core.Tree.NodeCount));
+    }
+
+    private List<KeyValuePair<string, object?>> WatchSummary()
+    {
+        var watches = _server.Core.Tree.DataWatches;
+        long connections = 0, total = 0;
+        foreach (var (_, paths) in watches.ByWatcher())
+        {
+            connections++;
+            total += paths.Count;
+        }
+
+        return Fields(("num_connections", connections), ("num_paths", (long)watches.PathCount), ("num_total_watches", total));
+    }
+}

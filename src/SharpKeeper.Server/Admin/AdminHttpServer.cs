@@ -1,0 +1,140 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using SharpKeeper.Server.Config;
+
+namespace SharpKeeper.Server.Admin;
+
+/// <summary>
+/// The AdminServer on Kestrel, as Apache 3.8's Jetty one: GET COMMANDURL lists the commands as links,
+/// GET COMMANDURL/NAME (or an alias) answers the command's JSON. A port already in use is logged and
+/// the server goes on without it, as Apache does.
+/// </summary>
+public sealed class AdminHttpServer : IAsyncDisposable
+{
+    private static readonly JsonWriterOptions Indented = new() { Indented = true };
+    private readonly WebApplication _app;
+
+    private AdminHttpServer(WebApplication app) => _app = app;
+
+    /// <summary>The bound address (port 0 in the settings becomes the chosen port).</summary>
+    public IPEndPoint? EndPoint { get; private set; }
+
+    public static async Task<AdminHttpServer?> StartAsync(AdminSettings settings, AdminCommands commands, ILogger logger)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var address = IPAddress.TryParse(settings.Address, out var parsed) ? parsed : (await Dns.GetHostAddressesAsync(settings.Address).ConfigureAwait(false))[0];
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(address, settings.Port);
+            kestrel.Limits.KeepAliveTimeout = settings.IdleTimeout;
+            kestrel.AddServerHeader = false;
+        });
+        var app = builder.Build();
+        app.MapGet(settings.CommandUrl, () => Results.Content(Listing(settings.CommandUrl, commands), "text/html"));
+        app.MapGet(settings.CommandUrl + "/{name}", async (string name, HttpContext context) =>
+        {
+            var fields = await commands.ExecuteAsync(name).ConfigureAwait(false);
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(Json(fields)).ConfigureAwait(false);
+        });
+        try
+        {
+            await app.StartAsync().ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            logger.LogError("Cannot start the AdminServer on {Address}:{Port}: {Message}; serving without it (admin.enableServer=false turns it off)",
+                settings.Address, settings.Port, e.Message);
+            await app.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+
+        var server = new AdminHttpServer(app);
+        var bound = app.Urls.Select(url => new Uri(url)).FirstOrDefault();
+        server.EndPoint = bound is null ? null : new IPEndPoint(address, bound.Port);
+        logger.LogInformation("AdminServer on {Address}:{Port}, commands under {Url}", settings.Address, server.EndPoint?.Port, settings.CommandUrl);
+        return server;
+    }
+
+    private static string Listing(string commandUrl, AdminCommands commands)
+    {
+        var html = new StringBuilder();
+        foreach (var command in commands.All.OrderBy(c => c.Name, StringComparer.Ordinal))
+        {
+            html.Append("<a href=\"").Append(commandUrl).Append('/').Append(command.Name).Append("\">").Append(command.Name).Append("</a>\n<br/>\n");
+        }
+
+        return html.ToString();
+    }
+
+    /// <summary>The fields as a JSON object: nested field lists are objects, arrays are arrays.</summary>
+    public static byte[] Json(List<KeyValuePair<string, object?>> fields)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, Indented))
+        {
+            WriteValue(writer, fields);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void WriteValue(Utf8JsonWriter writer, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                writer.WriteNullValue();
+                break;
+            case List<KeyValuePair<string, object?>> fields:
+                writer.WriteStartObject();
+                foreach (var (key, field) in fields)
+                {
+                    writer.WritePropertyName(key);
+                    WriteValue(writer, field);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case string text:
+                writer.WriteStringValue(text);
+                break;
+            case bool flag:
+                writer.WriteBooleanValue(flag);
+                break;
+            case long whole:
+                writer.WriteNumberValue(whole);
+                break;
+            case int whole:
+                writer.WriteNumberValue(whole);
+                break;
+            case double real:
+                writer.WriteNumberValue(real);
+                break;
+            case System.Collections.IEnumerable items:
+                writer.WriteStartArray();
+                foreach (var item in items)
+                {
+                    WriteValue(writer, item);
+                }
+
+                writer.WriteEndArray();
+                break;
+            default:
+                writer.WriteStringValue(value.ToString());
+                break;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}
