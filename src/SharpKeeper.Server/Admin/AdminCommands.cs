@@ -4,7 +4,13 @@ using SharpKeeper.Server.Processing;
 namespace SharpKeeper.Server.Admin;
 
 /// <summary>One AdminServer command: its name, the aliases it also answers to (its four-letter word among them), and what it reports.</summary>
-public sealed record AdminCommand(string Name, IReadOnlyList<string> Aliases, bool NeedsServing, Func<Task<List<KeyValuePair<string, object?>>>> Run);
+public sealed record AdminCommand(string Name, IReadOnlyList<string> Aliases, bool NeedsServing, Func<IReadOnlyDictionary<string, string>, Task<List<KeyValuePair<string, object?>>>> Run)
+{
+    public AdminCommand(string name, IReadOnlyList<string> aliases, bool needsServing, Func<Task<List<KeyValuePair<string, object?>>>> run)
+        : this(name, aliases, needsServing, _ => run())
+    {
+    }
+}
 
 /// <summary>
 /// The commands of Apache 3.8's AdminServer (/commands/NAME), each answering a JSON object of its
@@ -27,17 +33,24 @@ public sealed class AdminCommands
         [
             new("configuration", ["conf", "config"], true, Configuration),
             new("connection_stat_reset", ["crst"], true, () => OnCoreAsync(() => { _words.ResetConnections(); return []; })),
+            new("connections", ["cons"], true, () => OnCoreAsync(() => Connections(brief: false))),
+            new("dump", [], true, () => OnCoreAsync(Dump)),
             new("dirs", [], true, Dirs),
             new("environment", ["env", "envi"], false, Environment),
             new("get_trace_mask", ["gtmk"], false, () => Task.FromResult(Fields(("tracemask", 0L)))),
             new("hash", [], true, () => Task.FromResult(Fields(("digests", Array.Empty<object>())))),
             new("initial_configuration", ["icfg"], false, InitialConfiguration),
             new("is_read_only", ["isro"], true, () => Task.FromResult(Fields(("read_only", _words.ModeInfo.IsReadOnly)))),
+            new("last_snapshot", ["lsnp"], true, LastSnapshot),
             new("monitor", ["mntr"], true, Monitor),
             new("ruok", [], false, () => Task.FromResult(new List<KeyValuePair<string, object?>>())),
             new("server_stats", ["srvr"], true, () => OnCoreAsync(ServerStats)),
+            new("set_trace_mask", ["stmk"], false, SetTraceMask),
             new("stat_reset", ["srst"], true, () => OnCoreAsync(() => { _words.ResetServer(); return []; })),
+            new("stats", ["stat"], true, () => OnCoreAsync(() => [.. ServerStats(), .. Connections(brief: true)])),
             new("watch_summary", ["wchs"], true, () => OnCoreAsync(WatchSummary)),
+            new("watches", ["wchc"], true, () => OnCoreAsync(WatchesBySession)),
+            new("watches_by_path", ["wchp"], true, () => OnCoreAsync(WatchesByPath)),
         ];
         foreach (var command in All)
         {
@@ -54,7 +67,7 @@ public sealed class AdminCommands
     public AdminCommand? Find(string nameOrAlias) => _byName.GetValueOrDefault(nameOrAlias);
 
     /// <summary>The command's JSON fields, then "command" and "error", as Apache's CommandResponse writes them.</summary>
-    public async Task<List<KeyValuePair<string, object?>>> ExecuteAsync(string nameOrAlias)
+    public async Task<List<KeyValuePair<string, object?>>> ExecuteAsync(string nameOrAlias, IReadOnlyDictionary<string, string>? parameters = null)
     {
         if (Find(nameOrAlias) is not { } command)
         {
@@ -66,7 +79,16 @@ public sealed class AdminCommands
             return [new("command", command.Name), new("error", FourLetterWordHandler.NotServing)];
         }
 
-        var fields = await command.Run().ConfigureAwait(false);
+        List<KeyValuePair<string, object?>> fields;
+        try
+        {
+            fields = await command.Run(parameters ?? new Dictionary<string, string>()).ConfigureAwait(false);
+        }
+        catch (AdminCommandException e)
+        {
+            return [new("error", e.Message), new("command", command.Name)];
+        }
+
         fields.Add(new("command", command.Name));
         fields.Add(new("error", null));
         return fields;
@@ -152,6 +174,84 @@ public sealed class AdminCommands
             ("node_count", (long)_server.Core.Tree.NodeCount));
     }
 
+    /// <summary>The open connections as Apache's ConnectionBean: brief (stats) or with the session's figures (connections).</summary>
+    private List<KeyValuePair<string, object?>> Connections(bool brief)
+    {
+        var connections = new List<object>();
+        foreach (var connection in _words.OpenConnections())
+        {
+            var s = connection.Stats;
+            var fields = Fields(
+                ("remote_socket_address", connection is Network.ClientConnection c ? $"{c.RemoteEndPoint.Address}:{c.RemoteEndPoint.Port}" : connection.RemoteAddress),
+                ("interest_ops", 1L),
+                ("outstanding_requests", (long)Math.Max(0, s.Outstanding)),
+                ("packets_received", s.PacketsReceived),
+                ("packets_sent", s.PacketsSent));
+            if (!brief && connection.SessionId != 0)
+            {
+                var timeout = _server.Core.Sessions.Get(connection.SessionId)?.TimeoutMs ?? (connection as Network.ClientConnection)?.NegotiatedTimeout ?? 0;
+                fields.AddRange(Fields(
+                    ("session_id", connection.SessionId),
+                    ("last_operation", s.LastOperation),
+                    ("established", s.EstablishedWallMillis),
+                    ("session_timeout", (long)timeout),
+                    ("last_cxid", s.LastCxid),
+                    ("last_zxid", s.LastZxid),
+                    ("last_response_time", _words.LastResponseElapsedMillis(s)),
+                    ("last_latency", s.LastLatency),
+                    ("min_latency", s.LatencyCount == 0 ? 0 : s.MinLatency),
+                    ("avg_latency", s.LatencyCount == 0 ? 0 : s.TotalLatency / s.LatencyCount),
+                    ("max_latency", s.MaxLatency)));
+            }
+
+            connections.Add(fields);
+        }
+
+        // No connection is told apart as secure here: TLS connections are listed with the others.
+        return Fields(("connections", connections), ("secure_connections", Array.Empty<object>()));
+    }
+
+    /// <summary>Sessions by expiry time (the monotonic clock, as Apache's) and ephemerals by session.</summary>
+    private List<KeyValuePair<string, object?>> Dump()
+    {
+        var sessions = _server.Core.Sessions.Sessions.Where(s => !s.IsClosing).GroupBy(s => s.ExpiresAt).OrderBy(g => g.Key);
+        var byExpiry = sessions.Select(g => new KeyValuePair<string, object?>(g.Key.ToString(Invariant), g.Select(s => (object)s.Id).OrderBy(id => (long)id).ToList())).ToList();
+        var ephemerals = _server.Core.Tree.EphemeralsBySession.OrderBy(e => e.Key)
+            .Select(e => new KeyValuePair<string, object?>(e.Key.ToString(Invariant), e.Value.Order(StringComparer.Ordinal).Cast<object>().ToList())).ToList();
+        return Fields(("expiry_time_to_session_ids", byExpiry), ("session_id_to_ephemeral_paths", ephemerals));
+    }
+
+    private List<KeyValuePair<string, object?>> WatchesBySession()
+    {
+        var watches = _server.Core.Tree.DataWatches.ByWatcher()
+            .Select(w => (Session: (w.Watcher as IClientConnection)?.SessionId ?? 0, w.Paths))
+            .OrderBy(w => w.Session)
+            .Select(w => new KeyValuePair<string, object?>(w.Session.ToString(Invariant), w.Paths.Order(StringComparer.Ordinal).Cast<object>().ToList())).ToList();
+        return Fields(("session_id_to_watched_paths", watches));
+    }
+
+    private List<KeyValuePair<string, object?>> WatchesByPath()
+    {
+        var watches = _server.Core.Tree.DataWatches.ByPath().OrderBy(p => p.Path, StringComparer.Ordinal)
+            .Select(p => new KeyValuePair<string, object?>(p.Path, p.Watchers.Select(w => (object)((w as IClientConnection)?.SessionId ?? 0)).OrderBy(id => (long)id).ToList())).ToList();
+        return Fields(("path_to_session_ids", watches));
+    }
+
+    /// <summary>The newest snapshot: its zxid in hex (as Long.toHexString) and its file's time in seconds.</summary>
+    private Task<List<KeyValuePair<string, object?>>> LastSnapshot() => Task.Run(() =>
+    {
+        var snapshots = Persistence.StoreLayout.List(_server.Store.SnapshotDirectory, Persistence.StoreLayout.SnapshotPrefix);
+        return snapshots.Count == 0
+            ? Fields(("zxid", "0"), ("timestamp", 0L))
+            : Fields(("zxid", snapshots[^1].Zxid.ToString("x", Invariant)), ("timestamp", new DateTimeOffset(File.GetLastWriteTimeUtc(snapshots[^1].Path)).ToUnixTimeSeconds()));
+    });
+
+    /// <summary>As stmk: SharpKeeper has no trace logging, so the mask stays 0; the argument is still required, as in Apache.</summary>
+    private static Task<List<KeyValuePair<string, object?>>> SetTraceMask(IReadOnlyDictionary<string, string> parameters) =>
+        parameters.TryGetValue("traceMask", out var mask) && long.TryParse(mask, NumberStyles.AllowLeadingSign, Invariant, out _)
+            ? Task.FromResult(Fields(("tracemask", 0L)))
+            : throw new AdminCommandException("setTraceMask requires long traceMask argument");
+
     private List<KeyValuePair<string, object?>> WatchSummary()
     {
         var watches = _server.Core.Tree.DataWatches;
@@ -165,3 +265,6 @@ public sealed class AdminCommands
         return Fields(("num_connections", connections), ("num_paths", (long)watches.PathCount), ("num_total_watches", total));
     }
 }
+
+/// <summary>A command that cannot answer (a missing argument): its message is the response's error.</summary>
+public sealed class AdminCommandException(string message) : Exception(message);

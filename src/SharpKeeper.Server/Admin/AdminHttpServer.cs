@@ -39,7 +39,8 @@ public sealed class AdminHttpServer : IAsyncDisposable
         app.MapGet(settings.CommandUrl, () => Results.Content(Listing(settings.CommandUrl, commands), "text/html"));
         app.MapGet(settings.CommandUrl + "/{name}", async (string name, HttpContext context) =>
         {
-            var fields = await commands.ExecuteAsync(name).ConfigureAwait(false);
+            var parameters = context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal);
+            var fields = await commands.ExecuteAsync(name, parameters).ConfigureAwait(false);
             context.Response.ContentType = "application/json";
             await context.Response.Body.WriteAsync(Json(fields)).ConfigureAwait(false);
         });

@@ -225,7 +225,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
     /// Apache prints the last response time on its monotonic clock (Time.currentElapsedTime), not as a
     /// date; the core records wall time, so it is moved onto the monotonic clock. 0 before any response.
     /// </summary>
-    private long LastResponseElapsedMillis(ConnectionStats stats)
+    internal long LastResponseElapsedMillis(ConnectionStats stats)
     {
         if (stats.LastResponseWallMillis == 0)
         {

@@ -93,6 +93,97 @@ public sealed class AdminServerTests(ITestOutputHelper output)
         Assert.Equal(("monitor", JsonValueKind.Null), (actual.GetProperty("command").GetString(), actual.GetProperty("error").ValueKind));
     }
 
+    /// <summary>
+    /// With one session holding an ephemeral and two data watches on each server, the session-level
+    /// commands (stats, connections, dump, watches, watches_by_path) have Apache's keys at every
+    /// level and the same paths; last_snapshot and set_trace_mask (no argument) answer as Apache's.
+    /// </summary>
+    [Fact]
+    public async Task SessionCommandsShowTheSessionAsApacheDoes()
+    {
+        var apachePort = FreePort.Pick();
+        var sharpPort = FreePort.Pick();
+        await using var apache = await ApacheZooKeeperProcess.StartAsync(extraConfig: $"admin.serverAddress=127.0.0.1\nadmin.serverPort={apachePort}");
+        await using var sharp = await SharpKeeperProcess.StartAsync($"admin.serverAddress=127.0.0.1\nadmin.serverPort={sharpPort}");
+        await using var apacheClient = await SessionWithWatchesAsync(apache.Port);
+        await using var sharpClient = await SessionWithWatchesAsync(sharp.Port);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        foreach (var (command, alias) in new[] { ("stats", "stat"), ("connections", "cons"), ("dump", "dump"), ("watches", "wchc"), ("watches_by_path", "wchp"), ("last_snapshot", "lsnp") })
+        {
+            var expected = await GetJsonAsync(http, apachePort, command);
+            var actual = await GetJsonAsync(http, sharpPort, alias);
+            output.WriteLine($"{command}: {actual}");
+            AssertSameKeys(expected, actual, command);
+        }
+
+        var watches = await GetJsonAsync(http, sharpPort, "watches_by_path");
+        Assert.Equal(["/nope", "/w"], watches.GetProperty("path_to_session_ids").EnumerateObject().Select(p => p.Name).Order());
+        var dump = await GetJsonAsync(http, sharpPort, "dump");
+        Assert.Equal("/e", dump.GetProperty("session_id_to_ephemeral_paths").EnumerateObject().Single().Value[0].GetString());
+        var connections = (await GetJsonAsync(http, sharpPort, "connections")).GetProperty("connections");
+        Assert.Equal(sharpClient.SessionId, connections.EnumerateArray().Single().GetProperty("session_id").GetInt64());
+        var expectedMask = await GetJsonAsync(http, apachePort, "set_trace_mask");
+        var actualMask = await GetJsonAsync(http, sharpPort, "stmk");
+        Assert.Equal(expectedMask.GetProperty("error").GetString(), actualMask.GetProperty("error").GetString());
+    }
+
+    private static async Task<SharpKeeper.Client.ZooKeeperClient> SessionWithWatchesAsync(int port)
+    {
+        var client = await SharpKeeper.Client.ZooKeeperClient.ConnectAsync(new SharpKeeper.Client.ZooKeeperClientOptions { ConnectString = $"127.0.0.1:{port}", DefaultWatcher = _ => { } });
+        await client.CreateAsync("/w", [1]);
+        await client.CreateAsync("/e", [], SharpKeeper.Protocol.CreateMode.Ephemeral);
+        await client.GetDataAsync("/w", watch: true);
+        await client.ExistsAsync("/nope", watch: true);
+        return client;
+    }
+
+    /// <summary>
+    /// The same keys at every level. Objects keyed by session ids or expiry times (which differ from
+    /// server to server) are compared by their values' shapes; arrays by their first elements.
+    /// </summary>
+    private static void AssertSameKeys(JsonElement expected, JsonElement actual, string where)
+    {
+        Assert.True(expected.ValueKind == actual.ValueKind, $"{where}: Apache {expected.ValueKind}, SharpKeeper {actual.ValueKind}");
+        if (expected.ValueKind == JsonValueKind.Array)
+        {
+            Assert.True(expected.GetArrayLength() == actual.GetArrayLength() || where.Contains("expiry", StringComparison.Ordinal),
+                $"{where}: Apache {expected.GetArrayLength()} items, SharpKeeper {actual.GetArrayLength()}");
+            if (expected.GetArrayLength() > 0 && actual.GetArrayLength() > 0)
+            {
+                AssertSameKeys(expected[0], actual[0], where + "[0]");
+            }
+
+            return;
+        }
+
+        if (expected.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        var keyedByNumbers = expected.EnumerateObject().Any() && expected.EnumerateObject().All(p => long.TryParse(p.Name, out _));
+        if (keyedByNumbers)
+        {
+            // Apache also lists expiry buckets that have emptied; SharpKeeper lists the occupied ones.
+            var occupied = expected.EnumerateObject().Where(p => p.Value.ValueKind != JsonValueKind.Array || p.Value.GetArrayLength() > 0).ToList();
+            Assert.Equal(occupied.Count, actual.EnumerateObject().Count());
+            foreach (var (apacheEntry, sharpEntry) in occupied.Zip(actual.EnumerateObject()))
+            {
+                AssertSameKeys(apacheEntry.Value, sharpEntry.Value, where + ".*");
+            }
+
+            return;
+        }
+
+        var expectedKeys = expected.EnumerateObject().Select(p => p.Name).Order().ToList();
+        var actualKeys = actual.EnumerateObject().Select(p => p.Name).Order().ToList();
+        Assert.True(expectedKeys.SequenceEqual(actualKeys), $"{where}: Apache has [{string.Join(", ", expectedKeys)}], SharpKeeper [{string.Join(", ", actualKeys)}]");
+        foreach (var property in expected.EnumerateObject())
+        {
+            AssertSameKeys(property.Value, actual.GetProperty(property.Name), where + "." + property.Name);
+        }
+    }
+
     private static async Task<JsonElement> GetJsonAsync(HttpClient http, int port, string command)
     {
         var text = await http.GetStringAsync($"http://127.0.0.1:{port}/commands/{command}");
