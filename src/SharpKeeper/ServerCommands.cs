@@ -59,6 +59,14 @@ public static class ServerCommands
         {
             await using var server = new SharpKeeperServer(config, loggerFactory);
             server.Start();
+
+            // Under systemd (Type=notify): ready once the ports are open (an ensemble member then
+            // looks for its quorum; waiting for one would block every member's start on the others).
+            using var systemd = SystemdNotifier.FromEnvironment();
+            systemd?.Notify($"READY=1\nMAINPID={Environment.ProcessId}");
+            var watchdog = systemd is not null && SystemdNotifier.WatchdogInterval() is { } interval
+                ? WatchdogAsync(server, systemd, interval, stopping.Token)
+                : Task.CompletedTask;
             try
             {
                 await Task.Delay(Timeout.Infinite, stopping.Token);
@@ -67,6 +75,8 @@ public static class ServerCommands
             {
             }
 
+            systemd?.Notify("STOPPING=1");
+            await watchdog.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             logger.LogInformation("Shutting down");
         }
         catch (SocketException e)
@@ -85,6 +95,28 @@ public static class ServerCommands
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Pets systemd's watchdog at half its interval, but only while the request core answers: a
+    /// core that hangs stops the petting, and systemd restarts the server.
+    /// </summary>
+    private static async Task WatchdogAsync(SharpKeeperServer server, SystemdNotifier systemd, TimeSpan interval, CancellationToken cancellationToken)
+    {
+        var half = interval / 2;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await server.Core.InvokeAsync(() => true).WaitAsync(half, cancellationToken).ConfigureAwait(false);
+                systemd.Notify("WATCHDOG=1");
+                await Task.Delay(half, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The core did not answer within half the interval: no pet this time.
+            }
+        }
     }
 
     public static int Status(string? configPath)
