@@ -42,12 +42,15 @@ public sealed class AdminCommands
             new("initial_configuration", ["icfg"], false, InitialConfiguration),
             new("is_read_only", ["isro"], true, () => Task.FromResult(Fields(("read_only", _words.ModeInfo.IsReadOnly)))),
             new("last_snapshot", ["lsnp"], true, LastSnapshot),
+            new("leader", ["lead"], true, () => Ensemble("leader", () => throw new AdminCommandException("server is not initialized"))),
             new("monitor", ["mntr"], true, Monitor),
             new("ruok", [], false, () => Task.FromResult(new List<KeyValuePair<string, object?>>())),
+            new("zabstate", [], false, () => Ensemble("zabstate", () => Fields(("voting", false), ("zabstate", "")))),
             new("server_stats", ["srvr"], true, () => OnCoreAsync(ServerStats)),
             new("set_trace_mask", ["stmk"], false, SetTraceMask),
             new("stat_reset", ["srst"], true, () => OnCoreAsync(() => { _words.ResetServer(); return []; })),
             new("stats", ["stat"], true, () => OnCoreAsync(() => [.. ServerStats(), .. Connections(brief: true)])),
+            new("voting_view", [], true, () => Ensemble("voting_view", () => Fields(("current_config", new List<KeyValuePair<string, object?>>())))),
             new("watch_summary", ["wchs"], true, () => OnCoreAsync(WatchSummary)),
             new("watches", ["wchc"], true, () => OnCoreAsync(WatchesBySession)),
             new("watches_by_path", ["wchp"], true, () => OnCoreAsync(WatchesByPath)),
@@ -172,6 +175,16 @@ public sealed class AdminCommands
             ("server_stats", serverStats),
             ("client_response", clientResponse),
             ("node_count", (long)_server.Core.Tree.NodeCount));
+    }
+
+    /// <summary>An ensemble member's fields for leader, zabstate and voting_view (read on the core thread); a standalone server's otherwise.</summary>
+    private async Task<List<KeyValuePair<string, object?>>> Ensemble(string command, Func<List<KeyValuePair<string, object?>>> standalone)
+    {
+        var client = _server.ClientEndPoint is { } endPoint ? $"{(endPoint.Address.IsIPv4MappedToIPv6 ? endPoint.Address.MapToIPv4() : endPoint.Address)}:{endPoint.Port}" : null;
+
+        // As Apache: a member that is not serving (no quorum server yet) answers the standalone form.
+        var fields = await OnCoreAsync(() => _words.ModeInfo.IsServing ? _words.ModeInfo.EnsembleFields(command, client) ?? [] : []).ConfigureAwait(false);
+        return fields.Count > 0 ? fields : standalone();
     }
 
     /// <summary>The open connections as Apache's ConnectionBean: brief (stats) or with the session's figures (connections).</summary>

@@ -27,6 +27,12 @@ public interface IServerModeInfo
     /// <summary>mntr keys (without "zk_") printed right after zk_server_state (e.g. peer_state).</summary>
     IEnumerable<(string Key, string Value)> MonitorValues => [];
 
+    /// <summary>
+    /// The fields of the AdminServer's ensemble commands (leader, zabstate, voting_view) for this
+    /// role, Apache's keys; null for a standalone server, which answers Apache's standalone forms.
+    /// </summary>
+    List<KeyValuePair<string, object?>>? EnsembleFields(string command, string? clientAddress) => null;
+
     /// <summary>Appends the role's part of conf after the standalone keys (initLimit, membership, ...).</summary>
     void AppendConf(StringBuilder text)
     {

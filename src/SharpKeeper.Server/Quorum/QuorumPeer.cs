@@ -24,6 +24,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
     private Task? _roleLoop;
     private volatile Leader? _leader;
     private volatile string _mode = "looking";
+    private long _leaderId = -1;
 
     public QuorumPeer(QuorumContext context)
     {
@@ -78,6 +79,79 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 yield return ("min_proposal_size", replication.MinProposalSize.ToString(CultureInfo.InvariantCulture));
             }
         }
+    }
+
+    /// <summary>leader, zabstate and voting_view as Apache's AdminServer answers them on a serving ensemble member.</summary>
+    public List<KeyValuePair<string, object?>>? EnsembleFields(string command, string? clientAddress)
+    {
+        static KeyValuePair<string, object?> F(string key, object? value) => new(key, value);
+        var leaderId = Interlocked.Read(ref _leaderId);
+        var me = _context.Me;
+        switch (command)
+        {
+            case "leader":
+                return
+                [
+                    F("is_leader", State == PeerState.Leading),
+                    F("leader_id", leaderId),
+                    F("leader_ip", _context.Config.Servers.TryGetValue(leaderId, out var leader) ? leader.Host : ""),
+                ];
+            case "zabstate":
+                {
+                    var zxid = _context.Core.Tree.LastProcessedZxid;
+                    return
+                    [
+                        F("myid", _context.MyId),
+                        F("is_leader", State == PeerState.Leading),
+                        F("quorum_address", AddressFields(me.Host, me.QuorumPort)),
+                        F("election_address", AddressFields(me.Host, me.ElectionPort)),
+                        F("client_address", clientAddress ?? ""),
+                        F("voting", me.Role == ServerRole.Participant),
+                        F("last_zxid", "0x" + zxid.ToString("x", CultureInfo.InvariantCulture)),
+                        F("zab_epoch", Zxid.EpochOf(zxid)),
+                        F("zab_counter", Zxid.CounterOf(zxid)),
+                        F("zabstate", "broadcast"),
+                    ];
+                }
+
+            case "voting_view":
+                {
+                    var view = _context.Config.Servers.Values.Where(s => s.Role == ServerRole.Participant).OrderBy(s => s.Id)
+                        .Select(s => F(s.Id.ToString(CultureInfo.InvariantCulture), new List<KeyValuePair<string, object?>>
+                        {
+                            F("server_addresses", new List<object> { $"{s.Host}:{s.QuorumPort}" }),
+                            F("election_addresses", new List<object> { $"{s.Host}:{s.ElectionPort}" }),
+
+                            // As Apache: this server's own client address, and the others' as their server lines give them.
+                            F("client_address", s.Id == _context.MyId ? clientAddress ?? "" : s.ClientPort is { } port ? $"{s.ClientAddress ?? "0.0.0.0"}:{port}" : ""),
+                            F("learner_type", "participant"),
+                        }))
+                        .ToList();
+                    return [F("current_config", view)];
+                }
+
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>An address as Apache's MultipleAddresses serializes to JSON (one address here).</summary>
+    private static List<KeyValuePair<string, object?>> AddressFields(string host, int port)
+    {
+        var address = $"{host}:{port}";
+        return
+        [
+            new("empty", false),
+            new("all_addresses", new List<object> { address }),
+            new("all_reachable_addresses", new List<object> { address }),
+            new("one", address),
+            new("reachable_address", address),
+            new("wildcard_addresses", new List<object> { $"0.0.0.0:{port}" }),
+            new("all_ports", new List<object> { (long)port }),
+            new("all_host_strings", new List<object> { host }),
+            new("all_reachable_addresses_or_all", new List<object> { address }),
+            new("reachable_or_one", address),
+        ];
     }
 
     public void AppendConf(StringBuilder text)
@@ -164,6 +238,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 var lastZxid = await core.InvokeAsync(core.StepDown).ConfigureAwait(false);
                 var currentEpoch = _context.Epochs.Read(EpochFiles.Current, lastZxid);
                 var vote = await _election.LookForLeaderAsync(lastZxid, currentEpoch).WaitAsync(cancellationToken).ConfigureAwait(false);
+                Interlocked.Exchange(ref _leaderId, vote.Leader);
                 if (vote.Leader == _context.MyId)
                 {
                     State = PeerState.Leading;

@@ -33,6 +33,9 @@ public sealed class AdminServerTests(ITestOutputHelper output)
         { "stat_reset", "srst" },
         { "unknown_thing", "unknown_thing" },
         { "environment", "envi" },
+        { "leader", "lead" },
+        { "zabstate", "zabstate" },
+        { "voting_view", "voting_view" },
         { "initial_configuration", "icfg" },
     };
 

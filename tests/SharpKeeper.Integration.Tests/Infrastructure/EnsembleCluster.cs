@@ -64,7 +64,7 @@ public sealed partial class EnsembleMember(int id, MemberKind kind, string direc
             : [
                 "-Xmx256m",
                 .. JvmFlags,
-                "-cp", $"/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar:{ApacheZooKeeperProcess.NettyClasspath}:/usr/share/java/slf4j-simple.jar",
+                "-cp", $"/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar:{ApacheZooKeeperProcess.NettyClasspath}:{ApacheZooKeeperProcess.JettyClasspath}:/usr/share/java/slf4j-simple.jar",
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", ConfigPath,
             ];
         if (Kind == MemberKind.SharpKeeper && JvmFlags.Count > 0)
