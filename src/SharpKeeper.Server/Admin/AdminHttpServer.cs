@@ -21,9 +21,6 @@ public sealed class AdminHttpServer : IAsyncDisposable
 
     private AdminHttpServer(WebApplication app) => _app = app;
 
-    /// <summary>The bound address (port 0 in the settings becomes the chosen port).</summary>
-    public IPEndPoint? EndPoint { get; private set; }
-
     public static async Task<AdminHttpServer?> StartAsync(AdminSettings settings, AdminCommands commands, ILogger logger)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -56,11 +53,8 @@ public sealed class AdminHttpServer : IAsyncDisposable
             return null;
         }
 
-        var server = new AdminHttpServer(app);
-        var bound = app.Urls.Select(url => new Uri(url)).FirstOrDefault();
-        server.EndPoint = bound is null ? null : new IPEndPoint(address, bound.Port);
-        logger.LogInformation("AdminServer on {Address}:{Port}, commands under {Url}", settings.Address, server.EndPoint?.Port, settings.CommandUrl);
-        return server;
+        logger.LogInformation("AdminServer on {Address}:{Port}, commands under {Url}", settings.Address, settings.Port, settings.CommandUrl);
+        return new AdminHttpServer(app);
     }
 
     private static string Listing(string commandUrl, AdminCommands commands)

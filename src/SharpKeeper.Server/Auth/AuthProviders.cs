@@ -33,6 +33,13 @@ public static class AuthProviders
     /// <summary>Whether ids of this scheme come from an authentication (and so may stand for the "auth" ACL scheme).</summary>
     public static bool IsAuthenticated(string scheme) => scheme is Digest or X509 or Sasl;
 
+    /// <summary>
+    /// Whether the scheme's provider is registered, as Apache's ProviderRegistry has them: ip and
+    /// digest always, x509 and sasl when authProvider.N names them (<paramref name="configured"/>).
+    /// </summary>
+    public static bool HasProvider(string scheme, IReadOnlySet<string> configured) =>
+        scheme is Ip or Digest || (scheme is X509 or Sasl && configured.Contains(scheme));
+
     public static bool IsKnownScheme(string scheme) => scheme is World or Digest or Ip or X509 or Sasl;
 
     /// <summary>Validity of an id in an ACL being set.</summary>

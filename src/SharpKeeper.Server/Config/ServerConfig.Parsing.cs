@@ -153,7 +153,7 @@ public sealed partial class ServerConfig
 
         foreach (var scheme in schemes)
         {
-            if (scheme is not (Auth.AuthProviders.Ip or Auth.AuthProviders.Digest) && !AuthProviderSchemes.Contains(scheme))
+            if (!Auth.AuthProviders.HasProvider(scheme, AuthProviderSchemes))
             {
                 throw ConfigValues.Error(where, $"authentication scheme {scheme} is not available (authProvider.N names no provider of it)");
             }

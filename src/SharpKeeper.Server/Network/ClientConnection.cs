@@ -81,13 +81,10 @@ public sealed class ClientConnection : IClientConnection
 
     public IReadOnlyList<Id> TransportIds { get; private set; } = [];
 
-    /// <summary>True on the secure client port (after the TLS handshake).</summary>
-    public bool IsSecure => _secure is not null;
-
     /// <summary>Runs the connection until either side closes it.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        if (_tls is not null && (!_tlsOptional || await StartsTlsAsync(cancellationToken).ConfigureAwait(false))
+        if (_tls is not null && (!_tlsOptional || await TlsMaterial.StartsTlsAsync(_socket, cancellationToken).ConfigureAwait(false))
             && !await HandshakeAsync(_tls, cancellationToken).ConfigureAwait(false))
         {
             _socket.Dispose();
@@ -146,24 +143,6 @@ public sealed class ClientConnection : IClientConnection
     }
 
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
-
-    /// <summary>A TLS record of type handshake (22) opens a TLS session; a frame length or a four-letter word cannot start with it at a sane size.</summary>
-    private const byte TlsHandshakeRecord = 0x16;
-
-    /// <summary>Looks at the client's first byte without taking it: true when it starts a TLS handshake.</summary>
-    private async Task<bool> StartsTlsAsync(CancellationToken cancellationToken)
-    {
-        var first = new byte[1];
-        try
-        {
-            var read = await _socket.ReceiveAsync(first, SocketFlags.Peek, cancellationToken).ConfigureAwait(false);
-            return read == 1 && first[0] == TlsHandshakeRecord;
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            return false;
-        }
-    }
 
     private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
     {

@@ -1,5 +1,4 @@
 using System.Net.Security;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -30,32 +29,12 @@ public sealed class ClientTls
 
     public TlsSettings Settings => _material.Settings;
 
-    public SslProtocols Protocols => _material.Protocols;
+    public SslServerAuthenticationOptions ServerOptions() => _material.ServerOptions(IsTrusted);
 
-    public CipherSuitesPolicy? CipherSuites => _material.CipherSuites;
-
-    public SslServerAuthenticationOptions ServerOptions() => new()
+    /// <summary>A presented client certificate must chain to the trust store (or to the system's roots when none is set).</summary>
+    private bool IsTrusted(X509Certificate certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        ServerCertificateContext = _material.Certificate,
-        ClientCertificateRequired = Settings.ClientAuth != ClientAuthMode.None,
-        EnabledSslProtocols = Protocols,
-        CipherSuitesPolicy = CipherSuites,
-        CertificateRevocationCheckMode = _material.RevocationMode,
-        RemoteCertificateValidationCallback = ValidateClient,
-    };
-
-    /// <summary>
-    /// Accepts a client certificate that chains to the trust store (or to the system's roots when
-    /// none is set), and no certificate at all only when ssl.clientAuth is not need.
-    /// </summary>
-    private bool ValidateClient(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        if (certificate is null)
-        {
-            return Settings.ClientAuth != ClientAuthMode.Need;
-        }
-
-        if (Settings.ClientAuth == ClientAuthMode.None || _material.IsTrusted(certificate, chain, errors, out var problem))
+        if (_material.IsTrusted(certificate, chain, errors, out var problem))
         {
             return true;
         }

@@ -18,22 +18,9 @@ public sealed class QuorumTls(TlsSettings settings, ILogger logger, RateLimitedW
 {
     private readonly TlsMaterial _material = new(settings, logger);
 
-    public TlsSettings Settings => settings;
-
     /// <summary>For a connection this server accepted from <paramref name="remote"/>.</summary>
-    public SslServerAuthenticationOptions ServerOptions(EndPoint? remote) => new()
-    {
-        ServerCertificateContext = _material.Certificate,
-        ClientCertificateRequired = settings.ClientAuth != ClientAuthMode.None,
-        EnabledSslProtocols = _material.Protocols,
-        CipherSuitesPolicy = _material.CipherSuites,
-        CertificateRevocationCheckMode = _material.RevocationMode,
-        AllowRenegotiation = false,
-        RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-            certificate is null
-                ? settings.ClientAuth != ClientAuthMode.Need
-                : settings.ClientAuth == ClientAuthMode.None || Verify(certificate, chain, errors, remote, configuredHost: null),
-    };
+    public SslServerAuthenticationOptions ServerOptions(EndPoint? remote) =>
+        _material.ServerOptions((certificate, chain, errors) => Verify(certificate, chain, errors, remote, configuredHost: null));
 
     /// <summary>For a connection this server opened to <paramref name="host"/> (as its server line names it), now connected to <paramref name="remote"/>.</summary>
     public SslClientAuthenticationOptions ClientOptions(string host, EndPoint? remote)

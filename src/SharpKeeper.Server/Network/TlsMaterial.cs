@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
@@ -101,6 +102,43 @@ public sealed class TlsMaterial
             {
                 _logger.LogWarning("Keeping the previous TLS stores: {Message}", e.Message);
             }
+        }
+    }
+
+    /// <summary>
+    /// A server side's handshake options: this certificate, a client certificate asked for unless
+    /// clientAuth is none, and accepted when absent only when clientAuth is not need. A presented
+    /// certificate is accepted with clientAuth none, else when <paramref name="verifyPresented"/> says so.
+    /// </summary>
+    public SslServerAuthenticationOptions ServerOptions(Func<X509Certificate, X509Chain?, SslPolicyErrors, bool> verifyPresented) => new()
+    {
+        ServerCertificateContext = Certificate,
+        ClientCertificateRequired = _settings.ClientAuth != ClientAuthMode.None,
+        EnabledSslProtocols = Protocols,
+        CipherSuitesPolicy = CipherSuites,
+        CertificateRevocationCheckMode = RevocationMode,
+        AllowRenegotiation = false,
+        RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+            certificate is null
+                ? _settings.ClientAuth != ClientAuthMode.Need
+                : _settings.ClientAuth == ClientAuthMode.None || verifyPresented(certificate, chain, errors),
+    };
+
+    /// <summary>A TLS record of type handshake (22) opens a TLS session; no plain client or server frame starts with it.</summary>
+    private const byte TlsHandshakeRecord = 0x16;
+
+    /// <summary>Looks at a connection's first byte without taking it (port unification): true when it starts a TLS handshake; false when it does not, or none comes.</summary>
+    public static async Task<bool> StartsTlsAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var first = new byte[1];
+        try
+        {
+            var read = await socket.ReceiveAsync(first, SocketFlags.Peek, cancellationToken).ConfigureAwait(false);
+            return read == 1 && first[0] == TlsHandshakeRecord;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
         }
     }
 

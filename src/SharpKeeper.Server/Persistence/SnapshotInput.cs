@@ -10,7 +10,7 @@ namespace SharpKeeper.Server.Persistence;
 public sealed class SnapshotInput(Stream stream, string source, int chunkBytes = 4 << 20)
 {
     // A small file gets a buffer its size, not a whole chunk.
-    private byte[] _buffer = new byte[stream.CanSeek ? (int)Math.Clamp(stream.Length - stream.Position, 4096, chunkBytes) : chunkBytes];
+    private byte[] _buffer = new byte[stream.CanSeek ? (int)Math.Clamp(stream.Length - stream.Position, Math.Min(4096, chunkBytes), chunkBytes) : chunkBytes];
     private int _start;
     private int _end;
     private bool _endOfStream;

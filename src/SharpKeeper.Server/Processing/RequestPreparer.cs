@@ -337,7 +337,7 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
                 var any = false;
                 foreach (var id in authInfo)
                 {
-                    if (AuthProviders.IsAuthenticated(id.Scheme) && (id.Scheme is not (AuthProviders.X509 or AuthProviders.Sasl) || providerSchemes.Contains(id.Scheme)))
+                    if (AuthProviders.IsAuthenticated(id.Scheme) && AuthProviders.HasProvider(id.Scheme, providerSchemes))
                     {
                         any = true;
                         result.Add(new Acl(entry.Perms, id));
@@ -350,7 +350,7 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
                 }
             }
             else if (!AuthProviders.IsKnownScheme(entry.Id.Scheme) || !AuthProviders.IsValidAclId(entry.Id.Scheme, entry.Id.Ident)
-                || (entry.Id.Scheme is AuthProviders.X509 or AuthProviders.Sasl && !providerSchemes.Contains(entry.Id.Scheme)))
+                || (entry.Id.Scheme != AuthProviders.World && !AuthProviders.HasProvider(entry.Id.Scheme, providerSchemes)))
             {
                 throw new KeeperException(ErrorCode.InvalidAcl, path);
             }

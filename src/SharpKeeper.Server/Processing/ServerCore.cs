@@ -482,7 +482,7 @@ public sealed class ServerCore
         }
 
         if (_options.EnforcedAuthSchemes is { } required && request.Type is not (OpCode.Auth or OpCode.Sasl)
-            && !connection.AuthInfo.Any(id => required.Contains(id.Scheme)))
+            && !IsAuthenticatedWithAny(connection, required))
         {
             // As Apache's AuthenticationHelper: the reply says authentication is required, then the connection closes.
             _logger.LogError(
@@ -769,6 +769,19 @@ public sealed class ServerCore
         {
             connection.Close("authentication failed");
         }
+    }
+
+    private static bool IsAuthenticatedWithAny(IClientConnection connection, IReadOnlySet<string> schemes)
+    {
+        foreach (var id in connection.AuthInfo)
+        {
+            if (schemes.Contains(id.Scheme))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -26,8 +26,6 @@ public sealed class QuorumSasl(QuorumSaslSettings settings, int maxToken, ILogge
     public const int Error = -1;
     private const int MaxRounds = 5;
 
-    public QuorumSaslSettings Settings => settings;
-
     /// <summary>As the server that connected: proves this server's credentials (when learnerRequireSasl); throws <see cref="QuorumTransportException"/> when refused.</summary>
     public async Task AuthenticateAsLearnerAsync(Stream stream, string server, CancellationToken cancellationToken)
     {

@@ -16,20 +16,16 @@ namespace SharpKeeper.Server.Quorum;
 /// </summary>
 public sealed class QuorumTransport(QuorumTls? tls, bool dialTls, bool acceptPlain, ILogger logger, RateLimitedWarnings warnings)
 {
-    private const byte TlsHandshakeRecord = 0x16;
-
     /// <summary>How long a TLS handshake (or the first byte of a unified port) may take.</summary>
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
 
     public static QuorumTransport Plain(ILogger logger) => new(null, false, true, logger, new RateLimitedWarnings(logger, Timeout.InfiniteTimeSpan));
 
-    public bool DialsTls => dialTls && tls is not null;
-
     /// <summary>The stream of a connection this server opened to the server line's <paramref name="host"/>; the socket is owned by it.</summary>
     public async Task<Stream> OpenAsync(Socket socket, string host, CancellationToken cancellationToken)
     {
         var network = new NetworkStream(socket, ownsSocket: true);
-        if (!DialsTls)
+        if (!dialTls || tls is null)
         {
             return network;
         }
@@ -39,7 +35,7 @@ public sealed class QuorumTransport(QuorumTls? tls, bool dialTls, bool acceptPla
         timeout.CancelAfter(HandshakeTimeout);
         try
         {
-            await secure.AuthenticateAsClientAsync(tls!.ClientOptions(host, socket.RemoteEndPoint), timeout.Token).ConfigureAwait(false);
+            await secure.AuthenticateAsClientAsync(tls.ClientOptions(host, socket.RemoteEndPoint), timeout.Token).ConfigureAwait(false);
             return secure;
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or SocketException)
@@ -64,16 +60,10 @@ public sealed class QuorumTransport(QuorumTls? tls, bool dialTls, bool acceptPla
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(HandshakeTimeout);
-        try
+
+        // As Apache's unified socket: no first byte in time (or a reset) is taken as plain.
+        if (acceptPlain && !await TlsMaterial.StartsTlsAsync(socket, timeout.Token).ConfigureAwait(false))
         {
-            if (acceptPlain && !await StartsTlsAsync(socket, timeout.Token).ConfigureAwait(false))
-            {
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            // As Apache's unified socket: no first byte in time (or a reset) is taken as plain.
             return new NetworkStream(socket, ownsSocket: true);
         }
 
@@ -96,13 +86,6 @@ public sealed class QuorumTransport(QuorumTls? tls, bool dialTls, bool acceptPla
 
             throw new QuorumTransportException($"TLS handshake with {remote} failed: {reason}", e);
         }
-    }
-
-    private static async Task<bool> StartsTlsAsync(Socket socket, CancellationToken cancellationToken)
-    {
-        var first = new byte[1];
-        var read = await socket.ReceiveAsync(first, SocketFlags.Peek, cancellationToken).ConfigureAwait(false);
-        return read == 1 && first[0] == TlsHandshakeRecord;
     }
 
     private static string SourceOf(EndPoint? remote) => (remote as IPEndPoint)?.Address.ToString() ?? remote?.ToString() ?? "?";

@@ -22,8 +22,7 @@ public sealed class EnsembleAdminTests(ITestOutputHelper output)
         foreach (var member in cluster.Members)
         {
             adminPorts[member.Id] = FreePort.Pick();
-            var lines = File.ReadAllLines(member.ConfigPath).Where(l => !l.TrimStart().StartsWith("admin.", StringComparison.Ordinal));
-            File.WriteAllText(member.ConfigPath, string.Join('\n', lines) + $"\nadmin.serverAddress=127.0.0.1\nadmin.serverPort={adminPorts[member.Id]}\n");
+            member.ReplaceSettings(["admin."], $"admin.serverAddress=127.0.0.1\nadmin.serverPort={adminPorts[member.Id]}");
         }
 
         cluster.StartAll();

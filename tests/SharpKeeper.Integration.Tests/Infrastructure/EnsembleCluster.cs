@@ -97,6 +97,14 @@ public sealed partial class EnsembleMember(int id, MemberKind kind, string direc
         }
     }
 
+    /// <summary>Rewrites this member's zoo.cfg: the lines whose key starts with one of <paramref name="keyPrefixes"/> go, <paramref name="settings"/> are appended.</summary>
+    public void ReplaceSettings(IReadOnlyList<string> keyPrefixes, string settings)
+    {
+        var kept = File.ReadAllLines(ConfigPath)
+            .Where(line => !keyPrefixes.Any(prefix => line.TrimStart().StartsWith(prefix, StringComparison.Ordinal)));
+        File.WriteAllText(ConfigPath, string.Join('\n', kept) + "\n" + settings + "\n");
+    }
+
     /// <summary>SIGSTOP (frozen: its connections stay open but silent) or SIGCONT, by PID.</summary>
     public async Task SignalAsync(string signal)
     {

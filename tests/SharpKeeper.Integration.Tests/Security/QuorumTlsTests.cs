@@ -178,11 +178,7 @@ public sealed class QuorumTlsTests(ITestOutputHelper output) : IDisposable
     /// <summary>Replaces the sslQuorum, portUnification and ssl.quorum.* lines of a member's zoo.cfg.</summary>
     private static void SetQuorumTls(EnsembleMember member, string settings)
     {
-        var kept = File.ReadAllLines(member.ConfigPath)
-            .Where(line => !line.TrimStart().StartsWith("sslQuorum=", StringComparison.Ordinal)
-                && !line.TrimStart().StartsWith("portUnification=", StringComparison.Ordinal)
-                && !line.TrimStart().StartsWith("ssl.quorum.", StringComparison.Ordinal));
-        File.WriteAllText(member.ConfigPath, string.Join('\n', kept) + "\n" + settings + "\n");
+        member.ReplaceSettings(["sslQuorum=", "portUnification=", "ssl.quorum."], settings);
     }
 
     /// <summary>Sends a plain election greeting; true when the server closes the connection without answering it (a TLS alert at most).</summary>

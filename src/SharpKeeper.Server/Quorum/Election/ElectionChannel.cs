@@ -172,8 +172,7 @@ public sealed class ElectionChannel : IAsyncDisposable
 
             if (sid > _myId)
             {
-                // The larger id keeps the connection: it will call back.
-                await stream.DisposeAsync().ConfigureAwait(false);
+                // The larger id keeps the connection: it will call back (the stream is closed below).
                 return;
             }
 
