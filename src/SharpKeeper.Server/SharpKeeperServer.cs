@@ -67,6 +67,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         Core.SnapshotSerialized += WriteSnapshot;
         _log.Failed += _ => Core.Post(new InvokeMessage(Core.OnLogFailed));
         Admin = new FourLetterWordHandler(this);
+        Commands = new AdminCommands(this, Admin);
         if (!config.IsStandalone)
         {
             Peer = new QuorumPeer(new QuorumContext
@@ -97,6 +98,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     public FileTxnLog TxnLog => _log;
     public RecoveredState Recovered { get; }
     public FourLetterWordHandler Admin { get; }
+
+    /// <summary>The one table of commands behind the four-letter words and the AdminServer.</summary>
+    public AdminCommands Commands { get; }
 
     /// <summary>The AdminServer, when admin.enableServer and its port could be bound.</summary>
     public AdminHttpServer? AdminServer { get; private set; }
@@ -164,7 +168,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
 
         if (Config.Admin is { } admin)
         {
-            AdminServer = AdminHttpServer.StartAsync(admin, new AdminCommands(this, Admin), LoggerFactory.CreateLogger("SharpKeeper.Server.Admin")).GetAwaiter().GetResult();
+            AdminServer = AdminHttpServer.StartAsync(admin, Commands, LoggerFactory.CreateLogger("SharpKeeper.Server.Admin")).GetAwaiter().GetResult();
         }
 
         var endpoints = string.Join(" and ", new[] { _listener?.LocalEndPoint.ToString(), _secureListener is null ? null : $"{_secureListener.LocalEndPoint} (TLS)" }.OfType<string>());

@@ -1,22 +1,33 @@
 using System.Globalization;
+using System.Net;
 using SharpKeeper.Server.Processing;
 
 namespace SharpKeeper.Server.Admin;
 
-/// <summary>One AdminServer command: its name, the aliases it also answers to (its four-letter word among them), and what it reports.</summary>
+/// <summary>
+/// One server command: its AdminServer name, the aliases it also answers to there, and its JSON
+/// report; when it is also a four-letter word, the word and its text answer.
+/// </summary>
 public sealed record AdminCommand(string Name, IReadOnlyList<string> Aliases, bool NeedsServing, Func<IReadOnlyDictionary<string, string>, Task<List<KeyValuePair<string, object?>>>> Run)
 {
     public AdminCommand(string name, IReadOnlyList<string> aliases, bool needsServing, Func<Task<List<KeyValuePair<string, object?>>>> run)
         : this(name, aliases, needsServing, _ => run())
     {
     }
+
+    /// <summary>The four-letter word on the client port, if the command has one.</summary>
+    public string? Word { get; init; }
+
+    /// <summary>The word's text answer for the asking connection's peer (null when asked from elsewhere).</summary>
+    public Func<IPEndPoint?, Task<string>>? Text { get; init; }
 }
 
 /// <summary>
-/// The commands of Apache 3.8's AdminServer (/commands/NAME), each answering a JSON object of its
-/// fields followed by "command" and "error", with Apache's snake_case keys. Where a four-letter word
-/// reports the same thing, both take it from the same place in <see cref="FourLetterWordHandler"/>
-/// (mntr and monitor share one list of entries). Server state is read on the core thread.
+/// The one table of server commands: Apache 3.8's AdminServer commands (/commands/NAME), each
+/// answering a JSON object of its fields followed by "command" and "error" with Apache's snake_case
+/// keys, and the four-letter words, each the text form of one of them (its text comes from
+/// <see cref="FourLetterWordHandler"/>; mntr and monitor share one list of entries). Server state is
+/// read on the core thread.
 /// </summary>
 public sealed class AdminCommands
 {
@@ -24,6 +35,7 @@ public sealed class AdminCommands
     private readonly SharpKeeperServer _server;
     private readonly FourLetterWordHandler _words;
     private readonly Dictionary<string, AdminCommand> _byName = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AdminCommand> _byWord = new(StringComparer.Ordinal);
 
     public AdminCommands(SharpKeeperServer server, FourLetterWordHandler words)
     {
@@ -31,29 +43,55 @@ public sealed class AdminCommands
         _words = words;
         All =
         [
-            new("configuration", ["conf", "config"], true, Configuration),
-            new("connection_stat_reset", ["crst"], true, () => OnCoreAsync(() => { _words.ResetConnections(); return []; })),
-            new("connections", ["cons"], true, () => OnCoreAsync(() => Connections(brief: false))),
-            new("dump", [], true, () => OnCoreAsync(Dump)),
-            new("dirs", [], true, Dirs),
-            new("environment", ["env", "envi"], false, Environment),
-            new("get_trace_mask", ["gtmk"], false, () => Task.FromResult(Fields(("tracemask", 0L)))),
-            new("hash", [], true, () => Task.FromResult(Fields(("digests", Array.Empty<object>())))),
+            new("configuration", ["conf", "config"], true, Configuration) { Word = "conf", Text = _ => _words.ConfText() },
+            new("connection_stat_reset", ["crst"], true, () => OnCoreAsync(() => { _words.ResetConnections(); return []; }))
+            {
+                Word = "crst",
+                Text = _ => _words.Serving(_words.ResetConnections),
+            },
+            new("connections", ["cons"], true, () => OnCoreAsync(() => Connections(brief: false)))
+            {
+                Word = "cons",
+                Text = requester => _words.Serving(() => _words.Connections(requester)),
+            },
+            new("dump", [], true, () => OnCoreAsync(Dump)) { Word = "dump", Text = _ => _words.Serving(_words.Dump) },
+            new("dirs", [], true, Dirs) { Word = "dirs", Text = _ => _words.DirsText() },
+            new("environment", ["env", "envi"], false, Environment) { Word = "envi", Text = _ => Task.Run(EnvironmentReport.Build) },
+
+            // SharpKeeper has no trace-level logging: its trace mask is 0 and cannot be set.
+            new("get_trace_mask", ["gtmk"], false, () => Task.FromResult(Fields(("tracemask", 0L)))) { Word = "gtmk", Text = _ => Task.FromResult("0") },
+            new("hash", [], true, () => Task.FromResult(Fields(("digests", Array.Empty<object>())))) { Word = "hash", Text = _ => _words.HashText() },
             new("initial_configuration", ["icfg"], false, InitialConfiguration),
-            new("is_read_only", ["isro"], true, () => Task.FromResult(Fields(("read_only", _words.ModeInfo.IsReadOnly)))),
+            new("is_read_only", ["isro"], true, () => Task.FromResult(Fields(("read_only", _words.ModeInfo.IsReadOnly))))
+            {
+                Word = "isro",
+                Text = _ => _words.IsReadOnlyText(),
+            },
             new("last_snapshot", ["lsnp"], true, LastSnapshot),
             new("leader", ["lead"], true, () => Ensemble("leader", () => throw new AdminCommandException("server is not initialized"))),
-            new("monitor", ["mntr"], true, Monitor),
-            new("ruok", [], false, () => Task.FromResult(new List<KeyValuePair<string, object?>>())),
+            new("monitor", ["mntr"], true, Monitor) { Word = "mntr", Text = _ => _words.MonitorText() },
+            new("ruok", [], false, () => Task.FromResult(new List<KeyValuePair<string, object?>>())) { Word = "ruok", Text = _ => Task.FromResult("imok") },
             new("zabstate", [], false, () => Ensemble("zabstate", () => Fields(("voting", false), ("zabstate", "")))),
-            new("server_stats", ["srvr"], true, () => OnCoreAsync(ServerStats)),
-            new("set_trace_mask", ["stmk"], false, SetTraceMask),
-            new("stat_reset", ["srst"], true, () => OnCoreAsync(() => { _words.ResetServer(); return []; })),
-            new("stats", ["stat"], true, () => OnCoreAsync(() => [.. ServerStats(), .. Connections(brief: true)])),
+            new("server_stats", ["srvr"], true, () => OnCoreAsync(ServerStats))
+            {
+                Word = "srvr",
+                Text = requester => _words.Serving(() => _words.Summary(withClients: false, requester)),
+            },
+            new("set_trace_mask", ["stmk"], false, SetTraceMask) { Word = "stmk", Text = _ => Task.FromResult("0") },
+            new("stat_reset", ["srst"], true, () => OnCoreAsync(() => { _words.ResetServer(); return []; }))
+            {
+                Word = "srst",
+                Text = _ => _words.Serving(_words.ResetServer),
+            },
+            new("stats", ["stat"], true, () => OnCoreAsync(() => [.. ServerStats(), .. Connections(brief: true)]))
+            {
+                Word = "stat",
+                Text = requester => _words.Serving(() => _words.Summary(withClients: true, requester)),
+            },
             new("voting_view", [], true, () => Ensemble("voting_view", () => Fields(("current_config", new List<KeyValuePair<string, object?>>())))),
-            new("watch_summary", ["wchs"], true, () => OnCoreAsync(WatchSummary)),
-            new("watches", ["wchc"], true, () => OnCoreAsync(WatchesBySession)),
-            new("watches_by_path", ["wchp"], true, () => OnCoreAsync(WatchesByPath)),
+            new("watch_summary", ["wchs"], true, () => OnCoreAsync(WatchSummary)) { Word = "wchs", Text = _ => _words.Serving(_words.WatchSummary) },
+            new("watches", ["wchc"], true, () => OnCoreAsync(WatchesBySession)) { Word = "wchc", Text = _ => _words.Serving(_words.WatchesBySession) },
+            new("watches_by_path", ["wchp"], true, () => OnCoreAsync(WatchesByPath)) { Word = "wchp", Text = _ => _words.Serving(_words.WatchesByPath) },
         ];
         foreach (var command in All)
         {
@@ -62,12 +100,20 @@ public sealed class AdminCommands
             {
                 _byName[alias] = command;
             }
+
+            if (command.Word is { } word)
+            {
+                _byWord[word] = command;
+            }
         }
     }
 
     public IReadOnlyList<AdminCommand> All { get; }
 
     public AdminCommand? Find(string nameOrAlias) => _byName.GetValueOrDefault(nameOrAlias);
+
+    /// <summary>The command a four-letter word on the client port asks for.</summary>
+    public AdminCommand? FindWord(string word) => _byWord.GetValueOrDefault(word);
 
     /// <summary>The command's JSON fields, then "command" and "error", as Apache's CommandResponse writes them.</summary>
     public async Task<List<KeyValuePair<string, object?>>> ExecuteAsync(string nameOrAlias, IReadOnlyDictionary<string, string>? parameters = null)

@@ -65,64 +65,40 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
             return $"{word} is not executed because it is not in the whitelist.\n";
         }
 
-        switch (word)
-        {
-            case "ruok":
-                return "imok";
-            case "gtmk":
-            case "stmk":
-                // SharpKeeper has no trace-level logging: its trace mask is 0 and cannot be set.
-                return "0";
-            case "envi":
-                return await Task.Run(EnvironmentReport.Build).ConfigureAwait(false);
-            case "isro":
-                return await OnCoreAsync(() => !ModeInfo.IsServing ? "null" : ModeInfo.IsReadOnly ? "ro" : "rw", "null").ConfigureAwait(false);
-            case "hash":
-                // No digests are kept, so the digest log is empty, as Apache's is before any is recorded.
-                return await OnCoreAsync(() => ModeInfo.IsServing ? "" : NotServing, NotServing).ConfigureAwait(false);
-            case "conf":
-            case "dirs":
-                {
-                    // Directory sizes are read here, not on the core thread.
-                    var dataSize = ProcessFacts.DirectorySize(server.Store.SnapshotDirectory);
-                    var logSize = ProcessFacts.DirectorySize(server.Store.LogDirectory);
-                    return word == "conf"
-                        ? await Serving(() => Conf(dataSize, logSize)).ConfigureAwait(false)
-                        : await Serving(() => $"datadir_size: {dataSize}\nlogdir_size: {logSize}\n").ConfigureAwait(false);
-                }
+        // The words come from the same command table as the AdminServer's commands.
+        return server.Commands.FindWord(word)?.Text is { } text ? await text(requester).ConfigureAwait(false) : "";
+    }
 
-            case "mntr":
-                {
-                    var openFds = ProcessFacts.OpenFileDescriptors();
-                    var maxFds = ProcessFacts.MaxFileDescriptors();
-                    return await Serving(() => Monitor(openFds, maxFds)).ConfigureAwait(false);
-                }
+    internal Task<string> IsReadOnlyText() =>
+        OnCoreAsync(() => !ModeInfo.IsServing ? "null" : ModeInfo.IsReadOnly ? "ro" : "rw", "null");
 
-            case "srvr":
-                return await Serving(() => Summary(withClients: false, requester)).ConfigureAwait(false);
-            case "stat":
-                return await Serving(() => Summary(withClients: true, requester)).ConfigureAwait(false);
-            case "cons":
-                return await Serving(() => Connections(requester)).ConfigureAwait(false);
-            case "crst":
-                return await Serving(ResetConnections).ConfigureAwait(false);
-            case "srst":
-                return await Serving(ResetServer).ConfigureAwait(false);
-            case "wchs":
-                return await Serving(WatchSummary).ConfigureAwait(false);
-            case "wchc":
-                return await Serving(WatchesBySession).ConfigureAwait(false);
-            case "wchp":
-                return await Serving(WatchesByPath).ConfigureAwait(false);
-            case "dump":
-                return await Serving(Dump).ConfigureAwait(false);
-            default:
-                return "";
-        }
+    /// <summary>No digests are kept, so the digest log is empty, as Apache's is before any is recorded.</summary>
+    internal Task<string> HashText() => OnCoreAsync(() => ModeInfo.IsServing ? "" : NotServing, NotServing);
+
+    /// <summary>conf, with the directory sizes read here, not on the core thread.</summary>
+    internal Task<string> ConfText()
+    {
+        var dataSize = ProcessFacts.DirectorySize(server.Store.SnapshotDirectory);
+        var logSize = ProcessFacts.DirectorySize(server.Store.LogDirectory);
+        return Serving(() => Conf(dataSize, logSize));
+    }
+
+    internal Task<string> DirsText()
+    {
+        var dataSize = ProcessFacts.DirectorySize(server.Store.SnapshotDirectory);
+        var logSize = ProcessFacts.DirectorySize(server.Store.LogDirectory);
+        return Serving(() => $"datadir_size: {dataSize}\nlogdir_size: {logSize}\n");
+    }
+
+    internal Task<string> MonitorText()
+    {
+        var openFds = ProcessFacts.OpenFileDescriptors();
+        var maxFds = ProcessFacts.MaxFileDescriptors();
+        return Serving(() => Monitor(openFds, maxFds));
     }
 
     /// <summary>Runs a report on the core thread when the server is serving; otherwise says it is not, as Apache does.</summary>
-    private Task<string> Serving(Func<string> report) =>
+    internal Task<string> Serving(Func<string> report) =>
         OnCoreAsync(() => ModeInfo.IsServing ? report() : NotServing + "\n", NotServing + "\n");
 
     private async Task<string> OnCoreAsync(Func<string> report, string whenCoreIsGone)
@@ -139,7 +115,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
 
     // ---- srvr, stat, cons, crst, srst ----
 
-    private string Summary(bool withClients, IPEndPoint? requester)
+    internal string Summary(bool withClients, IPEndPoint? requester)
     {
         var stats = Core.Stats;
         var mode = ModeInfo;
@@ -179,7 +155,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
         return text.ToString();
     }
 
-    private string Connections(IPEndPoint? requester)
+    internal string Connections(IPEndPoint? requester)
     {
         var text = new StringBuilder();
         foreach (var connection in OpenConnections())
@@ -361,7 +337,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
 
     // ---- wchs, wchc, wchp: as Apache, these report the data watches (getData, exists, persistent), not child watches ----
 
-    private string WatchSummary()
+    internal string WatchSummary()
     {
         var watches = Core.Tree.DataWatches;
         var watchers = 0;
@@ -375,7 +351,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
         return $"{watchers} connections watching {watches.PathCount} paths\nTotal watches:{total}\n";
     }
 
-    private string WatchesBySession()
+    internal string WatchesBySession()
     {
         var text = new StringBuilder();
         foreach (var (watcher, paths) in Core.Tree.DataWatches.ByWatcher().OrderBy(w => SessionOf(w.Watcher)))
@@ -390,7 +366,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
         return text.Append('\n').ToString();
     }
 
-    private string WatchesByPath()
+    internal string WatchesByPath()
     {
         var text = new StringBuilder();
         foreach (var (path, watchers) in Core.Tree.DataWatches.ByPath().OrderBy(p => p.Path, StringComparer.Ordinal))
@@ -409,7 +385,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
 
     // ---- dump ----
 
-    private string Dump()
+    internal string Dump()
     {
         var clock = Core.Clock;
         var wallNow = clock.WallMillis;

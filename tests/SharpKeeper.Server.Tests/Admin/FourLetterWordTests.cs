@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using SharpKeeper.Protocol;
 using SharpKeeper.Server.Admin;
+using SharpKeeper.Server.Config;
 
 namespace SharpKeeper.Server.Tests.Admin;
 
@@ -27,6 +28,16 @@ public sealed class FourLetterWordTests
 
     private static void AssertMatches(string pattern, string text) =>
         Assert.True(Regex.IsMatch(text, pattern), $"output does not match {pattern}:\n{text}");
+
+    [Fact]
+    public async Task EveryKnownWordIsACommandOfTheOneTableAndAnswersItsText()
+    {
+        await using var server = await AdminTestServer.StartAsync();
+        var words = server.Server.Commands.All.Select(c => c.Word).OfType<string>().Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(ConfigKeys.FourLetterWords.Order(StringComparer.Ordinal), words);
+        Assert.All(server.Server.Commands.All.Where(c => c.Word is not null), c => Assert.NotNull(c.Text));
+        Assert.Equal("imok", await server.SendAsync("ruok"));
+    }
 
     [Fact]
     public async Task RuokIsroGtmkAndHashAnswerWithoutNewline()
