@@ -70,6 +70,8 @@ public sealed class AdminCommands
             new("last_snapshot", ["lsnp"], true, LastSnapshot),
             new("leader", ["lead"], true, () => Ensemble("leader", () => throw new AdminCommandException("server is not initialized"))),
             new("monitor", ["mntr"], true, Monitor) { Word = "mntr", Text = _ => _words.MonitorText() },
+            new("observer_connection_stat_reset", ["orst"], true, () => Ensemble("observer_connection_stat_reset", () => [])),
+            new("observers", ["obsr"], true, () => Ensemble("observers", () => Fields(("synced_observers", 0L), ("observers", Array.Empty<object>())))),
             new("ruok", [], false, () => Task.FromResult(new List<KeyValuePair<string, object?>>())) { Word = "ruok", Text = _ => Task.FromResult("imok") },
             new("zabstate", [], false, () => Ensemble("zabstate", () => Fields(("voting", false), ("zabstate", "")))),
             new("server_stats", ["srvr"], true, () => OnCoreAsync(ServerStats))
@@ -78,6 +80,7 @@ public sealed class AdminCommands
                 Text = requester => _words.Serving(() => _words.Summary(withClients: false, requester)),
             },
             new("set_trace_mask", ["stmk"], false, SetTraceMask) { Word = "stmk", Text = _ => Task.FromResult("0") },
+            new("system_properties", ["sysp"], false, () => Task.FromResult(SystemProperties())),
             new("stat_reset", ["srst"], true, () => OnCoreAsync(() => { _words.ResetServer(); return []; }))
             {
                 Word = "srst",
@@ -310,6 +313,27 @@ public sealed class AdminCommands
         parameters.TryGetValue("traceMask", out var mask) && long.TryParse(mask, NumberStyles.AllowLeadingSign, Invariant, out _)
             ? Task.FromResult(Fields(("tracemask", 0L)))
             : throw new AdminCommandException("setTraceMask requires long traceMask argument");
+
+    /// <summary>
+    /// What Apache prints as its system properties, sorted by key: the runtime's facts under the JVM
+    /// property names envi uses, then the -D flags of SERVER_JVMFLAGS/JVMFLAGS and the zoo.cfg keys
+    /// Apache turns into "zookeeper." properties.
+    /// </summary>
+    private List<KeyValuePair<string, object?>> SystemProperties()
+    {
+        var properties = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in EnvironmentReport.Entries())
+        {
+            properties[key] = value;
+        }
+
+        foreach (var (key, value) in _server.Config.SystemProperties)
+        {
+            properties[key] = value;
+        }
+
+        return [.. properties.Select(p => new KeyValuePair<string, object?>(p.Key, p.Value))];
+    }
 
     private List<KeyValuePair<string, object?>> WatchSummary()
     {

@@ -37,7 +37,19 @@ public sealed class AdminHttpServer : IAsyncDisposable
         app.MapGet(settings.CommandUrl + "/{name}", async (string name, HttpContext context) =>
         {
             var parameters = context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal);
-            var fields = await commands.ExecuteAsync(name, parameters).ConfigureAwait(false);
+            List<KeyValuePair<string, object?>> fields;
+            try
+            {
+                fields = await commands.ExecuteAsync(name, parameters).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A command that fails is a bug: logged with its stack, answered as a server error.
+                logger.LogError(e, "AdminServer command {Command} failed", name);
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                fields = [new("command", name), new("error", "Internal error: " + e.Message)];
+            }
+
             context.Response.ContentType = "application/json";
             await context.Response.Body.WriteAsync(Json(fields)).ConfigureAwait(false);
         });

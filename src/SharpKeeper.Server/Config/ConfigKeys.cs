@@ -14,6 +14,27 @@ internal static class ConfigKeys
     /// </summary>
     public const string SystemPropertyPrefix = "zookeeper.";
 
+    /// <summary>Every key QuorumPeerConfig parses itself; any other zoo.cfg key becomes a "zookeeper." system property.</summary>
+    private static readonly FrozenSet<string> QuorumPeerConfigKeys = FrozenSet.Create(StringComparer.Ordinal,
+    [
+        "dataDir", "dataLogDir", "clientPort", "localSessionsEnabled", "localSessionsUpgradingEnabled", "clientPortAddress",
+        "secureClientPort", "secureClientPortAddress", "observerMasterPort", "clientPortListenBacklog", "tickTime",
+        "maxClientCnxns", "minSessionTimeout", "maxSessionTimeout", "initLimit", "syncLimit", "connectToLearnerMasterLimit",
+        "electionAlg", "quorumListenOnAllIPs", "peerType", "syncEnabled", "dynamicConfigFile", "autopurge.snapRetainCount",
+        "autopurge.purgeInterval", "standaloneEnabled", "reconfigEnabled", "sslQuorum", "portUnification",
+        "sslQuorumReloadCertFiles", "quorum.auth.enableSasl", "quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl",
+        "quorum.auth.learner.saslLoginContext", "quorum.auth.server.saslLoginContext", "quorum.auth.kerberos.servicePrincipal",
+        "quorum.cnxn.threads.size", "jvm.pause.info-threshold.ms", "jvm.pause.warn-threshold.ms", "jvm.pause.sleep.time.ms",
+        "jvm.pause.monitor", "multiAddress.enabled", "multiAddress.reachabilityCheckTimeoutMs",
+        "multiAddress.reachabilityCheckEnabled", "oraclePath",
+    ]);
+
+    /// <summary>Whether QuorumPeerConfig reads the key itself rather than passing it on as a system property.</summary>
+    public static bool IsQuorumPeerConfigKey(string key) =>
+        QuorumPeerConfigKeys.Contains(key) || key.StartsWith("metricsProvider.", StringComparison.Ordinal)
+        || key.StartsWith("server.", StringComparison.Ordinal) || key.StartsWith("group", StringComparison.Ordinal)
+        || key.StartsWith("weight", StringComparison.Ordinal);
+
     /// <summary>Keys QuorumPeerConfig parses itself (so never with the prefix) that SharpKeeper ignores.</summary>
     public static readonly FrozenSet<string> IgnoredConfigKeys = FrozenSet.Create(StringComparer.Ordinal,
     [

@@ -43,8 +43,31 @@ public sealed partial class ServerConfig
         WarnAboutUnknownKeys(entries, values, warnings);
 
         config.Raw = new ReadOnlyDictionary<string, string>(raw);
+        config.SystemProperties = SystemPropertiesOf(entries);
         config.Warnings = warnings.OrderBy(w => w.File == file ? 0 : 1).ThenBy(w => w.Line == 0 ? int.MaxValue : w.Line).ToArray();
         return config;
+    }
+
+    /// <summary>
+    /// The system properties an Apache server started the same way would hold: each -D flag as given,
+    /// and each zoo.cfg key QuorumPeerConfig does not read itself as "zookeeper." + key.
+    /// </summary>
+    private static IReadOnlyList<KeyValuePair<string, string>> SystemPropertiesOf(List<ConfigEntry> entries)
+    {
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            if (entry.File is JvmFlags.ServerVariable or JvmFlags.CommonVariable)
+            {
+                properties[entry.Key] = entry.Value;
+            }
+            else if (!ConfigKeys.IsQuorumPeerConfigKey(entry.Key))
+            {
+                properties[ConfigKeys.SystemPropertyPrefix + entry.Key] = entry.Value;
+            }
+        }
+
+        return [.. properties];
     }
 
     private static void WarnAboutRepeatedKeys(List<ConfigEntry> entries, List<ConfigWarning> warnings)

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -207,7 +208,12 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             await discovery.AckEpochAsync(sid, BinaryPrimitives.ReadInt32BigEndian(epochBytes), peerLastZxid).ConfigureAwait(false);
             replication = await _replication.Task.WithinAsync(context.InitLimit, "this leader to finish discovery", cancellationToken).ConfigureAwait(false);
 
-            link = new PeerLink(sid, stream, _logger) { IsVoter = context.Voters.Contains(sid), LastHeardMillis = Core.Clock.MonotonicMillis };
+            link = new PeerLink(sid, stream, _logger)
+            {
+                IsVoter = context.Voters.Contains(sid),
+                LastHeardMillis = Core.Clock.MonotonicMillis,
+                RemoteAddress = remote is IPEndPoint endPoint ? Admin.JavaText.SocketAddress(endPoint) : "<null>",
+            };
             var learner = link;
             var historyBase = await Core.InvokeAsync(() => Core.Committed.Base).ConfigureAwait(false);
             var fromLog = peerLastZxid < historyBase ? ReadFromLog(peerLastZxid, historyBase) : null;
@@ -235,6 +241,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             while (!cancellationToken.IsCancellationRequested && !link.IsClosed)
             {
                 var packet = await stream.ReadWithinAsync(context.SyncLimit, $"any packet from server {sid} (syncLimit)", cancellationToken).ConfigureAwait(false);
+                link.Received(packet);
                 Core.Post(new InvokeMessage(() => replication.OnLearnerPacket(learner, packet)));
             }
 

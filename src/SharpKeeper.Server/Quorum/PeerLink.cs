@@ -41,12 +41,82 @@ public sealed class PeerLink
 
     public bool IsVoter { get; init; } = true;
 
-    public void Send(QuorumPacket packet) => _queue.Writer.TryWrite(packet);
+    /// <summary>The peer's socket address as Java prints it ("/ip:port"), for the observers command.</summary>
+    public string RemoteAddress { get; init; } = "<null>";
 
-    public void SendRaw(byte[] bytes) => _queue.Writer.TryWrite(bytes);
+    /// <summary>Wall time the connection was established, in Unix milliseconds.</summary>
+    public long EstablishedWallMillis { get; init; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    private long _packetsSent;
+    private long _packetsReceived;
+    private long _requests;
+    private long _lastZxid = -1;
+    private long _queuedBytes;
+    private long _queuedPackets;
+
+    public long PacketsSent => Interlocked.Read(ref _packetsSent);
+
+    public long PacketsReceived => Interlocked.Read(ref _packetsReceived);
+
+    /// <summary>Client requests the learner forwarded.</summary>
+    public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>The newest zxid queued to the peer (-1 before any, or since a reset).</summary>
+    public long LastZxid => Interlocked.Read(ref _lastZxid);
+
+    public long QueuedPackets => Interlocked.Read(ref _queuedPackets);
+
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    public void Send(QuorumPacket packet)
+    {
+        Interlocked.Add(ref _queuedBytes, packet.Data?.Length ?? 0);
+        if (packet.Zxid > Interlocked.Read(ref _lastZxid))
+        {
+            Interlocked.Exchange(ref _lastZxid, packet.Zxid);
+        }
+
+        Interlocked.Increment(ref _queuedPackets);
+        _queue.Writer.TryWrite(packet);
+    }
+
+    public void SendRaw(byte[] bytes)
+    {
+        Interlocked.Add(ref _queuedBytes, bytes.Length);
+        Interlocked.Increment(ref _queuedPackets);
+        _queue.Writer.TryWrite(bytes);
+    }
+
+    /// <summary>Counts a packet read from the peer.</summary>
+    public void Received(QuorumPacket packet)
+    {
+        Interlocked.Increment(ref _packetsReceived);
+        if (packet.Type == PacketType.Request)
+        {
+            Interlocked.Increment(ref _requests);
+        }
+    }
+
+    /// <summary>As Apache's observer connection reset: the traffic counters and the last zxid, not the queue or the start time.</summary>
+    public void ResetStats()
+    {
+        Interlocked.Exchange(ref _packetsSent, 0);
+        Interlocked.Exchange(ref _packetsReceived, 0);
+        Interlocked.Exchange(ref _requests, 0);
+        Interlocked.Exchange(ref _lastZxid, -1);
+    }
 
     /// <summary>Takes the next queued item (a <see cref="QuorumPacket"/> or raw bytes) without a send loop.</summary>
-    public bool TryTake(out object item) => _queue.Reader.TryRead(out item!);
+    public bool TryTake(out object item)
+    {
+        if (!_queue.Reader.TryRead(out item!))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _queuedPackets);
+        return true;
+    }
 
     public async Task RunSendLoopAsync(CancellationToken cancellationToken)
     {
@@ -58,13 +128,18 @@ public sealed class PeerLink
             {
                 while (reader.TryRead(out var item))
                 {
+                    Interlocked.Decrement(ref _queuedPackets);
                     if (item is QuorumPacket packet)
                     {
+                        Interlocked.Add(ref _queuedBytes, -(packet.Data?.Length ?? 0));
                         await stream.WriteAsync(packet, cancellationToken, flush: false).ConfigureAwait(false);
+                        Interlocked.Increment(ref _packetsSent);
                     }
                     else
                     {
-                        await stream.WriteRawAsync((byte[])item, cancellationToken).ConfigureAwait(false);
+                        var bytes = (byte[])item;
+                        Interlocked.Add(ref _queuedBytes, -bytes.Length);
+                        await stream.WriteRawAsync(bytes, cancellationToken).ConfigureAwait(false);
                     }
                 }
 

@@ -130,6 +130,36 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                     return [F("current_config", view)];
                 }
 
+            case "observers" when State == PeerState.Leading && _leader?.Replication is { } replication:
+                {
+                    // As Apache: every observer connection the leader holds, synced or not.
+                    var observers = replication.Learners.Where(l => !l.IsVoter && !l.IsClosed).ToList();
+                    return
+                    [
+                        F("synced_observers", (long)observers.Count),
+                        F("observers", observers.Select(o => (object)new List<KeyValuePair<string, object?>>
+                        {
+                            F("remote_socket_address", o.RemoteAddress),
+                            F("sid", o.Sid),
+                            F("established", o.EstablishedWallMillis),
+                            F("queued_packets", o.QueuedPackets),
+                            F("queued_packets_size", o.QueuedBytes),
+                            F("packets_received", o.PacketsReceived),
+                            F("packets_sent", o.PacketsSent),
+                            F("requests", o.Requests),
+                            F("last_zxid", o.LastZxid),
+                        }).ToList()),
+                    ];
+                }
+
+            case "observer_connection_stat_reset" when State == PeerState.Leading && _leader?.Replication is { } replication:
+                foreach (var observer in replication.Learners.Where(l => !l.IsVoter))
+                {
+                    observer.ResetStats();
+                }
+
+                return [];
+
             default:
                 return null;
         }

@@ -37,6 +37,9 @@ public sealed class AdminServerTests(ITestOutputHelper output)
         { "zabstate", "zabstate" },
         { "voting_view", "voting_view" },
         { "initial_configuration", "icfg" },
+        { "observers", "obsr" },
+        { "observer_connection_stat_reset", "orst" },
+        { "system_properties", "sysp" },
     };
 
     [Theory]
@@ -58,6 +61,22 @@ public sealed class AdminServerTests(ITestOutputHelper output)
             {
                 // The process's own facts and its own file: the same keys, and no error.
                 Assert.Equal(expected.EnumerateObject().Select(p => p.Name).Order(), actual.EnumerateObject().Select(p => p.Name).Order());
+                Assert.Equal(JsonValueKind.Null, actual.GetProperty("error").ValueKind);
+                continue;
+            }
+
+            if (name == "system_properties")
+            {
+                // The JVM's own properties have no counterpart; the zoo.cfg keys Apache turns into
+                // zookeeper.* properties are there with the same values, and the keys are sorted.
+                var fromConfig = expected.EnumerateObject().Where(p => p.Name.StartsWith("zookeeper.admin.", StringComparison.Ordinal)).ToList();
+                Assert.NotEmpty(fromConfig);
+                Assert.All(fromConfig, p => Assert.Equal(
+                    p.Name.EndsWith("serverPort", StringComparison.Ordinal) ? sharpPort.ToString(System.Globalization.CultureInfo.InvariantCulture) : p.Value.GetString(),
+                    actual.GetProperty(p.Name).GetString()));
+                Assert.True(actual.TryGetProperty("java.version", out _));
+                var keys = actual.EnumerateObject().Select(p => p.Name).Where(k => k is not ("command" or "error")).ToList();
+                Assert.Equal(keys.Order(StringComparer.Ordinal), keys);
                 Assert.Equal(JsonValueKind.Null, actual.GetProperty("error").ValueKind);
                 continue;
             }
