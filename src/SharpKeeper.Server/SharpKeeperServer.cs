@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Server.Admin;
+using SharpKeeper.Server.Metrics;
 using SharpKeeper.Server.Config;
 using SharpKeeper.Server.Network;
 using SharpKeeper.Server.Persistence;
@@ -102,6 +103,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     /// <summary>The one table of commands behind the four-letter words and the AdminServer.</summary>
     public AdminCommands Commands { get; }
 
+    /// <summary>The Prometheus endpoint, when metricsProvider.className names Apache's Prometheus provider.</summary>
+    public MetricsHttpServer? MetricsServer { get; private set; }
+
     /// <summary>The AdminServer, when admin.enableServer and its port could be bound.</summary>
     public AdminHttpServer? AdminServer { get; private set; }
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
@@ -143,6 +147,12 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         }
 
         _coreLoop = Task.Run(() => Core.RunAsync(_stop.Token));
+
+        // As Apache: the metrics provider starts before the server, and a port it cannot bind stops the start.
+        if (Config.Metrics is { } metrics)
+        {
+            MetricsServer = MetricsHttpServer.StartAsync(metrics, new PrometheusScrape(this), LoggerFactory.CreateLogger("SharpKeeper.Server.Metrics")).GetAwaiter().GetResult();
+        }
         if (snapshotAfterReplay)
         {
             Core.Post(new InvokeMessage(BeginSnapshot));
@@ -289,6 +299,11 @@ public sealed class SharpKeeperServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (MetricsServer is not null)
+        {
+            await MetricsServer.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (AdminServer is not null)
         {
             await AdminServer.DisposeAsync().ConfigureAwait(false);

@@ -14,13 +14,14 @@ set -euo pipefail
 
 packages=(
   zookeeper zookeeper-bin libzookeeper-java
-  python3 python3-kazoo python3-pure-sasl
+  python3 python3-kazoo python3-pure-sasl python3-prometheus-client
   libnetty-java
   libcurator-framework-java libcurator-recipes-java libcurator-client-java
   libslf4j-java liblog4j1.2-java libguava-java
   netcat-openbsd coreutils
   libjetty9-java libjackson2-databind-java libservlet-api-java
   afl++
+  chromium chromium-driver
   clickhouse-server clickhouse-client
 )
 missing=()

@@ -198,7 +198,8 @@ public sealed class AdminCommands
     private List<KeyValuePair<string, object?>> ServerStats()
     {
         var stats = _server.Core.Stats;
-        var clientResponse = Fields(("last_buffer_size", -1L), ("min_buffer_size", -1L), ("max_buffer_size", -1L));
+        var clientResponse = Fields(
+            ("last_buffer_size", (long)stats.LastResponseSize), ("min_buffer_size", (long)stats.MinResponseSize), ("max_buffer_size", (long)stats.MaxResponseSize));
         var serverStats = Fields(
             ("packets_sent", stats.PacketsSent),
             ("packets_received", stats.PacketsReceived),
@@ -215,7 +216,7 @@ public sealed class AdminCommands
             ("min_latency", FourLetterWordHandler.MinLatency(stats)),
             ("num_alive_client_connections", (long)_words.OpenConnections().Count),
             ("uptime", (long)(DateTimeOffset.UtcNow - _server.StartedAt).TotalMilliseconds),
-            ("auth_failed_count", 0L),
+            ("auth_failed_count", stats.AuthFailures.Value),
             ("non_mtlsremote_conn_count", 0L),
             ("non_mtlslocal_conn_count", 0L));
         return Fields(

@@ -270,6 +270,10 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
             ["non_mtls_local_conn_count"] = "0",
             ["outstanding_tls_handshake"] = "0",
             ["packets_sent"] = stats.PacketsSent.ToString(Invariant),
+            ["last_client_response_size"] = stats.LastResponseSize.ToString(Invariant),
+            ["min_client_response_size"] = stats.MinResponseSize.ToString(Invariant),
+            ["max_client_response_size"] = stats.MaxResponseSize.ToString(Invariant),
+            ["auth_failed_count"] = stats.AuthFailures.Value.ToString(Invariant),
             ["packets_received"] = stats.PacketsReceived.ToString(Invariant),
 
             // No connection throttling: nothing is dropped.

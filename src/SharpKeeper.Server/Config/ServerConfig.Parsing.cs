@@ -7,6 +7,7 @@ namespace SharpKeeper.Server.Config;
 public sealed partial class ServerConfig
 {
     private const string DefaultMetricsProvider = "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
+    private const string PrometheusMetricsProvider = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
 
     /// <summary>Where each server.N line was written, for messages; only used while building.</summary>
     private Dictionary<long, ConfigEntry> _serverLines = [];
@@ -31,6 +32,7 @@ public sealed partial class ServerConfig
         config.ReadQuorumSasl(values, baseDirectory);
         config.ReadAuthEnforcement(values);
         config.ReadAdmin(values);
+        config.ReadMetrics(values);
         config.ReadTimes(values, file);
         config.ReadTuning(values, warnings);
         config.ReadFourLetterWords(values, warnings);
@@ -197,6 +199,26 @@ public sealed partial class ServerConfig
         if (enabled)
         {
             Admin = new AdminSettings(StripBrackets(address), port, "/" + commandUrl.Trim('/'), TimeSpan.FromMilliseconds(idleTimeout));
+        }
+    }
+
+    /// <summary>
+    /// Apache's Prometheus provider (metricsProvider.className naming it) and its settings: the
+    /// endpoint's host, port and whether the runtime's own series are exported. Its worker-pool
+    /// keys are read and checked; SharpKeeper records summaries without a pool.
+    /// </summary>
+    private void ReadMetrics(ConfigValues values)
+    {
+        var className = values.String("metricsProvider.className");
+        var host = values.String("metricsProvider.httpHost") ?? "0.0.0.0";
+        var port = values.Int("metricsProvider.httpPort", 7000, min: 0, max: 65535);
+        var exportRuntime = values.Bool("metricsProvider.exportJvmInfo", true);
+        values.Int("metricsProvider.numWorkerThreads", 1);
+        values.Int("metricsProvider.maxQueueSize", 1_000_000, min: 1);
+        values.Int("metricsProvider.workerShutdownTimeoutMs", 1000, min: 0);
+        if (className == PrometheusMetricsProvider)
+        {
+            Metrics = new MetricsSettings(StripBrackets(host), port, exportRuntime);
         }
     }
 
@@ -939,8 +961,8 @@ public sealed partial class ServerConfig
             "only SHA1 digests are supported by SharpKeeper; ignored");
         Warn(values.Find("snapshot.compression.method", true) is { Value.Length: > 0 } compression ? compression : null,
             "SharpKeeper writes uncompressed snapshots; ignored");
-        Warn(values.Find("metricsProvider.className") is { Value: not ("" or DefaultMetricsProvider) } metrics ? metrics : null,
-            "metrics providers are Java classes SharpKeeper cannot load; ignored (mntr has the metrics)");
+        Warn(values.Find("metricsProvider.className") is { Value: not ("" or DefaultMetricsProvider or PrometheusMetricsProvider) } metrics ? metrics : null,
+            "metrics providers are Java classes SharpKeeper cannot load; ignored (the Prometheus provider is built in; mntr has the metrics)");
 
         foreach (var entry in entries.Where(e => e.Key.StartsWith("authProvider.", StringComparison.Ordinal)
             || e.Key.StartsWith(ConfigKeys.SystemPropertyPrefix + "authProvider.", StringComparison.Ordinal)))

@@ -239,6 +239,9 @@ public sealed partial class ServerConfig
     /// <summary>Every key with its value as written (after unescaping and trimming), in file order, for the conf and envi words.</summary>
     public IReadOnlyDictionary<string, string> Raw { get; private set; } = new Dictionary<string, string>();
 
+    /// <summary>The Prometheus endpoint, when metricsProvider.className names Apache's PrometheusMetricsProvider.</summary>
+    public MetricsSettings? Metrics { get; private set; }
+
     /// <summary>What Apache would hold as system properties for this configuration (the sysp admin command).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> SystemProperties { get; private set; } = [];
 

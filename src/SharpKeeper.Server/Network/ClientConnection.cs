@@ -391,7 +391,7 @@ public sealed class ClientConnection : IClientConnection
         Write(_scratch.WrittenSpan);
     }
 
-    public void SendReply(in ReplyHeader header, Response? body)
+    public int SendReply(in ReplyHeader header, Response? body)
     {
         _scratch.Reset();
         _scratch.BeginFrame();
@@ -399,6 +399,7 @@ public sealed class ClientConnection : IClientConnection
         body?.Write(_scratch);
         _scratch.EndFrame();
         Write(_scratch.WrittenSpan);
+        return _scratch.WrittenSpan.Length - sizeof(int);
     }
 
     public void Process(EventType type, string path, IReadOnlyList<Acl>? nodeAcl)

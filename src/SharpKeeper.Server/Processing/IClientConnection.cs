@@ -29,7 +29,8 @@ public interface IClientConnection : IWatcher
     void SendConnectResponse(ConnectResponse response);
 
     /// <summary>Queues a reply. The body is valid only during the call (getChildren's is a live view of the tree): write or copy it before returning.</summary>
-    void SendReply(in ReplyHeader header, Response? body);
+    /// <returns>The reply's size in bytes (without its length prefix), for the response-size figures.</returns>
+    int SendReply(in ReplyHeader header, Response? body);
 
     /// <summary>Closes after the replies queued so far are written.</summary>
     void Close(string reason);

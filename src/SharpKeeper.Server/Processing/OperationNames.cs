@@ -33,4 +33,9 @@ public static class OperationNames
         OpCode.Auth => "AUTH",
         _ => "NA",
     };
+
+    /// <summary>Whether the operation writes a txn (Apache's updatelatency) rather than only reading (readlatency).</summary>
+    public static bool IsUpdate(OpCode type) => type is OpCode.Create or OpCode.Create2 or OpCode.CreateTtl or OpCode.CreateContainer
+        or OpCode.Delete or OpCode.DeleteContainer or OpCode.SetData or OpCode.SetAcl or OpCode.Multi or OpCode.Check
+        or OpCode.Reconfig or OpCode.CreateSession or OpCode.CloseSession;
 }

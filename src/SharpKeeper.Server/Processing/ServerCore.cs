@@ -308,6 +308,7 @@ public sealed class ServerCore
 
     private void OnConnect(IClientConnection connection, ConnectRequest request)
     {
+        Stats.ConnectionRequests.Increment();
         Stats.PacketReceived();
         if (!_serving)
         {
@@ -862,11 +863,16 @@ public sealed class ServerCore
         connection.Stats.LastOperation = OperationNames.Of(request.Type);
         connection.Stats.LastResponseWallMillis = _clock.WallMillis;
         connection.Stats.RecordLatency(latency);
-        Stats.RecordLatency(latency);
+        Stats.RecordLatency(latency, OperationNames.IsUpdate(request.Type));
         Stats.PacketSent();
         connection.Stats.PacketSent();
+        if (err == ErrorCode.AuthFailed)
+        {
+            Stats.AuthFailures.Increment();
+        }
+
         var header = new ReplyHeader(request.Xid, zxid, err);
-        connection.SendReply(header, err == ErrorCode.Ok ? body : null);
+        Stats.RecordResponseSize(connection.SendReply(header, err == ErrorCode.Ok ? body : null));
         _dirty.Add(connection);
     }
 

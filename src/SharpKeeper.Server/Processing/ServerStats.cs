@@ -25,6 +25,48 @@ public sealed class ServerStats
 
     public double AverageLatency => LatencyCount == 0 ? 0 : (double)TotalLatency / LatencyCount;
 
+    /// <summary>Latency of requests that change nothing (reads, pings) and of those that write a txn, as Apache's readlatency and updatelatency.</summary>
+    public MetricSummary ReadLatency { get; } = new("readlatency");
+
+    public MetricSummary UpdateLatency { get; } = new("updatelatency");
+
+    /// <summary>Counters under Apache's ServerMetrics names; they count from start and are never reset.</summary>
+    public MetricCounter ConnectionRequests { get; } = new("connection_request_count");
+
+    public MetricCounter Proposals { get; } = new("proposal_count");
+
+    public MetricCounter Commits { get; } = new("commit_count");
+
+    public MetricCounter Diffs { get; } = new("diff_count");
+
+    public MetricCounter Snaps { get; } = new("snap_count");
+
+    public MetricCounter LearnerProposalsReceived { get; } = new("learner_proposal_received_count");
+
+    public MetricCounter LearnerCommitsReceived { get; } = new("learner_commit_received_count");
+
+    public MetricCounter Lookings { get; } = new("looking_count");
+
+    public IEnumerable<MetricCounter> Counters =>
+        [ConnectionRequests, Proposals, Commits, Diffs, Snaps, LearnerProposalsReceived, LearnerCommitsReceived, Lookings];
+
+    /// <summary>Sizes of client replies, as Apache's BufferStats (-1 before the first reply).</summary>
+    public int LastResponseSize { get; private set; } = -1;
+
+    public int MinResponseSize { get; private set; } = -1;
+
+    public int MaxResponseSize { get; private set; } = -1;
+
+    /// <summary>Authentications refused (a bad SASL exchange or an auth packet that failed), as Apache's auth_failed_count.</summary>
+    public MetricCounter AuthFailures { get; } = new("auth_failed_count");
+
+    public void RecordResponseSize(int size)
+    {
+        LastResponseSize = size;
+        MinResponseSize = MinResponseSize < 0 ? size : Math.Min(MinResponseSize, size);
+        MaxResponseSize = Math.Max(MaxResponseSize, size);
+    }
+
     public void PacketReceived() => Interlocked.Increment(ref _packetsReceived);
 
     public void PacketSent() => Interlocked.Increment(ref _packetsSent);
@@ -33,8 +75,9 @@ public sealed class ServerStats
 
     public void ConnectionRejected() => Interlocked.Increment(ref _rejectedConnections);
 
-    public void RecordLatency(long ms)
+    public void RecordLatency(long ms, bool update)
     {
+        (update ? UpdateLatency : ReadLatency).Record(ms);
         MinLatency = Math.Min(MinLatency, ms);
         MaxLatency = Math.Max(MaxLatency, ms);
         TotalLatency += ms;
@@ -47,6 +90,7 @@ public sealed class ServerStats
         Interlocked.Exchange(ref _packetsSent, 0);
         MinLatency = long.MaxValue;
         MaxLatency = 0;
+        (LastResponseSize, MinResponseSize, MaxResponseSize) = (-1, -1, -1);
         TotalLatency = 0;
         LatencyCount = 0;
     }

@@ -206,6 +206,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                 case PacketType.Proposal:
                     {
                         var data = packet.Data ?? throw new InvalidDataException("PROPOSAL without data");
+                        Core.Stats.LearnerProposalsReceived.Increment();
                         var (header, txn) = TxnLogFormat.DecodeBody(data);
                         Core.Post(new InvokeMessage(() =>
                         {
@@ -219,6 +220,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                     {
                         // An observer's txn: already committed by the quorum.
                         var data = packet.Data ?? throw new InvalidDataException("INFORM without data");
+                        Core.Stats.LearnerCommitsReceived.Increment();
                         var (header, txn) = TxnLogFormat.DecodeBody(data);
                         Core.Post(new InvokeMessage(() =>
                         {
@@ -231,6 +233,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                 case PacketType.Commit:
                     {
                         var zxid = packet.Zxid;
+                        Core.Stats.LearnerCommitsReceived.Increment();
                         Core.Post(new InvokeMessage(() => Core.Commit(zxid)));
                         break;
                     }

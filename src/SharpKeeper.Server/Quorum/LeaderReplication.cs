@@ -77,6 +77,7 @@ public sealed class LeaderReplication : IReplication
 
     public void Proposed(long zxid, byte[] data)
     {
+        _core.Stats.Proposals.Increment();
         _proposals.Enqueue((zxid, data));
         LastProposalSize = data.Length;
         MinProposalSize = MinProposalSize < 0 ? data.Length : Math.Min(MinProposalSize, data.Length);
@@ -151,6 +152,7 @@ public sealed class LeaderReplication : IReplication
             }
 
             _lastCommitted = zxid;
+            _core.Stats.Commits.Increment();
         }
 
         _core.Commit(_lastCommitted);
@@ -187,6 +189,7 @@ public sealed class LeaderReplication : IReplication
     public string AddLearner(PeerLink learner, long peerLastZxid, LoggedTxns? fromLog = null)
     {
         var kind = Synchronize(learner, peerLastZxid, fromLog);
+        (kind.StartsWith("SNAP", StringComparison.Ordinal) ? _core.Stats.Snaps : _core.Stats.Diffs).Increment();
         if (learner.IsVoter)
         {
             foreach (var (zxid, data) in _proposals)

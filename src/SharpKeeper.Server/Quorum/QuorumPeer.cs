@@ -262,6 +262,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
             try
             {
                 State = PeerState.Looking;
+                core.Stats.Lookings.Increment();
                 _mode = "looking";
                 _leader = null;
                 _election!.SetState(PeerState.Looking);

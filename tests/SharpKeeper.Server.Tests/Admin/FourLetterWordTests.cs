@@ -180,9 +180,10 @@ public sealed class FourLetterWordTests
                 [
                     "zk_version", "zk_server_state", "zk_ephemerals_count", "zk_num_alive_connections", "zk_avg_latency",
                     "zk_outstanding_requests", "zk_znode_count", "zk_global_sessions", "zk_non_mtls_remote_conn_count",
-                    "zk_packets_sent", "zk_packets_received", "zk_connection_drop_probability", "zk_watch_count", "zk_min_latency",
+                    "zk_last_client_response_size", "zk_packets_sent", "zk_packets_received", "zk_max_client_response_size",
+                    "zk_connection_drop_probability", "zk_watch_count", "zk_auth_failed_count", "zk_min_latency",
                     "zk_max_file_descriptor_count", "zk_approximate_data_size", "zk_open_file_descriptor_count", "zk_local_sessions",
-                    "zk_uptime", "zk_max_latency", "zk_outstanding_tls_handshake", "zk_non_mtls_local_conn_count",
+                    "zk_uptime", "zk_max_latency", "zk_outstanding_tls_handshake", "zk_min_client_response_size", "zk_non_mtls_local_conn_count",
                     "zk_avg_fsynctime", "zk_min_fsynctime", "zk_max_fsynctime", "zk_cnt_fsynctime", "zk_sum_fsynctime",
                     "zk_avg_snapshottime", "zk_min_snapshottime", "zk_max_snapshottime", "zk_cnt_snapshottime", "zk_sum_snapshottime",
                     "zk_connection_rejected", "zk_rejected_frames",

@@ -123,7 +123,11 @@ public sealed class FakeConnection(string address = "127.0.0.1") : IClientConnec
 
     public void SendConnectResponse(ConnectResponse response) => Record(new Handshake(response));
 
-    public void SendReply(in ReplyHeader header, Response? body) => Record(new Reply(header, Detach(body)));
+    public int SendReply(in ReplyHeader header, Response? body)
+    {
+        Record(new Reply(header, Detach(body)));
+        return 16;
+    }
 
     // Copied as a real connection writes it at once: getChildren's body is a live view of the tree.
     private static Response? Detach(Response? body) => body switch
