@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SharpKeeper.Server.Admin;
 using SharpKeeper.Server.Metrics;
 using SharpKeeper.Server.Config;
+using SharpKeeper.Server.Data;
 using SharpKeeper.Server.Network;
 using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
@@ -19,6 +20,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     private readonly FileStore _store;
     private Task _snapshotWriting = Task.CompletedTask;
     private long _snapshotStarted;
+
+    /// <summary>Set on the core thread when the AdminServer asked for the snapshot being taken.</summary>
+    private TaskCompletionSource<string>? _requestedSnapshot;
     private ClientListener? _listener;
     private ClientListener? _secureListener;
     private Task? _coreLoop;
@@ -68,7 +72,8 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         Core.SnapshotSerialized += WriteSnapshot;
         _log.Failed += _ => Core.Post(new InvokeMessage(Core.OnLogFailed));
         Admin = new FourLetterWordHandler(this);
-        Commands = new AdminCommands(this, Admin);
+        var snapshots = config.Admin is { } admin ? new SnapshotCommands(this, admin, loggerFactory.CreateLogger("SharpKeeper.Server.Admin")) : null;
+        Commands = new AdminCommands(this, Admin, snapshots);
         if (!config.IsStandalone)
         {
             Peer = new QuorumPeer(new QuorumContext
@@ -158,6 +163,12 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             Core.Post(new InvokeMessage(BeginSnapshot));
         }
 
+        // Before the client port opens, so that a server taking clients answers probes too.
+        if (Config.Admin is { } admin)
+        {
+            AdminServer = AdminHttpServer.StartAsync(admin, Commands, LoggerFactory.CreateLogger("SharpKeeper.Server.Admin")).GetAwaiter().GetResult();
+        }
+
         Peer?.Start();
         if (Config.AutopurgePurgeInterval > 0)
         {
@@ -174,11 +185,6 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         if (Config.SecureClientPort is { } securePort)
         {
             _secureListener = StartListener(Config.SecureClientPortAddress ?? Config.ClientPortAddress, securePort, ClientTls, tlsOptional: false);
-        }
-
-        if (Config.Admin is { } admin)
-        {
-            AdminServer = AdminHttpServer.StartAsync(admin, Commands, LoggerFactory.CreateLogger("SharpKeeper.Server.Admin")).GetAwaiter().GetResult();
         }
 
         var endpoints = string.Join(" and ", new[] { _listener?.LocalEndPoint.ToString(), _secureListener is null ? null : $"{_secureListener.LocalEndPoint} (TLS)" }.OfType<string>());
@@ -232,11 +238,124 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         Core.BeginSnapshot();
     }
 
+    /// <summary>
+    /// Takes a fuzzy snapshot now, as the snapCount cadence does, and answers the file's path once it
+    /// is written (the AdminServer's snapshot command). Refused while another snapshot is being taken.
+    /// </summary>
+    public async Task<string> TakeSnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        var written = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = await Core.InvokeAsync(() =>
+        {
+            if (Core.IsSnapshotInProgress || !_snapshotWriting.IsCompleted)
+            {
+                return false;
+            }
+
+            _requestedSnapshot = written;
+            BeginSnapshot();
+            return true;
+        }).WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        if (!started)
+        {
+            throw new InvalidOperationException("a snapshot is already being taken");
+        }
+
+        return await written.Task.WaitAsync(TimeSpan.FromMinutes(10), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Replaces the data tree with a snapshot's (the AdminServer's restore command), as Apache 3.9
+    /// does but durable: the restored tree is written as this server's newest snapshot before it
+    /// serves, under the zxid the server has reached, so a restart comes back to it and replays only
+    /// what follows. The snapshot's sessions join the live ones; watches are dropped, as in Apache.
+    /// Only a standalone server restores: an ensemble member would diverge from its quorum.
+    /// </summary>
+    /// <returns>The newest zxid in the restored snapshot's nodes.</returns>
+    public async Task<long> RestoreAsync(Stream snapshot, CancellationToken cancellationToken = default)
+    {
+        if (Peer is not null)
+        {
+            throw new InvalidOperationException("restore replaces one server's data: it is supported on a standalone server only");
+        }
+
+        var received = Path.Combine(_store.SnapshotDirectory, $"restore-{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await using (var file = new FileStream(received, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                await snapshot.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Checked in full (magic, every record, the checksum) before anything is replaced.
+            var (tree, sessions) = SnapshotFile.Read(received);
+            var restoredZxid = NewestZxid(tree);
+            var deadline = Environment.TickCount64 + 30_000;
+            while (true)
+            {
+                var swapped = await Core.InvokeAsync(() =>
+                {
+                    // Between txns: none appended and unapplied, no snapshot being serialized or written.
+                    if (Core.OutstandingTxns > 0 || Core.IsSnapshotInProgress || !_snapshotWriting.IsCompleted)
+                    {
+                        return false;
+                    }
+
+                    tree.LastProcessedZxid = Math.Max(restoredZxid, Core.Tree.LastProcessedZxid);
+                    foreach (var session in Core.Sessions.Sessions.Where(s => !s.IsClosing))
+                    {
+                        sessions.TryAdd(session.Id, session.TimeoutMs);
+                    }
+
+                    _log.RollLog();
+                    _store.WriteSnapshot(tree, sessions, Config.ForceSync);
+                    Core.ReplaceTree(tree, sessions);
+                    return true;
+                }).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+                if (swapped)
+                {
+                    _logger.LogWarning("Data restored from a snapshot: {Nodes} znodes, {Sessions} sessions, newest zxid 0x{Zxid:x}", tree.NodeCount, sessions.Count, restoredZxid);
+                    return restoredZxid;
+                }
+
+                if (Environment.TickCount64 > deadline)
+                {
+                    throw new TimeoutException("the server stayed too busy to restore (writes or a snapshot in progress) for 30 s");
+                }
+
+                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            File.Delete(received);
+        }
+    }
+
+    private static long NewestZxid(DataTree tree)
+    {
+        var newest = 0L;
+        var pending = new Stack<DataNode>();
+        pending.Push(tree.Root);
+        while (pending.TryPop(out var node))
+        {
+            newest = Math.Max(newest, Math.Max(node.Czxid, Math.Max(node.Mzxid, node.Pzxid)));
+            foreach (var (_, child) in node.Children)
+            {
+                pending.Push(child);
+            }
+        }
+
+        return newest;
+    }
+
     /// <summary>Runs on the core thread once every node is serialized: the file is written in the background.</summary>
     private void WriteSnapshot(FuzzySnapshot snapshot)
     {
         var path = Path.Combine(_store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, snapshot.Zxid));
         var started = _snapshotStarted;
+        var requested = _requestedSnapshot;
+        _requestedSnapshot = null;
         _snapshotWriting = Task.Run(() =>
         {
             try
@@ -244,10 +363,12 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 SnapshotFile.Write(path, snapshot, Config.ForceSync);
                 SnapshotTime.Record(Environment.TickCount64 - started);
                 _logger.LogInformation("Snapshot written: {File} ({Nodes} znodes, {Bytes} bytes)", path, snapshot.NodesWritten, new FileInfo(path).Length);
+                requested?.TrySetResult(path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 _logger.LogError("Cannot write snapshot {File}: {Message}", path, e.Message);
+                requested?.TrySetException(e);
             }
             finally
             {

@@ -20,6 +20,15 @@ public sealed record AdminCommand(string Name, IReadOnlyList<string> Aliases, bo
 
     /// <summary>The word's text answer for the asking connection's peer (null when asked from elsewhere).</summary>
     public Func<IPEndPoint?, Task<string>>? Text { get; init; }
+
+    /// <summary>The HTTP method the command takes (restore is POSTed).</summary>
+    public string Method { get; init; } = "GET";
+
+    /// <summary>Whether the Authorization header must authenticate ids holding every permission on the root (3.9's snapshot and restore).</summary>
+    public bool RequiresAuthorization { get; init; }
+
+    /// <summary>For commands that need the whole request (its body, its caller) and answer more than JSON.</summary>
+    public Func<AdminRequest, Task<AdminResponse>>? Handle { get; init; }
 }
 
 /// <summary>
@@ -36,11 +45,13 @@ public sealed class AdminCommands
     private readonly FourLetterWordHandler _words;
     private readonly Dictionary<string, AdminCommand> _byName = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AdminCommand> _byWord = new(StringComparer.Ordinal);
+    private readonly AdminAuthorization _authorization;
 
-    public AdminCommands(SharpKeeperServer server, FourLetterWordHandler words)
+    public AdminCommands(SharpKeeperServer server, FourLetterWordHandler words, SnapshotCommands? snapshots = null)
     {
         _server = server;
         _words = words;
+        _authorization = new AdminAuthorization(server);
         All =
         [
             new("configuration", ["conf", "config"], true, Configuration) { Word = "conf", Text = _ => _words.ConfText() },
@@ -72,6 +83,12 @@ public sealed class AdminCommands
             new("monitor", ["mntr"], true, Monitor) { Word = "mntr", Text = _ => _words.MonitorText() },
             new("observer_connection_stat_reset", ["orst"], true, () => Ensemble("observer_connection_stat_reset", () => [])),
             new("observers", ["obsr"], true, () => Ensemble("observers", () => Fields(("synced_observers", 0L), ("observers", Array.Empty<object>())))),
+            new("restore", ["rest"], true, () => throw new AdminCommandException("restore is POSTed"))
+            {
+                Method = "POST",
+                RequiresAuthorization = true,
+                Handle = request => snapshots?.RestoreAsync(request) ?? Task.FromResult(Unavailable("restore")),
+            },
             new("ruok", [], false, () => Task.FromResult(new List<KeyValuePair<string, object?>>())) { Word = "ruok", Text = _ => Task.FromResult("imok") },
             new("zabstate", [], false, () => Ensemble("zabstate", () => Fields(("voting", false), ("zabstate", "")))),
             new("server_stats", ["srvr"], true, () => OnCoreAsync(ServerStats))
@@ -81,6 +98,11 @@ public sealed class AdminCommands
             },
             new("set_trace_mask", ["stmk"], false, SetTraceMask) { Word = "stmk", Text = _ => Task.FromResult("0") },
             new("system_properties", ["sysp"], false, () => Task.FromResult(SystemProperties())),
+            new("snapshot", ["snap"], true, () => throw new AdminCommandException("snapshot needs the AdminServer"))
+            {
+                RequiresAuthorization = true,
+                Handle = request => snapshots?.SnapshotAsync(request) ?? Task.FromResult(Unavailable("snapshot")),
+            },
             new("stat_reset", ["srst"], true, () => OnCoreAsync(() => { _words.ResetServer(); return []; }))
             {
                 Word = "srst",
@@ -119,32 +141,58 @@ public sealed class AdminCommands
     public AdminCommand? FindWord(string word) => _byWord.GetValueOrDefault(word);
 
     /// <summary>The command's JSON fields, then "command" and "error", as Apache's CommandResponse writes them.</summary>
-    public async Task<List<KeyValuePair<string, object?>>> ExecuteAsync(string nameOrAlias, IReadOnlyDictionary<string, string>? parameters = null)
+    public async Task<List<KeyValuePair<string, object?>>> ExecuteAsync(string nameOrAlias, IReadOnlyDictionary<string, string>? parameters = null) =>
+        (await ExecuteAsync(nameOrAlias, AdminRequest.Get(parameters)).ConfigureAwait(false)).Fields;
+
+    /// <summary>
+    /// Runs a command as Apache 3.9's AdminServer does: an unknown name and a server not serving are
+    /// answered in the JSON (status 200); then the authorization of the commands that require it
+    /// (401, 403, with the name as asked); then the command.
+    /// </summary>
+    public async Task<AdminResponse> ExecuteAsync(string nameOrAlias, AdminRequest request)
     {
         if (Find(nameOrAlias) is not { } command)
         {
-            return [new("command", nameOrAlias), new("error", "Unknown command: " + nameOrAlias)];
+            return new([new("command", nameOrAlias), new("error", "Unknown command: " + nameOrAlias)]);
         }
 
         if (command.NeedsServing && !_words.ModeInfo.IsServing)
         {
-            return [new("command", command.Name), new("error", FourLetterWordHandler.NotServing)];
+            return new([new("command", nameOrAlias), new("error", FourLetterWordHandler.NotServing)]);
+        }
+
+        if (command.RequiresAuthorization && await _authorization.CheckAsync(request).ConfigureAwait(false) is { } refusal)
+        {
+            return new([new("command", nameOrAlias), new("error", refusal.Error)], refusal.Status);
+        }
+
+        if (!string.Equals(request.Method, command.Method, StringComparison.OrdinalIgnoreCase) && !(command.Method == "GET" && request.Method == "HEAD"))
+        {
+            return new([new("command", command.Name), new("error", $"{command.Name} takes {command.Method}, not {request.Method}")], 405);
+        }
+
+        if (command.Handle is { } handle)
+        {
+            return await handle(request).ConfigureAwait(false);
         }
 
         List<KeyValuePair<string, object?>> fields;
         try
         {
-            fields = await command.Run(parameters ?? new Dictionary<string, string>()).ConfigureAwait(false);
+            fields = await command.Run(request.Query).ConfigureAwait(false);
         }
         catch (AdminCommandException e)
         {
-            return [new("error", e.Message), new("command", command.Name)];
+            return new([new("error", e.Message), new("command", command.Name)]);
         }
 
         fields.Add(new("command", command.Name));
         fields.Add(new("error", null));
-        return fields;
+        return new(fields);
     }
+
+    private static AdminResponse Unavailable(string command) =>
+        new([new("command", command), new("error", command + " is served by the AdminServer only")], 503);
 
     private static List<KeyValuePair<string, object?>> Fields(params (string Key, object? Value)[] fields) =>
         [.. fields.Select(f => new KeyValuePair<string, object?>(f.Key, f.Value))];

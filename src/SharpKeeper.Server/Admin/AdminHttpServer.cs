@@ -33,25 +33,44 @@ public sealed class AdminHttpServer : IAsyncDisposable
             kestrel.AddServerHeader = false;
         });
         var app = builder.Build();
-        app.MapGet(settings.CommandUrl, () => Results.Content(Listing(settings.CommandUrl, commands), "text/html"));
-        app.MapGet(settings.CommandUrl + "/{name}", async (string name, HttpContext context) =>
+        app.MapMethods(settings.CommandUrl, ["GET", "POST"], () => Results.Content(Listing(settings.CommandUrl, commands), "text/html"));
+        app.MapMethods(settings.CommandUrl + "/{name}", ["GET", "POST", "HEAD"], async (string name, HttpContext context) =>
         {
-            var parameters = context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal);
-            List<KeyValuePair<string, object?>> fields;
+            var http = context.Request;
+            var request = new AdminRequest(
+                http.Method,
+                http.Query.ToDictionary(q => q.Key, q => q.Value.FirstOrDefault() ?? "", StringComparer.Ordinal),
+                http.Headers.Authorization.FirstOrDefault(),
+                context.Connection.RemoteIpAddress,
+                context.Connection.ClientCertificate,
+                HttpMethods.IsPost(http.Method) ? http.Body : null);
+            AdminResponse response;
             try
             {
-                fields = await commands.ExecuteAsync(name, parameters).ConfigureAwait(false);
+                response = await commands.ExecuteAsync(name, request).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // A command that fails is a bug: logged with its stack, answered as a server error.
                 logger.LogError(e, "AdminServer command {Command} failed", name);
-                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-                fields = [new("command", name), new("error", "Internal error: " + e.Message)];
+                response = new([new("command", name), new("error", "Internal error: " + e.Message)], StatusCodes.Status500InternalServerError);
+            }
+
+            context.Response.StatusCode = response.Status;
+            foreach (var (header, value) in response.Headers)
+            {
+                context.Response.Headers[header] = value;
+            }
+
+            if (response.FilePath is { } file)
+            {
+                context.Response.ContentType = "application/octet-stream";
+                await context.Response.SendFileAsync(file).ConfigureAwait(false);
+                return;
             }
 
             context.Response.ContentType = "application/json";
-            await context.Response.Body.WriteAsync(Json(fields)).ConfigureAwait(false);
+            await context.Response.Body.WriteAsync(Json(response.Fields)).ConfigureAwait(false);
         });
         try
         {

@@ -196,9 +196,17 @@ public sealed partial class ServerConfig
         var address = values.String("admin.serverAddress", systemProperty: true) ?? "0.0.0.0";
         var port = values.Int("admin.serverPort", 8080, min: 0, max: 65535, systemProperty: true);
         var idleTimeout = values.Int("admin.idleTimeout", 30000, min: 1, systemProperty: true);
+        var snapshotEnabled = values.Bool("admin.snapshot.enabled", true, systemProperty: true);
+        var restoreEnabled = values.Bool("admin.restore.enabled", true, systemProperty: true);
+        var rateLimit = values.Int("admin.rateLimiterIntervalInMS", 300_000, min: 0, systemProperty: true);
         if (enabled)
         {
-            Admin = new AdminSettings(StripBrackets(address), port, "/" + commandUrl.Trim('/'), TimeSpan.FromMilliseconds(idleTimeout));
+            Admin = new AdminSettings(StripBrackets(address), port, "/" + commandUrl.Trim('/'), TimeSpan.FromMilliseconds(idleTimeout))
+            {
+                SnapshotEnabled = snapshotEnabled,
+                RestoreEnabled = restoreEnabled,
+                RateLimitInterval = TimeSpan.FromMilliseconds(rateLimit),
+            };
         }
     }
 

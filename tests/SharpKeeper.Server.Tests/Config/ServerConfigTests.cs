@@ -310,6 +310,25 @@ public sealed class ServerConfigTests : IDisposable
     }
 
     [Fact]
+    public void ThePrometheusProviderIsBuiltInWithApachesDefaultsAndCheckedSettings()
+    {
+        var config = Parse("""
+            dataDir=DATADIR
+            metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
+            metricsProvider.exportJvmInfo=false
+            """);
+        Assert.Empty(config.Warnings);
+        Assert.Equal(new MetricsSettings("0.0.0.0", 7000, ExportRuntime: false), config.Metrics);
+
+        var bad = Assert.Throws<ConfigException>(() => Parse("""
+            dataDir=DATADIR
+            metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
+            metricsProvider.httpPort=seventy
+            """));
+        Assert.Contains("metricsProvider.httpPort", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FeaturesSharpKeeperLacksAreWarnedAbout()
     {
         var config = Parse("""
@@ -319,12 +338,13 @@ public sealed class ServerConfigTests : IDisposable
             ssl.keyStore.location=server.p12
             authProvider.1=com.example.CustomAuthenticationProvider
             snapshot.compression.method=gz
-            metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
+            metricsProvider.className=com.example.StatsdMetricsProvider
             skipACL=yes
             """);
         Assert.Equal(
             ["authProvider.1", "snapshot.compression.method", "metricsProvider.className", "skipACL"],
             config.Warnings.Select(w => w.Key));
+        Assert.Null(config.Metrics);
         Assert.Equal(2281, config.SecureClientPort);
         Assert.True(config.SkipAcl);
     }
