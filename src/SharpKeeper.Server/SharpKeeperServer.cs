@@ -129,6 +129,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     /// <summary>The open client connections, including those not yet handshaken and four-letter-word ones.</summary>
     public IEnumerable<ClientConnection> ClientConnections => [.. _listener?.Connections ?? [], .. _secureListener?.Connections ?? []];
 
+    /// <summary>The connections accepted on secureClientPort (Apache's secure connection factory's).</summary>
+    public IEnumerable<ClientConnection> SecureClientConnections => _secureListener?.Connections ?? [];
+
     public void Start()
     {
         if (Config.DataDirIsUnderTmp)

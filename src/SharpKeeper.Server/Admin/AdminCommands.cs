@@ -285,10 +285,16 @@ public sealed class AdminCommands
         return fields.Count > 0 ? fields : standalone();
     }
 
-    /// <summary>The open connections as Apache's ConnectionBean: brief (stats) or with the session's figures (connections).</summary>
+    /// <summary>
+    /// The open connections as Apache's ConnectionBean, brief (stats) or with the session's figures
+    /// (connections): those of the secure client port under secure_connections, as Apache lists its
+    /// secure connection factory's.
+    /// </summary>
     private List<KeyValuePair<string, object?>> Connections(bool brief)
     {
+        var secure = _server.SecureClientConnections.ToHashSet();
         var connections = new List<object>();
+        var secureConnections = new List<object>();
         foreach (var connection in _words.OpenConnections())
         {
             var s = connection.Stats;
@@ -315,11 +321,10 @@ public sealed class AdminCommands
                     ("max_latency", s.MaxLatency)));
             }
 
-            connections.Add(fields);
+            (connection is Network.ClientConnection accepted && secure.Contains(accepted) ? secureConnections : connections).Add(fields);
         }
 
-        // No connection is told apart as secure here: TLS connections are listed with the others.
-        return Fields(("connections", connections), ("secure_connections", Array.Empty<object>()));
+        return Fields(("connections", connections), ("secure_connections", secureConnections));
     }
 
     /// <summary>Sessions by expiry time (the monotonic clock, as Apache's) and ephemerals by session.</summary>

@@ -4,8 +4,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Server.Config;
+using SharpKeeper.Server.Network;
 
 namespace SharpKeeper.Server.Admin;
 
@@ -18,21 +20,48 @@ public sealed class AdminHttpServer : IAsyncDisposable
 {
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
     private readonly WebApplication _app;
+    private readonly RateLimitedWarnings? _warnings;
 
-    private AdminHttpServer(WebApplication app) => _app = app;
+    private AdminHttpServer(WebApplication app, RateLimitedWarnings? warnings)
+    {
+        _app = app;
+        _warnings = warnings;
+    }
 
     public static async Task<AdminHttpServer?> StartAsync(AdminSettings settings, AdminCommands commands, ILogger logger)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         var address = IPAddress.TryParse(settings.Address, out var parsed) ? parsed : (await Dns.GetHostAddressesAsync(settings.Address).ConfigureAwait(false))[0];
+        var tls = settings.Https is { } https ? new TlsMaterial(https, logger) : null;
+        var warnings = tls is null ? null : new RateLimitedWarnings(logger, TimeSpan.FromMinutes(1));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(address, settings.Port);
+            kestrel.Listen(address, settings.Port, listen =>
+            {
+                if (tls is not null)
+                {
+                    AdminTls.Use(listen, tls, settings.ForceHttps, logger, warnings!);
+                }
+            });
             kestrel.Limits.KeepAliveTimeout = settings.IdleTimeout;
             kestrel.AddServerHeader = false;
         });
         var app = builder.Build();
+        if (tls is not null)
+        {
+            // As Apache's AdminServer over TLS: browsers are told to keep to HTTPS.
+            app.Use(async (context, next) =>
+            {
+                if (context.Features.Get<ITlsConnectionFeature>() is not null)
+                {
+                    context.Response.Headers.StrictTransportSecurity = "max-age=86400; includeSubDomains";
+                }
+
+                await next(context).ConfigureAwait(false);
+            });
+        }
+
         app.MapMethods(settings.CommandUrl, ["GET", "POST"], () => Results.Content(Listing(settings.CommandUrl, commands), "text/html"));
         app.MapMethods(settings.CommandUrl + "/{name}", ["GET", "POST", "HEAD"], async (string name, HttpContext context) =>
         {
@@ -81,11 +110,13 @@ public sealed class AdminHttpServer : IAsyncDisposable
             logger.LogError("Cannot start the AdminServer on {Address}:{Port}: {Message}; serving without it (admin.enableServer=false turns it off)",
                 settings.Address, settings.Port, e.Message);
             await app.DisposeAsync().ConfigureAwait(false);
+            warnings?.Dispose();
             return null;
         }
 
-        logger.LogInformation("AdminServer on {Address}:{Port}, commands under {Url}", settings.Address, settings.Port, settings.CommandUrl);
-        return new AdminHttpServer(app);
+        logger.LogInformation("AdminServer on {Address}:{Port} ({Scheme}), commands under {Url}", settings.Address, settings.Port,
+            tls is null ? "HTTP" : settings.ForceHttps ? "HTTPS" : "HTTP and HTTPS", settings.CommandUrl);
+        return new AdminHttpServer(app, warnings);
     }
 
     private static string Listing(string commandUrl, AdminCommands commands)
@@ -162,5 +193,6 @@ public sealed class AdminHttpServer : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        _warnings?.Dispose();
     }
 }

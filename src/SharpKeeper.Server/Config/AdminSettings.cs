@@ -10,4 +10,13 @@ public sealed record AdminSettings(string Address, int Port, string CommandUrl, 
 
     /// <summary>admin.rateLimiterIntervalInMS (3.9): at most one snapshot and one restore per interval.</summary>
     public TimeSpan RateLimitInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// HTTPS (admin.forceHttps or admin.portUnification) with the ssl.quorum.* stores; a client
+    /// certificate is required with admin.needClientAuth. Null for plain HTTP.
+    /// </summary>
+    public TlsSettings? Https { get; init; }
+
+    /// <summary>admin.forceHttps: HTTPS only; otherwise, with <see cref="Https"/>, both on the one port.</summary>
+    public bool ForceHttps { get; init; }
 }

@@ -47,7 +47,7 @@ internal static class ConfigKeys
     /// <summary>Keys Apache reads as "zookeeper." system properties that SharpKeeper ignores (tuning of Java internals, mostly).</summary>
     public static readonly FrozenSet<string> IgnoredSystemProperties = FrozenSet.Create(StringComparer.Ordinal,
     [
-        "admin.forceHttps", "admin.httpVersion", "admin.portUnification", "audit.enable", "audit.impl.class",
+        "admin.httpVersion", "audit.enable", "audit.impl.class",
         "bitHashCacheSize", "clientTcpKeepAlive", "closeSessionTxn.enabled", "cnxTimeout",
         "commitProcessor.maxCommitBatchSize", "commitProcessor.maxReadBatchSize", "commitProcessor.numWorkerThreads",
         "commitProcessor.shutdownTimeout", "connection_throttle_decrease_ratio", "connection_throttle_drop_decrease",

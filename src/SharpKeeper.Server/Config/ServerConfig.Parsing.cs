@@ -31,7 +31,7 @@ public sealed partial class ServerConfig
         config.ReadClientSasl(values, baseDirectory, warnings);
         config.ReadQuorumSasl(values, baseDirectory);
         config.ReadAuthEnforcement(values);
-        config.ReadAdmin(values);
+        config.ReadAdmin(values, file, baseDirectory);
         config.ReadMetrics(values);
         config.ReadTimes(values, file);
         config.ReadTuning(values, warnings);
@@ -188,7 +188,7 @@ public sealed partial class ServerConfig
     }
 
     /// <summary>The AdminServer: on by default, as in Apache, on 0.0.0.0:8080 with commands under /commands.</summary>
-    private void ReadAdmin(ConfigValues values)
+    private void ReadAdmin(ConfigValues values, string file, string baseDirectory)
     {
         // Read (and checked) even when the server is off, so that none of them is an unknown key.
         var enabled = values.Bool("admin.enableServer", true, systemProperty: true);
@@ -199,6 +199,17 @@ public sealed partial class ServerConfig
         var snapshotEnabled = values.Bool("admin.snapshot.enabled", true, systemProperty: true);
         var restoreEnabled = values.Bool("admin.restore.enabled", true, systemProperty: true);
         var rateLimit = values.Int("admin.rateLimiterIntervalInMS", 300_000, min: 0, systemProperty: true);
+
+        // HTTPS with the quorum's key and trust stores, as Apache's AdminServer: forced, or beside HTTP on the one port.
+        var forceHttps = values.Bool("admin.forceHttps", false, systemProperty: true);
+        var portUnification = values.Bool("admin.portUnification", false, systemProperty: true);
+        var needClientAuth = values.Bool("admin.needClientAuth", false, systemProperty: true);
+        var https = enabled && (forceHttps || portUnification)
+            ? ReadTls(values, "ssl.quorum", file, baseDirectory, "for the AdminServer's HTTPS (admin.forceHttps or admin.portUnification)") with
+            {
+                ClientAuth = needClientAuth ? ClientAuthMode.Need : ClientAuthMode.None,
+            }
+            : null;
         if (enabled)
         {
             Admin = new AdminSettings(StripBrackets(address), port, "/" + commandUrl.Trim('/'), TimeSpan.FromMilliseconds(idleTimeout))
@@ -206,6 +217,8 @@ public sealed partial class ServerConfig
                 SnapshotEnabled = snapshotEnabled,
                 RestoreEnabled = restoreEnabled,
                 RateLimitInterval = TimeSpan.FromMilliseconds(rateLimit),
+                Https = https,
+                ForceHttps = forceHttps,
             };
         }
     }

@@ -371,11 +371,13 @@ public sealed class ClientTlsTests : IDisposable
         Differential.HandshakeDifferentialTests.Frame(w => new ConnectRequest(0, 0, 30000, 0, new byte[16], false).Write(w));
 
     /// <summary>A session over TLS, one request at a time.</summary>
-    private sealed class TlsSession : IAsyncDisposable
+    internal sealed class TlsSession : IAsyncDisposable
     {
         private readonly TcpClient _client;
         private readonly SslStream _stream;
         private int _xid;
+
+        public long SessionId { get; private set; }
 
         private TlsSession(TcpClient client, SslStream stream)
         {
@@ -403,7 +405,8 @@ public sealed class ClientTlsTests : IDisposable
                 await stream.WriteAsync(Differential.HandshakeDifferentialTests.Frame(w => new ConnectRequest(0, 0, 30000, 0, new byte[16], false).Write(w)), timeout.Token);
                 var reply = await session.ReadFrameAsync(timeout.Token) ?? throw new IOException("closed during the session handshake");
                 var r = new JuteReader(reply);
-                if (ConnectResponse.Read(ref r).SessionId == 0)
+                session.SessionId = ConnectResponse.Read(ref r).SessionId;
+                if (session.SessionId == 0)
                 {
                     throw new IOException("session refused");
                 }
