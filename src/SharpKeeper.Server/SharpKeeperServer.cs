@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Server.Admin;
+using SharpKeeper.Server.Admin.Console;
 using SharpKeeper.Server.Metrics;
 using SharpKeeper.Server.Config;
 using SharpKeeper.Server.Data;
@@ -20,6 +21,8 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     private readonly FileStore _store;
     private Task _snapshotWriting = Task.CompletedTask;
     private long _snapshotStarted;
+
+    private ConsoleApi? _console;
 
     /// <summary>Set on the core thread when the AdminServer asked for the snapshot being taken.</summary>
     private TaskCompletionSource<string>? _requestedSnapshot;
@@ -169,7 +172,9 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         // Before the client port opens, so that a server taking clients answers probes too.
         if (Config.Admin is { } admin)
         {
-            AdminServer = AdminHttpServer.StartAsync(admin, Commands, LoggerFactory.CreateLogger("SharpKeeper.Server.Admin")).GetAwaiter().GetResult();
+            var adminLogger = LoggerFactory.CreateLogger("SharpKeeper.Server.Admin");
+            _console = admin.ConsoleEnabled ? new ConsoleApi(this, new AdminAuthorization(this), adminLogger) : null;
+            AdminServer = AdminHttpServer.StartAsync(admin, Commands, _console, adminLogger).GetAwaiter().GetResult();
         }
 
         Peer?.Start();
@@ -431,6 +436,11 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         if (AdminServer is not null)
         {
             await AdminServer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_console is not null)
+        {
+            await _console.DisposeAsync().ConfigureAwait(false);
         }
 
         if (Peer is not null)

@@ -28,7 +28,7 @@ public sealed class AdminHttpServer : IAsyncDisposable
         _warnings = warnings;
     }
 
-    public static async Task<AdminHttpServer?> StartAsync(AdminSettings settings, AdminCommands commands, ILogger logger)
+    public static async Task<AdminHttpServer?> StartAsync(AdminSettings settings, AdminCommands commands, Console.ConsoleApi? console, ILogger logger)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -62,6 +62,7 @@ public sealed class AdminHttpServer : IAsyncDisposable
             });
         }
 
+        console?.Map(app);
         app.MapMethods(settings.CommandUrl, ["GET", "POST"], () => Results.Content(Listing(settings.CommandUrl, commands), "text/html"));
         app.MapMethods(settings.CommandUrl + "/{name}", ["GET", "POST", "HEAD"], async (string name, HttpContext context) =>
         {

@@ -17,6 +17,9 @@ public sealed record AdminSettings(string Address, int Port, string CommandUrl, 
     /// </summary>
     public TlsSettings? Https { get; init; }
 
+    /// <summary>admin.console.enabled (SharpKeeper's own; default on): the web console at the root of the AdminServer.</summary>
+    public bool ConsoleEnabled { get; init; } = true;
+
     /// <summary>admin.forceHttps: HTTPS only; otherwise, with <see cref="Https"/>, both on the one port.</summary>
     public bool ForceHttps { get; init; }
 }

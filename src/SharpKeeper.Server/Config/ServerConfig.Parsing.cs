@@ -204,6 +204,7 @@ public sealed partial class ServerConfig
         var forceHttps = values.Bool("admin.forceHttps", false, systemProperty: true);
         var portUnification = values.Bool("admin.portUnification", false, systemProperty: true);
         var needClientAuth = values.Bool("admin.needClientAuth", false, systemProperty: true);
+        var console = values.Bool("admin.console.enabled", true, systemProperty: true);
         var https = enabled && (forceHttps || portUnification)
             ? ReadTls(values, "ssl.quorum", file, baseDirectory, "for the AdminServer's HTTPS (admin.forceHttps or admin.portUnification)") with
             {
@@ -219,6 +220,7 @@ public sealed partial class ServerConfig
                 RateLimitInterval = TimeSpan.FromMilliseconds(rateLimit),
                 Https = https,
                 ForceHttps = forceHttps,
+                ConsoleEnabled = console,
             };
         }
     }
