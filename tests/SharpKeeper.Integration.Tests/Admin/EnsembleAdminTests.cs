@@ -8,7 +8,7 @@ namespace SharpKeeper.Integration.Tests.Admin;
 /// <summary>
 /// The AdminServer's ensemble commands (leader, zabstate, voting_view, observers, orst) on mixed
 /// ensembles with an observer: a SharpKeeper follower and an Apache follower of the same Apache
-/// leader, and a SharpKeeper leader and an Apache leader, answer with the same keys at every level
+/// leader, a SharpKeeper and an Apache leader, and a SharpKeeper and an Apache observer, answer with the same keys at every level
 /// and the same values, but for each one's own id, addresses and traffic figures.
 /// </summary>
 [Collection(EnsembleCollection.Name)]
@@ -39,12 +39,14 @@ public sealed class EnsembleAdminTests(ITestOutputHelper output)
             AssertAlike(apacheLed[2][command], apacheLed[1][command], "follower " + command, OwnValues);
         }
 
-        // A SharpKeeper leader (3) of two Apache followers and the same Apache observer.
-        var sharpLed = await AnswersAsync([MemberKind.Apache, MemberKind.Apache, MemberKind.SharpKeeper, MemberKind.Apache]);
+        // A SharpKeeper leader (3) of two Apache followers and a SharpKeeper observer (4).
+        var sharpLed = await AnswersAsync([MemberKind.Apache, MemberKind.Apache, MemberKind.SharpKeeper, MemberKind.SharpKeeper]);
         foreach (var command in EnsembleCommands)
         {
             output.WriteLine($"{command}: Apache leader {apacheLed[3][command]}\nSharpKeeper leader {sharpLed[3][command]}");
             AssertAlike(apacheLed[3][command], sharpLed[3][command], "leader " + command, new HashSet<string>([.. OwnValues, .. EnsembleOwnValues]));
+            output.WriteLine($"{command}: Apache observer {apacheLed[4][command]}\nSharpKeeper observer {sharpLed[4][command]}");
+            AssertAlike(apacheLed[4][command], sharpLed[4][command], "observer " + command, new HashSet<string>([.. OwnValues, .. EnsembleOwnValues]));
         }
 
         // The leader lists its observer, as Apache's does.
@@ -53,7 +55,7 @@ public sealed class EnsembleAdminTests(ITestOutputHelper output)
         Assert.Equal(1, sharpLed[3]["observers"].GetProperty("synced_observers").GetInt64());
     }
 
-    /// <summary>Starts an ensemble of these kinds with member 4 an observer, and asks each participant every ensemble command once 3 leads.</summary>
+    /// <summary>Starts an ensemble of these kinds with member 4 an observer, and asks each member every ensemble command once 3 leads.</summary>
     private async Task<Dictionary<int, Dictionary<string, JsonElement>>> AnswersAsync(IReadOnlyList<MemberKind> kinds)
     {
         await using var cluster = EnsembleCluster.Create(kinds, observers: new HashSet<int> { 4 });
@@ -71,7 +73,7 @@ public sealed class EnsembleAdminTests(ITestOutputHelper output)
             await EnsembleTests.PollAsync(async () => await cluster[4].ModeAsync() == "observer", "the observer to serve");
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
             var answers = new Dictionary<int, Dictionary<string, JsonElement>>();
-            foreach (var id in new[] { 1, 2, 3 })
+            foreach (var id in new[] { 1, 2, 3, 4 })
             {
                 answers[id] = [];
                 foreach (var command in EnsembleCommands)
