@@ -53,6 +53,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 MinSessionTimeoutMs = config.MinSessionTimeout,
                 MaxSessionTimeoutMs = config.MaxSessionTimeout,
                 ExtendedTypesEnabled = config.ExtendedTypesEnabled,
+                SkipAcl = config.SkipAcl,
                 SuperDigest = config.SuperDigest,
                 SaslUsers = config.SaslUsers,
                 ProviderSchemes = config.AuthProviderSchemes,

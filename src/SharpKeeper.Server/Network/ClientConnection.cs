@@ -404,7 +404,7 @@ public sealed class ClientConnection : IClientConnection
 
     public void Process(EventType type, string path, IReadOnlyList<Acl>? nodeAcl)
     {
-        if (IsClosed || (nodeAcl is not null && !AclChecker.IsAllowed(nodeAcl, Perms.Read, AuthInfo)))
+        if (IsClosed || (nodeAcl is not null && !_core.Options.SkipAcl && !AclChecker.IsAllowed(nodeAcl, Perms.Read, AuthInfo)))
         {
             return;
         }

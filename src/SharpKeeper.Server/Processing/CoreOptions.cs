@@ -7,6 +7,9 @@ public sealed record CoreOptions
     public int MinSessionTimeoutMs { get; init; } = 4000;
     public int MaxSessionTimeoutMs { get; init; } = 40000;
     public bool ExtendedTypesEnabled { get; init; }
+
+    /// <summary>skipACL=yes: no ACL check anywhere (Apache's checkACL returns at once); a warning says so at start.</summary>
+    public bool SkipAcl { get; init; }
     public long ServerId { get; init; } = 1;
 
     /// <summary>"super:base64digest": an addAuth digest that produces it authenticates as super.</summary>

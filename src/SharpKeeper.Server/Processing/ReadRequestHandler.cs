@@ -13,7 +13,7 @@ public readonly record struct ReadOutcome(ErrorCode Err, Response? Body, bool Cl
 /// Answers the requests that need no transaction — reads, watches, auth, ping, sync — against the
 /// applied tree, with ZooKeeper's ACL checks and watch registration.
 /// </summary>
-public sealed class ReadRequestHandler(DataTree tree, string? superDigest)
+public sealed class ReadRequestHandler(DataTree tree, string? superDigest, bool skipAcl = false)
 {
     public ReadOutcome Execute(ClientRequest request, IClientConnection connection)
     {
@@ -99,7 +99,7 @@ public sealed class ReadRequestHandler(DataTree tree, string? superDigest)
         IReadOnlyList<Acl> acl = node.Acl;
 
         // Without ADMIN, digest ids are shown with the password hash masked, as ZooKeeper does.
-        if (!AclChecker.IsAllowed(node.Acl, Perms.Admin, connection.AuthInfo))
+        if (!skipAcl && !AclChecker.IsAllowed(node.Acl, Perms.Admin, connection.AuthInfo))
         {
             acl = [.. node.Acl.Select(a => a.Id.Scheme == AuthProviders.Digest ? a with { Id = a.Id with { Ident = MaskDigest(a.Id.Ident) } } : a)];
         }
@@ -233,9 +233,10 @@ public sealed class ReadRequestHandler(DataTree tree, string? superDigest)
 
     private DataNode Require(string path) => tree.GetNode(path) ?? throw new KeeperException(ErrorCode.NoNode, path);
 
-    private static void CheckAcl(DataNode node, Perms perm, IClientConnection connection)
+    /// <summary>ZooKeeper's checkACL: NoAuth unless the session's ids are granted the permission, or skipACL turns checks off.</summary>
+    private void CheckAcl(DataNode node, Perms perm, IClientConnection connection)
     {
-        if (!AclChecker.IsAllowed(node.Acl, perm, connection.AuthInfo))
+        if (!skipAcl && !AclChecker.IsAllowed(node.Acl, perm, connection.AuthInfo))
         {
             throw new KeeperException(ErrorCode.NoAuth);
         }

@@ -59,8 +59,8 @@ public sealed class ServerCore
         Tree = tree ?? new DataTree();
         Sessions = new SessionTracker(options.TickTimeMs, options.ServerId, clock.WallMillis);
         _pending = new PendingChanges(Tree);
-        _preparer = new RequestPreparer(_pending, Tree, options.ExtendedTypesEnabled, options.ProviderSchemes);
-        _reads = new ReadRequestHandler(Tree, options.SuperDigest);
+        _preparer = new RequestPreparer(_pending, Tree, options.ExtendedTypesEnabled, options.ProviderSchemes, options.SkipAcl);
+        _reads = new ReadRequestHandler(Tree, options.SuperDigest, options.SkipAcl);
         _nextZxid = Tree.LastProcessedZxid + 1;
         _nextContainerCheck = clock.MonotonicMillis + options.ContainerCheckIntervalMs;
         _snapshotJitter = new Random((int)options.ServerId);
@@ -983,8 +983,8 @@ public sealed class ServerCore
         _outstanding.Clear();
         Tree = tree;
         _pending = new PendingChanges(Tree);
-        _preparer = new RequestPreparer(_pending, Tree, _options.ExtendedTypesEnabled, _options.ProviderSchemes);
-        _reads = new ReadRequestHandler(Tree, _options.SuperDigest);
+        _preparer = new RequestPreparer(_pending, Tree, _options.ExtendedTypesEnabled, _options.ProviderSchemes, _options.SkipAcl);
+        _reads = new ReadRequestHandler(Tree, _options.SuperDigest, _options.SkipAcl);
         var now = _clock.MonotonicMillis;
         foreach (var session in Sessions.Sessions.ToList())
         {

@@ -2,8 +2,8 @@ using SharpKeeper.Integration.Tests.Infrastructure;
 
 namespace SharpKeeper.Integration.Tests.Differential;
 
-/// <summary>Apache ZooKeeper 3.8 and SharpKeeper side by side, shared by all differential cases.</summary>
-public sealed class DifferentialFixture : IAsyncLifetime
+/// <summary>An Apache ZooKeeper 3.8 server and a SharpKeeper server with the same settings, for differential cases.</summary>
+public abstract class ServerPairFixture(string apacheConfig, string sharpConfig) : IAsyncLifetime
 {
     private ApacheZooKeeperProcess? _apache;
     private SharpKeeperProcess? _sharp;
@@ -14,8 +14,8 @@ public sealed class DifferentialFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var apache = ApacheZooKeeperProcess.StartAsync();
-        var sharp = SharpKeeperProcess.StartAsync("znode.container.checkIntervalMs=1000");
+        var apache = ApacheZooKeeperProcess.StartAsync(extraConfig: apacheConfig);
+        var sharp = SharpKeeperProcess.StartAsync(sharpConfig);
         _apache = await apache;
         _sharp = await sharp;
     }
@@ -33,6 +33,12 @@ public sealed class DifferentialFixture : IAsyncLifetime
         }
     }
 }
+
+/// <summary>The pair shared by all differential cases.</summary>
+public sealed class DifferentialFixture() : ServerPairFixture("", "znode.container.checkIntervalMs=1000");
+
+/// <summary>A pair started with skipACL=yes.</summary>
+public sealed class SkipAclFixture() : ServerPairFixture("skipACL=yes", "skipACL=yes");
 
 [CollectionDefinition(Name)]
 public sealed class DifferentialCollection : ICollectionFixture<DifferentialFixture>

@@ -5,7 +5,7 @@ using SharpKeeper.Protocol.Records;
 namespace SharpKeeper.Integration.Tests.Differential;
 
 /// <summary>Runs a script against Apache ZooKeeper and SharpKeeper and requires identical transcripts.</summary>
-public abstract class DifferentialTestBase(DifferentialFixture fixture)
+public abstract class DifferentialTestBase(ServerPairFixture fixture)
 {
     protected static readonly List<Acl> Open = [.. Acl.OpenAclUnsafe];
 
