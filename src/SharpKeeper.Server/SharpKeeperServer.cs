@@ -54,6 +54,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 MaxSessionTimeoutMs = config.MaxSessionTimeout,
                 ExtendedTypesEnabled = config.ExtendedTypesEnabled,
                 SkipAcl = config.SkipAcl,
+                GlobalOutstandingLimit = config.GlobalOutstandingLimit,
                 SuperDigest = config.SuperDigest,
                 SaslUsers = config.SaslUsers,
                 ProviderSchemes = config.AuthProviderSchemes,

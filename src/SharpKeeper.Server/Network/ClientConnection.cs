@@ -151,6 +151,12 @@ public sealed class ClientConnection : IClientConnection
         var handshaken = false;
         while (!IsClosed)
         {
+            if (handshaken)
+            {
+                // globalOutstandingLimit: no new requests while the core has that many unanswered.
+                await _core.Throttle.WaitOpenAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = read.Buffer;
             try

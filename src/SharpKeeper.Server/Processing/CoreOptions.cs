@@ -8,6 +8,9 @@ public sealed record CoreOptions
     public int MaxSessionTimeoutMs { get; init; } = 40000;
     public bool ExtendedTypesEnabled { get; init; }
 
+    /// <summary>globalOutstandingLimit: unanswered requests at which connections stop reading (Apache's default 1000).</summary>
+    public int GlobalOutstandingLimit { get; init; } = 1000;
+
     /// <summary>skipACL=yes: no ACL check anywhere (Apache's checkACL returns at once); a warning says so at start.</summary>
     public bool SkipAcl { get; init; }
     public long ServerId { get; init; } = 1;

@@ -53,6 +53,7 @@ public sealed class ServerCore
     public ServerCore(CoreOptions options, IClock clock, ITxnLog log, ILogger logger, DataTree? tree = null)
     {
         _options = options;
+        Throttle = new OutstandingGate(options.GlobalOutstandingLimit);
         _clock = clock;
         _log = log;
         _logger = logger;
@@ -99,6 +100,9 @@ public sealed class ServerCore
 
     public ServerStats Stats { get; } = new();
     public CoreOptions Options => _options;
+
+    /// <summary>Holds connections back from reading while globalOutstandingLimit requests are unanswered.</summary>
+    public OutstandingGate Throttle { get; }
     public IClock Clock => _clock;
     public IReadOnlyCollection<IClientConnection> Connections => _connections;
     public int OutstandingTxns => _outstanding.Count;
@@ -472,6 +476,7 @@ public sealed class ServerCore
 
         connection.Stats.Outstanding++;
         Stats.OutstandingRequests++;
+        Throttle.Set(Stats.OutstandingRequests);
 
         if (request.Type == OpCode.Check)
         {
@@ -846,6 +851,7 @@ public sealed class ServerCore
     {
         var connection = request.Connection;
         Stats.OutstandingRequests--;
+        Throttle.Set(Stats.OutstandingRequests);
         if (connection is null || connection.IsClosed)
         {
             return;
@@ -917,6 +923,10 @@ public sealed class ServerCore
 
         _pending.Clear();
         _replication = new StandaloneReplication(this);
+
+        // Every connection is closed: no request is left to answer.
+        Stats.OutstandingRequests = 0;
+        Throttle.Set(0);
         return Tree.LastProcessedZxid;
     }
 
@@ -1097,7 +1107,23 @@ public sealed class ServerCore
         if (connection.SessionId != 0 && _states.TryGetValue(connection.SessionId, out var state) && ReferenceEquals(state.Owner, connection))
         {
             state.Owner = null;
+            ForgetUnanswered(state);
             state.Pending.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Reads and forwarded requests queued behind a session's writes will not be answered once its
+    /// connection is gone: they leave the outstanding count (queued writes are answered, to nobody,
+    /// when they commit), so that globalOutstandingLimit never holds back on requests no one waits for.
+    /// </summary>
+    private void ForgetUnanswered(SessionState state)
+    {
+        var unanswered = state.Pending.Count(e => e.Read is not null || e.Forwarded is not null);
+        if (unanswered > 0)
+        {
+            Stats.OutstandingRequests = Math.Max(0, Stats.OutstandingRequests - unanswered);
+            Throttle.Set(Stats.OutstandingRequests);
         }
     }
 

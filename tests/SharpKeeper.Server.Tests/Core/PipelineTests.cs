@@ -137,3 +137,49 @@ public sealed class PipelineTests
         Assert.DoesNotContain(c, _h.Core.Connections);
     }
 }
+
+/// <summary>globalOutstandingLimit: the count of unanswered requests behind it, and the gate connections wait on.</summary>
+public sealed class OutstandingLimitTests
+{
+    [Fact]
+    public void TheGateClosesAtTheLimitAndOpensBelowIt()
+    {
+        var h = new CoreHarness(CoreHarness.DefaultOptions with { GlobalOutstandingLimit = 2 });
+        var c = h.Connect();
+        h.Send(c, OpCode.Create2, Req.Create("/a"));
+        Assert.False(h.Core.Throttle.IsClosed);
+        var waiting = h.Core.Throttle.WaitOpenAsync(CancellationToken.None);
+        Assert.True(waiting.IsCompleted);
+
+        h.Send(c, OpCode.Create2, Req.Create("/b"));
+        Assert.True(h.Core.Throttle.IsClosed);
+        waiting = h.Core.Throttle.WaitOpenAsync(CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+
+        // The writes become durable and are answered: the gate opens and the waiter goes on.
+        h.Sync();
+        Assert.Equal(2, c.Replies.Count());
+        Assert.False(h.Core.Throttle.IsClosed);
+        Assert.True(waiting.IsCompleted);
+        Assert.Equal(0, h.Core.Stats.OutstandingRequests);
+    }
+
+    [Fact]
+    public void ReadsQueuedBehindWritesOfAClosedConnectionLeaveTheCount()
+    {
+        var h = new CoreHarness(CoreHarness.DefaultOptions with { GlobalOutstandingLimit = 3 });
+        var c = h.Connect();
+        h.Send(c, OpCode.Create2, Req.Create("/a"));
+        h.Send(c, OpCode.GetData, Req.Watch("/a"));
+        h.Send(c, OpCode.GetData, Req.Watch("/a"));
+        Assert.Equal(3, h.Core.Stats.OutstandingRequests);
+        Assert.True(h.Core.Throttle.IsClosed);
+
+        // The client goes away: its two reads will never be answered; its write is, to nobody.
+        h.Core.Handle(new ConnectionClosedMessage(c));
+        Assert.Equal(1, h.Core.Stats.OutstandingRequests);
+        Assert.False(h.Core.Throttle.IsClosed);
+        h.Sync();
+        Assert.Equal(0, h.Core.Stats.OutstandingRequests);
+    }
+}
