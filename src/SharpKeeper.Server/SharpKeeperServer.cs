@@ -41,10 +41,11 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         // The stores are read first: an unreadable one stops the start naming its key and file.
         ClientTls = config.ClientTls is { } tls ? new ClientTls(tls, loggerFactory.CreateLogger("SharpKeeper.Server.Network")) : null;
         var storeLogger = loggerFactory.CreateLogger("SharpKeeper.Server.Persistence");
+        config.EnsureDataDirectories();
         _store = new FileStore(config.DataDir, config.DataLogDir, storeLogger);
         // An ensemble member keeps its recent committed txns to sync learners by DIFF, starting with the replayed ones.
         var commitLogCount = config.IsStandalone ? 0 : config.CommitLogCount;
-        Recovered = _store.Recover(commitLogCount);
+        Recovered = _store.Recover(commitLogCount, requireSnapshotWithLogs: !config.SnapshotTrustEmpty);
         _log = new FileTxnLog(config.DataLogDir, config.PreAllocSize, config.ForceSync, storeLogger);
         Core = new ServerCore(
             new CoreOptions
@@ -216,7 +217,13 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         var listener = new ClientListener(
             new IPEndPoint(ip, port),
             Core,
-            new NetworkOptions { JuteMaxBuffer = Config.JuteMaxBuffer, MaxClientConnectionsPerIp = Config.MaxClientCnxns },
+            new NetworkOptions
+            {
+                JuteMaxBuffer = Config.JuteMaxBuffer,
+                MaxClientConnectionsPerIp = Config.MaxClientCnxns,
+                MaxConnections = Config.MaxCnxns,
+                TotalConnections = () => ConnectionCount,
+            },
             LoggerFactory.CreateLogger("SharpKeeper.Server.Network"),
             (word, requester) => Admin.ExecuteAsync(word, requester),
             tls,

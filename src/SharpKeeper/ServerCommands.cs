@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using SharpKeeper.Server;
 using SharpKeeper.Server.Config;
+using SharpKeeper.Server.Persistence;
 
 namespace SharpKeeper.Cli;
 
@@ -44,7 +45,16 @@ public static class ServerCommands
         }
 
         logger.LogInformation("Using config: {Config}", config.SourceFile ?? "(embedded default)");
-        Directory.CreateDirectory(config.DataDir);
+        try
+        {
+            config.EnsureDataDirectories();
+        }
+        catch (ConfigException e)
+        {
+            logger.LogError("Cannot start: {Message}", e.Message);
+            return 2;
+        }
+
         var pidFile = Path.Combine(config.DataDir, PidFileName);
         File.WriteAllText(pidFile, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -88,6 +98,16 @@ public static class ServerCommands
         {
             logger.LogError("Cannot start: {Message}", e.Message);
             return 2;
+        }
+        catch (CorruptStoreException e)
+        {
+            logger.LogError("Cannot start: {Message}", e.Message);
+            return 3;
+        }
+        catch (IOException e)
+        {
+            logger.LogError("Cannot start: {Message}", e.Message);
+            return 1;
         }
         finally
         {

@@ -980,6 +980,29 @@ public sealed partial class ServerConfig
         values.Bool("multiAddress.enabled", false);
 
 
+        // Features of Apache that SharpKeeper does not have yet: accepted, and said to be ignored.
+        foreach (var (key, systemProperty) in new[] { ("readonlymode.enabled", true), ("localSessionsEnabled", false), ("localSessionsUpgradingEnabled", false), ("reconfigEnabled", false), ("digest.enabled", true) })
+        {
+            Warn(values.Find(key, systemProperty) is { } on && on.Value.Trim().Equals("true", StringComparison.OrdinalIgnoreCase) ? on : null,
+                key switch
+                {
+                    "readonlymode.enabled" => "read-only mode is not supported yet; ignored (a server cut off from its quorum stops serving)",
+                    "reconfigEnabled" => "dynamic reconfiguration is not supported yet; ignored (reconfig answers ReconfigDisabled)",
+                    "digest.enabled" => "SharpKeeper keeps no data tree digest; ignored",
+                    _ => "local sessions are not supported yet; ignored (every session is global)",
+                });
+        }
+
+        foreach (var key in new[] { "observerMasterPort", "connectToLearnerMasterLimit" })
+        {
+            Warn(values.Find(key), "observer masters are not supported; ignored (observers follow the leader)");
+        }
+
+        foreach (var key in new[] { "snapSizeLimitInKb", "txnLogSizeLimitInKb" })
+        {
+            Warn(values.Find(key, systemProperty: true), "snapshots are taken by snapCount and log files rolled with them; ignored");
+        }
+
         Warn(values.Find("DigestAuthenticationProvider.digestAlg", true) is { Value: not ("" or "SHA1" or "SHA-1") } digestAlg ? digestAlg : null,
             "only SHA1 digests are supported by SharpKeeper; ignored");
         Warn(values.Find("snapshot.compression.method", true) is { Value.Length: > 0 } compression ? compression : null,

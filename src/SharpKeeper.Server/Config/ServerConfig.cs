@@ -242,6 +242,30 @@ public sealed partial class ServerConfig
     /// <summary>The Prometheus endpoint, when metricsProvider.className names Apache's PrometheusMetricsProvider.</summary>
     public MetricsSettings? Metrics { get; private set; }
 
+    /// <summary>
+    /// Creates dataDir and dataLogDir when missing, or with datadir.autocreate=false (as Apache) refuses
+    /// to start without them: a missing directory is then an operator's mistake, not a fresh server.
+    /// </summary>
+    /// <exception cref="ConfigException">A directory is missing and may not be created.</exception>
+    public void EnsureDataDirectories()
+    {
+        foreach (var directory in new[] { DataDir, DataLogDir }.Distinct())
+        {
+            if (Directory.Exists(directory))
+            {
+                continue;
+            }
+
+            if (!DataDirAutoCreate)
+            {
+                throw new ConfigException(SourceFile ?? EmbeddedSourceName, 0, "datadir.autocreate",
+                    $"the data directory {directory} does not exist and automatic creation is off: create it, or set datadir.autocreate=true");
+            }
+
+            Directory.CreateDirectory(directory);
+        }
+    }
+
     /// <summary>What Apache would hold as system properties for this configuration (the sysp admin command).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> SystemProperties { get; private set; } = [];
 

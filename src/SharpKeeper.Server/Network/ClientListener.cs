@@ -81,6 +81,18 @@ public sealed class ClientListener : IAsyncDisposable
             socket.NoDelay = true;
             var ip = ((IPEndPoint)socket.RemoteEndPoint!).Address;
             var key = (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString();
+            if (_options.MaxConnections > 0 && (_options.TotalConnections?.Invoke() ?? ConnectionCount) >= _options.MaxConnections)
+            {
+                _core.Stats.ConnectionRejected();
+                if (_warnings.ShouldLog("too many connections in all", key))
+                {
+                    _logger.LogWarning("Too many connections in all (maxCnxns is {Max}): refused /{Ip}", _options.MaxConnections, key);
+                }
+
+                socket.Dispose();
+                continue;
+            }
+
             var count = _perIp.AddOrUpdate(key, 1, (_, c) => c + 1);
             if (_options.MaxClientConnectionsPerIp > 0 && count > _options.MaxClientConnectionsPerIp)
             {

@@ -7,4 +7,10 @@ public sealed record NetworkOptions
 
     /// <summary>Connections allowed from one IP address; 0 = unlimited.</summary>
     public int MaxClientConnectionsPerIp { get; init; } = 60;
+
+    /// <summary>Connections allowed in all, on every client port (maxCnxns); 0 = unlimited.</summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>The open client connections of every listener, counted against <see cref="MaxConnections"/>.</summary>
+    public Func<int>? TotalConnections { get; init; }
 }

@@ -27,12 +27,20 @@ public sealed class FileStore(string dataDir, string dataLogDir, ILogger logger)
     public string LogDirectory { get; } = Path.Combine(dataLogDir, StoreLayout.VersionDirectory);
 
     /// <param name="recentTxns">How many of the last replayed txns to hand back serialized (commitLogCount; 0 for none).</param>
-    public RecoveredState Recover(int recentTxns = 0)
+    public RecoveredState Recover(int recentTxns = 0, bool requireSnapshotWithLogs = false)
     {
         Directory.CreateDirectory(SnapshotDirectory);
         Directory.CreateDirectory(LogDirectory);
         var (tree, sessions, snapshotZxid) = LoadNewestSnapshot();
         var logs = StoreLayout.List(LogDirectory, StoreLayout.LogPrefix);
+
+        // As Apache (snapshot.trust.empty=false): txn logs without any snapshot to start them from
+        // mean the snapshots were lost, and replaying the logs alone would serve a partial tree.
+        if (requireSnapshotWithLogs && logs.Count > 0 && StoreLayout.List(SnapshotDirectory, StoreLayout.SnapshotPrefix).Count == 0)
+        {
+            throw new CorruptStoreException(SnapshotDirectory, 0,
+                $"no snapshot, but {logs.Count} txn log file(s): the snapshots are missing; restore them, or set snapshot.trust.empty=true to start from the logs alone");
+        }
 
         // Start at the last log file that begins at or before the snapshot; earlier ones hold nothing newer.
         var start = Math.Max(0, logs.FindLastIndex(l => l.Zxid <= snapshotZxid));
