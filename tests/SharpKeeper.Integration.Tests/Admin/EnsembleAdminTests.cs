@@ -66,7 +66,27 @@ public sealed class EnsembleAdminTests(ITestOutputHelper output)
             member.ReplaceSettings(["admin."], $"admin.serverAddress=127.0.0.1\nadmin.serverPort={adminPorts[member.Id]}");
         }
 
-        cluster.StartAll();
+        // Server 3 first, listening, so that it is among the first two to vote and wins as the highest id
+        // (two others that start first would elect one of themselves).
+        cluster[3].Start();
+        await EnsembleTests.PollAsync(async () =>
+        {
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpClient();
+                await probe.ConnectAsync("127.0.0.1", cluster[3].ElectionPort);
+                return true;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return false;
+            }
+        }, "server 3 to listen on its election port");
+        foreach (var id in new[] { 4, 1, 2 })
+        {
+            cluster[id].Start();
+        }
+
         try
         {
             Assert.Equal(3, await cluster.WaitForLeaderAsync(MixedEnsembleTests.ElectionTimeout));
