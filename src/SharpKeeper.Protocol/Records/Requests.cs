@@ -115,17 +115,17 @@ public readonly record struct MultiOp(OpCode Type, PathRequest Request);
 /// <summary>Decodes request bodies by opcode.</summary>
 public static class RequestCodec
 {
-    /// <summary>Reads the body of a path-based request. Returns null for opcodes that have no such body.</summary>
-    public static PathRequest? ReadPathRequest(OpCode type, ref JuteReader r) => type switch
+    /// <summary>Reads the body of a path-based request, as <see cref="Operations"/> lays it out. Returns null for opcodes that have no such body.</summary>
+    public static PathRequest? ReadPathRequest(OpCode type, ref JuteReader r) => Operations.Find(type)?.Request switch
     {
-        OpCode.Create or OpCode.Create2 or OpCode.CreateContainer => CreateRequest.Read(ref r, withTtl: false),
-        OpCode.CreateTtl => CreateRequest.Read(ref r, withTtl: true),
-        OpCode.Delete or OpCode.DeleteContainer or OpCode.Check => PathVersionRequest.Read(ref r),
-        OpCode.Exists or OpCode.GetData or OpCode.GetChildren or OpCode.GetChildren2 => PathWatchRequest.Read(ref r),
-        OpCode.GetAcl or OpCode.Sync or OpCode.GetAllChildrenNumber or OpCode.GetEphemerals => PathOnlyRequest.Read(ref r),
-        OpCode.SetData => SetDataRequest.Read(ref r),
-        OpCode.SetAcl => SetAclRequest.Read(ref r),
-        OpCode.CheckWatches or OpCode.RemoveWatches or OpCode.AddWatch => PathIntRequest.Read(ref r),
+        RequestBody.Create => CreateRequest.Read(ref r, withTtl: false),
+        RequestBody.CreateTtl => CreateRequest.Read(ref r, withTtl: true),
+        RequestBody.PathVersion => PathVersionRequest.Read(ref r),
+        RequestBody.PathWatch => PathWatchRequest.Read(ref r),
+        RequestBody.PathOnly => PathOnlyRequest.Read(ref r),
+        RequestBody.SetData => SetDataRequest.Read(ref r),
+        RequestBody.SetAcl => SetAclRequest.Read(ref r),
+        RequestBody.PathInt => PathIntRequest.Read(ref r),
         _ => null,
     };
 
@@ -155,12 +155,8 @@ public static class RequestCodec
                 return ops;
             }
 
-            var body = type switch
-            {
-                OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.CreateTtl or OpCode.Delete
-                    or OpCode.SetData or OpCode.Check or OpCode.GetChildren or OpCode.GetData => ReadPathRequest(type, ref r),
-                _ => null,
-            } ?? throw new JuteException($"op type {(int)type} is not allowed in a multi");
+            var body = (Operations.Find(type) is { InMulti: true } or { InMultiRead: true } ? ReadPathRequest(type, ref r) : null)
+                ?? throw new JuteException($"op type {(int)type} is not allowed in a multi");
             ops.Add(new MultiOp(type, body));
         }
     }

@@ -153,21 +153,21 @@ public sealed record MultiResponse(IReadOnlyList<MultiResult> Results) : Respons
 /// <summary>Decodes reply bodies by the opcode of the request they answer.</summary>
 public static class ResponseCodec
 {
-    public static Response Read(OpCode type, ref JuteReader r) => type switch
+    public static Response Read(OpCode type, ref JuteReader r) => Operations.Find(type)?.Reply switch
     {
-        OpCode.Create => new CreateResponse(r.ReadRequiredString(), null),
-        OpCode.Create2 or OpCode.CreateContainer or OpCode.CreateTtl => new CreateResponse(r.ReadRequiredString(), Stat.Read(ref r)),
-        OpCode.Exists or OpCode.SetData or OpCode.SetAcl => new StatResponse(Stat.Read(ref r)),
-        OpCode.GetData => new GetDataResponse(r.ReadBuffer(), Stat.Read(ref r)),
-        OpCode.GetChildren => new GetChildrenResponse(r.ReadStringVector() ?? [], null),
-        OpCode.GetChildren2 => new GetChildrenResponse(r.ReadStringVector() ?? [], Stat.Read(ref r)),
-        OpCode.GetAcl => new GetAclResponse(Acl.ReadList(ref r) ?? [], Stat.Read(ref r)),
-        OpCode.Sync => new PathResponse(r.ReadRequiredString()),
-        OpCode.GetAllChildrenNumber => new IntResponse(r.ReadInt()),
-        OpCode.GetEphemerals => new StringListResponse(r.ReadStringVector() ?? []),
-        OpCode.WhoAmI => ReadWhoAmI(ref r),
-        OpCode.Sasl => new SaslResponse(r.ReadBuffer()),
-        OpCode.Multi or OpCode.MultiRead => MultiResponse.Read(ref r),
+        ReplyBody.CreatePath => new CreateResponse(r.ReadRequiredString(), null),
+        ReplyBody.CreateStat => new CreateResponse(r.ReadRequiredString(), Stat.Read(ref r)),
+        ReplyBody.Stat => new StatResponse(Stat.Read(ref r)),
+        ReplyBody.GetData => new GetDataResponse(r.ReadBuffer(), Stat.Read(ref r)),
+        ReplyBody.Children => new GetChildrenResponse(r.ReadStringVector() ?? [], null),
+        ReplyBody.Children2 => new GetChildrenResponse(r.ReadStringVector() ?? [], Stat.Read(ref r)),
+        ReplyBody.Acl => new GetAclResponse(Acl.ReadList(ref r) ?? [], Stat.Read(ref r)),
+        ReplyBody.Path => new PathResponse(r.ReadRequiredString()),
+        ReplyBody.Int => new IntResponse(r.ReadInt()),
+        ReplyBody.StringList => new StringListResponse(r.ReadStringVector() ?? []),
+        ReplyBody.WhoAmI => ReadWhoAmI(ref r),
+        ReplyBody.Sasl => new SaslResponse(r.ReadBuffer()),
+        ReplyBody.Multi => MultiResponse.Read(ref r),
         _ => EmptyResponse.Instance,
     };
 

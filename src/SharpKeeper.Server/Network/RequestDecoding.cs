@@ -19,22 +19,25 @@ public static class RequestDecoding
     public static DecodedRequest Decode(ref JuteReader r)
     {
         var header = RequestHeader.Read(ref r);
-        switch (header.Type)
+        if (Operations.Find(header.Type) is not { FromClients: true } operation)
         {
-            case OpCode.Ping or OpCode.CloseSession or OpCode.WhoAmI or OpCode.Reconfig:
+            // Unknown, or one only servers send (createSession is a handshake; deleteContainer the server's own).
+            return new DecodedRequest(header, false);
+        }
+
+        switch (operation.Request)
+        {
+            case RequestBody.None:
                 // No body needed: reconfig is refused (ReconfigDisabled) as a standalone Apache server refuses it.
                 return new DecodedRequest(header, true);
-            case OpCode.Multi or OpCode.MultiRead:
+            case RequestBody.Multi:
                 return new DecodedRequest(header, true, MultiOps: RequestCodec.ReadMulti(ref r));
-            case OpCode.SetWatches or OpCode.SetWatches2:
-                return new DecodedRequest(header, true, SetWatches: SetWatchesRequest.Read(ref r, header.Type == OpCode.SetWatches2));
-            case OpCode.Auth:
+            case RequestBody.SetWatches or RequestBody.SetWatches2:
+                return new DecodedRequest(header, true, SetWatches: SetWatchesRequest.Read(ref r, operation.Request == RequestBody.SetWatches2));
+            case RequestBody.Auth:
                 return new DecodedRequest(header, true, Auth: AuthPacket.Read(ref r));
-            case OpCode.Sasl:
+            case RequestBody.Sasl:
                 return new DecodedRequest(header, true, SaslToken: r.ReadBuffer() ?? []);
-            case OpCode.DeleteContainer:
-                // Only the server itself removes containers.
-                return new DecodedRequest(header, false);
             default:
                 var body = RequestCodec.ReadPathRequest(header.Type, ref r);
                 return new DecodedRequest(header, body is not null, Body: body);

@@ -33,7 +33,5 @@ public sealed class ClientRequest
     /// <summary>For a request a follower forwarded: the ids its session authenticated as there.</summary>
     public IReadOnlyList<Id>? ForwardedAuth { get; init; }
 
-    public bool IsWrite => Type is OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.CreateTtl
-        or OpCode.Delete or OpCode.DeleteContainer or OpCode.SetData or OpCode.SetAcl or OpCode.Check
-        or OpCode.Multi or OpCode.CloseSession or OpCode.CreateSession or OpCode.Reconfig;
+    public bool IsWrite => Operations.IsWrite(Type);
 }

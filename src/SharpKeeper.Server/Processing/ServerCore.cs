@@ -866,10 +866,10 @@ public sealed class ServerCore
         }
 
         connection.Stats.LastZxid = zxid;
-        connection.Stats.LastOperation = OperationNames.Of(request.Type);
+        connection.Stats.LastOperation = Operations.ShortName(request.Type);
         connection.Stats.LastResponseWallMillis = _clock.WallMillis;
         connection.Stats.RecordLatency(latency);
-        Stats.RecordLatency(latency, OperationNames.IsUpdate(request.Type));
+        Stats.RecordLatency(latency, request.IsWrite);
         Stats.PacketSent();
         connection.Stats.PacketSent();
         if (err == ErrorCode.AuthFailed)

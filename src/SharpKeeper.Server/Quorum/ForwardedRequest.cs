@@ -15,14 +15,14 @@ public static class ForwardedRequest
         var timeout = 0;
         PathRequest? path = null;
         List<MultiOp>? ops = null;
-        switch (type)
+        switch (Operations.Find(type)?.Request)
         {
-            case OpCode.CreateSession:
+            case RequestBody.SessionTimeout:
                 timeout = r.ReadInt();
                 break;
-            case OpCode.CloseSession:
+            case RequestBody.None:
                 break;
-            case OpCode.Multi:
+            case RequestBody.Multi:
                 ops = RequestCodec.ReadMulti(ref r);
                 break;
             default:
