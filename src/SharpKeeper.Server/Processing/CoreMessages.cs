@@ -18,6 +18,16 @@ public sealed record TickMessage : CoreMessage
 
 public sealed record LogSyncedMessage(long Zxid) : CoreMessage;
 
+/// <summary>
+/// An event of the replication protocol (a packet from the leader or a learner, a learner leaving),
+/// named and typed rather than posted as a closure, applied on the core thread to the replication
+/// state it arrived for.
+/// </summary>
+public abstract record ReplicationEvent : CoreMessage
+{
+    public abstract void Apply(ServerCore core);
+}
+
 /// <summary>Runs a function on the core thread (admin commands read a consistent view this way).</summary>
 public sealed record InvokeMessage(Action Action) : CoreMessage;
 

@@ -257,6 +257,9 @@ public sealed class ServerCore
                 case TickMessage:
                     OnTick();
                     break;
+                case ReplicationEvent m:
+                    m.Apply(this);
+                    break;
                 case InvokeMessage m:
                     m.Action();
                     break;

@@ -183,7 +183,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                         phaseDeadline = Environment.TickCount64 + (long)context.InitLimit.TotalMilliseconds;
                         if (!observer)
                         {
-                            Core.Post(new InvokeMessage(replication.EnableAcks));
+                            Core.Post(new AcksEnabled(replication));
                         }
 
                         break;
@@ -208,11 +208,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                         var data = packet.Data ?? throw new InvalidDataException("PROPOSAL without data");
                         Core.Stats.LearnerProposalsReceived.Increment();
                         var (header, txn) = TxnLogFormat.DecodeBody(data);
-                        Core.Post(new InvokeMessage(() =>
-                        {
-                            Core.AcceptProposal(header, txn, data);
-                            replication.Logged(header.Zxid);
-                        }));
+                        Core.Post(new ProposalReceived(replication, header, txn, data));
                         break;
                     }
 
@@ -222,11 +218,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                         var data = packet.Data ?? throw new InvalidDataException("INFORM without data");
                         Core.Stats.LearnerCommitsReceived.Increment();
                         var (header, txn) = TxnLogFormat.DecodeBody(data);
-                        Core.Post(new InvokeMessage(() =>
-                        {
-                            Core.AcceptProposal(header, txn, data);
-                            Core.Commit(header.Zxid);
-                        }));
+                        Core.Post(new InformReceived(header, txn, data));
                         break;
                     }
 
@@ -234,23 +226,23 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                     {
                         var zxid = packet.Zxid;
                         Core.Stats.LearnerCommitsReceived.Increment();
-                        Core.Post(new InvokeMessage(() => Core.Commit(zxid)));
+                        Core.Post(new CommitReceived(zxid));
                         break;
                     }
 
                 case PacketType.Ping:
-                    Core.Post(new InvokeMessage(() => replication.OnPing(packet)));
+                    Core.Post(new LeaderPinged(replication, packet));
                     break;
                 case PacketType.Revalidate when packet.Data is { Length: >= 9 } data:
                     {
                         var sessionId = BinaryPrimitives.ReadInt64BigEndian(data);
                         var valid = data[8] != 0;
-                        Core.Post(new InvokeMessage(() => Core.OnRevalidated(sessionId, valid)));
+                        Core.Post(new SessionRevalidated(sessionId, valid));
                         break;
                     }
 
                 case PacketType.Sync:
-                    Core.Post(new InvokeMessage(Core.OnSyncReply));
+                    Core.Post(SyncAnswered.Instance);
                     break;
                 default:
                     _logger.LogWarning("Unexpected {Packet} from the leader", packet);

@@ -242,7 +242,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             {
                 var packet = await stream.ReadWithinAsync(context.SyncLimit, $"any packet from server {sid} (syncLimit)", cancellationToken).ConfigureAwait(false);
                 link.Received(packet);
-                Core.Post(new InvokeMessage(() => replication.OnLearnerPacket(learner, packet)));
+                Core.Post(new LearnerPacketReceived(replication, learner, packet));
             }
 
             await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -255,8 +255,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
         {
             if (link is not null && replication is not null)
             {
-                var closed = link;
-                Core.Post(new InvokeMessage(() => replication.RemoveLearner(closed)));
+                Core.Post(new LearnerLeft(replication, link));
             }
 
             link?.Close();
