@@ -65,6 +65,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 ServerId = config.MyId ?? 1,
                 ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
                 ContainerMaxPerMinute = config.ContainerMaxPerMinute,
+                ContainerMaxNeverUsedIntervalMs = config.ContainerMaxNeverUsedIntervalMs,
                 SnapCount = config.SnapCount,
                 CommitLogCount = commitLogCount,
             },

@@ -993,6 +993,9 @@ public sealed partial class ServerConfig
                 });
         }
 
+        Warn(values.Find("syncEnabled") is { } sync && sync.Value.Trim().Equals("false", StringComparison.OrdinalIgnoreCase) ? sync : null,
+            "learners always write their txn log to disk here; ignored");
+
         foreach (var key in new[] { "observerMasterPort", "connectToLearnerMasterLimit" })
         {
             Warn(values.Find(key), "observer masters are not supported; ignored (observers follow the leader)");

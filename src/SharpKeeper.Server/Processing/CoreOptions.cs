@@ -47,4 +47,7 @@ public sealed record CoreOptions
 
     /// <summary>At most this many container/TTL deletions per minute (znode.container.maxPerMinute).</summary>
     public int ContainerMaxPerMinute { get; init; } = 10000;
+
+    /// <summary>znode.container.maxNeverUsedIntervalMs: a container that never had a child is removed once this old (0: never).</summary>
+    public long ContainerMaxNeverUsedIntervalMs { get; init; }
 }

@@ -1159,7 +1159,10 @@ public sealed class ServerCore
         }
     }
 
-    /// <summary>Removes containers that had children and lost them all, and TTL nodes idle past their TTL.</summary>
+    /// <summary>
+    /// Removes containers that had children and lost them all, those that never had one once older
+    /// than znode.container.maxNeverUsedIntervalMs (when set), and TTL nodes idle past their TTL.
+    /// </summary>
     private void DeleteEmptyContainers()
     {
         var wallNow = _clock.WallMillis;
@@ -1167,7 +1170,8 @@ public sealed class ServerCore
         foreach (var path in Tree.Containers)
         {
             var node = Tree.GetNode(path);
-            if (node is { ChildCount: 0, Cversion: > 0 })
+            if (node is { ChildCount: 0, Cversion: > 0 }
+                || (node is { ChildCount: 0, Cversion: 0 } && _options.ContainerMaxNeverUsedIntervalMs > 0 && wallNow - node.Mtime > _options.ContainerMaxNeverUsedIntervalMs))
             {
                 candidates.Add(path);
             }

@@ -63,6 +63,33 @@ public sealed class ContainerAndTtlTests
     }
 
     [Fact]
+    public void AContainerThatNeverHadAChildGoesOnceOlderThanMaxNeverUsed()
+    {
+        var h = new CoreHarness(CoreHarness.DefaultOptions with
+        {
+            ContainerCheckIntervalMs = Interval,
+            ContainerMaxNeverUsedIntervalMs = 3 * Interval,
+            MaxSessionTimeoutMs = 1_000_000,
+        });
+        var c = h.Connect(timeout: 1_000_000);
+        Assert.Equal(ErrorCode.Ok, h.Call(c, OpCode.CreateContainer, Req.Create("/never", mode: CreateMode.Container)).Err);
+        Assert.Equal(ErrorCode.Ok, h.Call(c, OpCode.CreateContainer, Req.Create("/busy", mode: CreateMode.Container)).Err);
+        h.MustCreate(c, "/busy/kid");
+
+        // Kept while younger than the interval.
+        h.AdvanceAndTick(Interval);
+        h.AdvanceAndTick(Interval);
+        h.Sync();
+        Assert.NotNull(h.Core.Tree.GetNode("/never"));
+
+        h.AdvanceAndTick(Interval + 1);
+        h.AdvanceAndTick(Interval);
+        h.Sync();
+        Assert.Null(h.Core.Tree.GetNode("/never"));
+        Assert.NotNull(h.Core.Tree.GetNode("/busy"));
+    }
+
+    [Fact]
     public void AChildCreatedWhileTheDeletionIsPendingWins()
     {
         CreateContainer("/c");
