@@ -94,20 +94,15 @@ public static class ServerCommands
             logger.LogError("Cannot serve clients: {Message}", e.Message);
             return 1;
         }
-        catch (ConfigException e)
+        catch (Exception e) when (e is ConfigException or CorruptStoreException or IOException)
         {
             logger.LogError("Cannot start: {Message}", e.Message);
-            return 2;
-        }
-        catch (CorruptStoreException e)
-        {
-            logger.LogError("Cannot start: {Message}", e.Message);
-            return 3;
-        }
-        catch (IOException e)
-        {
-            logger.LogError("Cannot start: {Message}", e.Message);
-            return 1;
+            return e switch
+            {
+                ConfigException => 2,
+                CorruptStoreException => 3,
+                _ => 1,
+            };
         }
         finally
         {

@@ -140,10 +140,6 @@ public sealed class AdminCommands
     /// <summary>The command a four-letter word on the client port asks for.</summary>
     public AdminCommand? FindWord(string word) => _byWord.GetValueOrDefault(word);
 
-    /// <summary>The command's JSON fields, then "command" and "error", as Apache's CommandResponse writes them.</summary>
-    public async Task<List<KeyValuePair<string, object?>>> ExecuteAsync(string nameOrAlias, IReadOnlyDictionary<string, string>? parameters = null) =>
-        (await ExecuteAsync(nameOrAlias, AdminRequest.Get(parameters)).ConfigureAwait(false)).Fields;
-
     /// <summary>
     /// Runs a command as Apache 3.9's AdminServer does: an unknown name and a server not serving are
     /// answered in the JSON (status 200); then the authorization of the commands that require it

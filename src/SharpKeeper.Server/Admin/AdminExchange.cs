@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Http;
 
 namespace SharpKeeper.Server.Admin;
 
@@ -12,7 +13,18 @@ public sealed record AdminRequest(
     X509Certificate2? ClientCertificate = null,
     Stream? Body = null)
 {
-    public static AdminRequest Get(IReadOnlyDictionary<string, string>? query = null) => new("GET", query ?? new Dictionary<string, string>());
+    /// <summary>An HTTP request as a command sees it: the first value of each query parameter, and a POST's body.</summary>
+    public static AdminRequest From(HttpContext context)
+    {
+        var http = context.Request;
+        return new AdminRequest(
+            http.Method,
+            http.Query.ToDictionary(q => q.Key, q => q.Value.FirstOrDefault() ?? "", StringComparer.Ordinal),
+            http.Headers.Authorization.FirstOrDefault(),
+            context.Connection.RemoteIpAddress,
+            context.Connection.ClientCertificate,
+            HttpMethods.IsPost(http.Method) ? http.Body : null);
+    }
 }
 
 /// <summary>A command's answer: its JSON fields (with "command" and "error"), the HTTP status and headers, and for a streamed snapshot the file to send instead.</summary>

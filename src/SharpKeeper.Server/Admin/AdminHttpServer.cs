@@ -66,14 +66,7 @@ public sealed class AdminHttpServer : IAsyncDisposable
         app.MapMethods(settings.CommandUrl, ["GET", "POST"], () => Results.Content(Listing(settings.CommandUrl, commands), "text/html"));
         app.MapMethods(settings.CommandUrl + "/{name}", ["GET", "POST", "HEAD"], async (string name, HttpContext context) =>
         {
-            var http = context.Request;
-            var request = new AdminRequest(
-                http.Method,
-                http.Query.ToDictionary(q => q.Key, q => q.Value.FirstOrDefault() ?? "", StringComparer.Ordinal),
-                http.Headers.Authorization.FirstOrDefault(),
-                context.Connection.RemoteIpAddress,
-                context.Connection.ClientCertificate,
-                HttpMethods.IsPost(http.Method) ? http.Body : null);
+            var request = AdminRequest.From(context);
             AdminResponse response;
             try
             {

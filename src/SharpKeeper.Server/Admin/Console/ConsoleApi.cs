@@ -176,8 +176,7 @@ public sealed class ConsoleApi(SharpKeeperServer server, AdminAuthorization auth
 
     private async Task<IResult> WriteAsync<T>(HttpContext context, Func<ZooKeeperClient, Task<T>> write)
     {
-        var request = new AdminRequest(context.Request.Method, new Dictionary<string, string>(), context.Request.Headers.Authorization.FirstOrDefault(),
-            context.Connection.RemoteIpAddress, context.Connection.ClientCertificate);
+        var request = AdminRequest.From(context);
         if (await authorization.CheckAsync(request).ConfigureAwait(false) is { } refusal)
         {
             return Results.Json(new { error = refusal.Error }, statusCode: refusal.Status);
