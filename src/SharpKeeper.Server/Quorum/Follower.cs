@@ -1,9 +1,8 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using SharpKeeper.Protocol.Jute;
 using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
+using SharpKeeper.Server.Quorum.Sync;
 
 namespace SharpKeeper.Server.Quorum;
 
@@ -90,176 +89,100 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
 
     private async Task RunAsync(PacketStream stream, CancellationToken cancellationToken)
     {
-        var lastZxid = await Core.InvokeAsync(() => Core.LastLoggedZxid).ConfigureAwait(false);
-        var acceptedEpoch = context.Epochs.Read(EpochFiles.Accepted, lastZxid);
-        var currentEpoch = context.Epochs.Read(EpochFiles.Current, lastZxid);
-
-        // Discovery.
-        using (var learnerInfo = new JuteWriter(32))
-        {
-            learnerInfo.WriteLong(context.MyId);
-            learnerInfo.WriteInt(0x10000);
-            learnerInfo.WriteLong(context.Config.QuorumConfigVersion);
-            await stream.WriteAsync(new QuorumPacket(observer ? PacketType.ObserverInfo : PacketType.FollowerInfo, Zxid.Make(acceptedEpoch, 0), learnerInfo.ToArray()), cancellationToken).ConfigureAwait(false);
-        }
-
-        var leaderInfo = await stream.ReadWithinAsync(context.InitLimit, "LEADERINFO", cancellationToken).ConfigureAwait(false);
-        if (leaderInfo.Type != PacketType.LeaderInfo)
-        {
-            throw new QuorumException($"expected LEADERINFO, got {leaderInfo}");
-        }
-
-        var newEpoch = Zxid.EpochOf(leaderInfo.Zxid);
-        var epochAnswer = new byte[4];
-        if (newEpoch > acceptedEpoch)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(epochAnswer, (int)currentEpoch);
-            context.Epochs.Write(EpochFiles.Accepted, newEpoch);
-        }
-        else if (newEpoch == acceptedEpoch)
-        {
-            // Already accepted this epoch once: the answer must not count as a second acceptance.
-            BinaryPrimitives.WriteInt32BigEndian(epochAnswer, -1);
-        }
-        else
-        {
-            throw new QuorumException($"the leader's epoch {newEpoch} is older than the accepted epoch {acceptedEpoch}");
-        }
-
-        await stream.WriteAsync(new QuorumPacket(PacketType.AckEpoch, lastZxid, epochAnswer), cancellationToken).ConfigureAwait(false);
-
-        // Synchronization.
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var link = new PeerLink(leaderId, stream, _logger);
-        var replication = new FollowerReplication(Core, link);
-        var sending = link.RunSendLoopAsync(cancellationToken);
-        await Core.InvokeAsync(() =>
+        var host = new Host(context.Epochs, established, _logger, leaderId, link, abandon);
+        var replication = await Core.InvokeAsync(() =>
         {
-            Core.SetReplication(replication);
-            return true;
+            var lastZxid = Core.LastLoggedZxid;
+            var sync = new LearnerSync(new LearnerSyncStart(
+                context.MyId,
+                observer,
+                context.Config.QuorumConfigVersion,
+                (long)context.InitLimit.TotalMilliseconds,
+                (long)context.SyncLimit.TotalMilliseconds,
+                context.Epochs.Read(EpochFiles.Accepted, lastZxid),
+                context.Epochs.Read(EpochFiles.Current, lastZxid),
+                lastZxid,
+                Core.LastDurableZxid));
+            var learner = new FollowerReplication(Core, link, sync, host);
+            Core.SetReplication(learner);
+            learner.Start();
+            return learner;
         }).ConfigureAwait(false);
-
-        var first = await stream.ReadWithinAsync(context.InitLimit, "DIFF, TRUNC or SNAP", cancellationToken).ConfigureAwait(false);
-        switch (first.Type)
+        var sending = link.RunSendLoopAsync(cancellationToken);
+        try
         {
-            case PacketType.Diff:
-                _logger.LogInformation("Synchronizing with leader {Leader} by DIFF from 0x{Zxid:x}", leaderId, lastZxid);
-                break;
-            case PacketType.Snap:
-                await ReceiveSnapshotAsync(stream, first.Zxid, cancellationToken).ConfigureAwait(false);
-                break;
-            case PacketType.Trunc:
-                await TruncateAsync(first.Zxid).ConfigureAwait(false);
-                break;
-            default:
-                throw new QuorumException($"expected DIFF, TRUNC or SNAP, got {first}");
+            await ReceiveAsync(stream, replication, host, abandon.Token).ConfigureAwait(false);
         }
-
-        // NEWLEADER must come within initLimit of the sync, and UPTODATE within initLimit of the
-        // acknowledgement, however many PINGs or proposals arrive in between; then every packet
-        // within syncLimit.
-        var newLeaderZxid = 0L;
-        var serving = false;
-        var phaseDeadline = Environment.TickCount64 + (long)context.InitLimit.TotalMilliseconds;
-        while (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (host.Failure is { } reason && !cancellationToken.IsCancellationRequested)
         {
-            var packet = serving
+            throw new QuorumException(reason);
+        }
+        finally
+        {
+            link.Close();
+            await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>
+    /// Reads the leader's packets and hands each to the learner's state machine on the core thread:
+    /// during sync one at a time (a SNAP's snapshot follows on this stream, a TRUNC cuts the disk
+    /// before the next packet counts), once serving without waiting for the core.
+    /// </summary>
+    private async Task ReceiveAsync(PacketStream stream, FollowerReplication replication, Host host, CancellationToken cancellationToken)
+    {
+        var sync = replication.Sync;
+        var (deadline, awaiting) = await Core.InvokeAsync(() => (sync.Deadline, sync.Awaiting)).ConfigureAwait(false);
+        while (true)
+        {
+            var packet = host.Serving
                 ? await stream.ReadWithinAsync(context.SyncLimit, "any packet from the leader (syncLimit)", cancellationToken).ConfigureAwait(false)
-                : await stream.ReadWithinAsync(
-                    TimeSpan.FromMilliseconds(Math.Max(0, phaseDeadline - Environment.TickCount64)),
-                    newLeaderZxid == 0 ? "NEWLEADER" : "UPTODATE",
-                    cancellationToken).ConfigureAwait(false);
-            switch (packet.Type)
+                : await stream.ReadWithinAsync(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Core.Clock.MonotonicMillis)), awaiting, cancellationToken).ConfigureAwait(false);
+            if (packet.Type == PacketType.Proposal)
             {
-                case PacketType.NewLeader when !serving:
-                    {
-                        newLeaderZxid = packet.Zxid;
-
-                        // Everything received so far is on disk before the leader hears this server has it.
-                        var logged = await Core.InvokeAsync(() => Core.LastLoggedZxid).ConfigureAwait(false);
-                        await (await Core.InvokeAsync(() => Core.WaitDurableAsync(logged)).ConfigureAwait(false))
-                            .WithinAsync(context.InitLimit, $"the log to be durable through 0x{logged:x} (to acknowledge NEWLEADER)", cancellationToken).ConfigureAwait(false);
-                        context.Epochs.Write(EpochFiles.Current, newEpoch);
-                        link.Send(new QuorumPacket(PacketType.Ack, newLeaderZxid));
-                        phaseDeadline = Environment.TickCount64 + (long)context.InitLimit.TotalMilliseconds;
-                        if (!observer)
-                        {
-                            Core.Post(new AcksEnabled(replication));
-                        }
-
-                        break;
-                    }
-
-                case PacketType.UpToDate when !serving:
-                    {
-                        await Core.InvokeAsync(() =>
-                        {
-                            Core.TakeRole(replication, null, newLeaderZxid);
-                            return true;
-                        }).ConfigureAwait(false);
-                        link.Send(new QuorumPacket(PacketType.Ack, Zxid.Make(newEpoch, 0)));
-                        serving = true;
-                        established(newEpoch);
-                        _logger.LogInformation("Following leader {Leader} in epoch {Epoch}; serving clients", leaderId, newEpoch);
-                        break;
-                    }
-
-                case PacketType.Proposal:
-                    {
-                        var data = packet.Data ?? throw new InvalidDataException("PROPOSAL without data");
-                        Core.Stats.LearnerProposalsReceived.Increment();
-                        var (header, txn) = TxnLogFormat.DecodeBody(data);
-                        Core.Post(new ProposalReceived(replication, header, txn, data));
-                        break;
-                    }
-
-                case PacketType.Inform:
-                    {
-                        // An observer's txn: already committed by the quorum.
-                        var data = packet.Data ?? throw new InvalidDataException("INFORM without data");
-                        Core.Stats.LearnerCommitsReceived.Increment();
-                        var (header, txn) = TxnLogFormat.DecodeBody(data);
-                        Core.Post(new InformReceived(header, txn, data));
-                        break;
-                    }
-
-                case PacketType.Commit:
-                    {
-                        var zxid = packet.Zxid;
-                        Core.Stats.LearnerCommitsReceived.Increment();
-                        Core.Post(new CommitReceived(zxid));
-                        break;
-                    }
-
-                case PacketType.Ping:
-                    Core.Post(new LeaderPinged(replication, packet));
-                    break;
-                case PacketType.Revalidate when packet.Data is { Length: >= 9 } data:
-                    {
-                        var sessionId = BinaryPrimitives.ReadInt64BigEndian(data);
-                        var valid = data[8] != 0;
-                        Core.Post(new SessionRevalidated(sessionId, valid));
-                        break;
-                    }
-
-                case PacketType.Sync:
-                    Core.Post(SyncAnswered.Instance);
-                    break;
-                default:
-                    _logger.LogWarning("Unexpected {Packet} from the leader", packet);
-                    break;
+                Core.Stats.LearnerProposalsReceived.Increment();
+            }
+            else if (packet.Type is PacketType.Commit or PacketType.Inform)
+            {
+                Core.Stats.LearnerCommitsReceived.Increment();
             }
 
-            if (link.IsClosed)
+            var txn = DecodedTxn.Of(packet);
+            if (host.Serving)
             {
-                throw new QuorumException("the connection to the leader closed");
+                Core.Post(new LeaderPacketReceived(replication, packet, txn));
+                continue;
             }
+
+            (deadline, awaiting, var lastLogged) = await Core.InvokeAsync(() =>
+            {
+                replication.Receive(packet, txn);
+                return (sync.Deadline, sync.Awaiting, sync.LastLogged);
+            }).ConfigureAwait(false);
+            if (packet.Type == PacketType.Diff)
+            {
+                _logger.LogInformation("Synchronizing with leader {Leader} by DIFF from 0x{Zxid:x}", leaderId, lastLogged);
+            }
+
+            if (host.TakeSnapshotToReceive() is { } snapZxid)
+            {
+                await ReceiveSnapshotAsync(stream, replication, snapZxid, cancellationToken).ConfigureAwait(false);
+                (deadline, awaiting) = await Core.InvokeAsync(() => (sync.Deadline, sync.Awaiting)).ConfigureAwait(false);
+            }
+            else if (host.TakeTruncation() is { } truncateTo)
+            {
+                await TruncateAsync(replication, truncateTo).ConfigureAwait(false);
+                (deadline, awaiting) = await Core.InvokeAsync(() => (sync.Deadline, sync.Awaiting)).ConfigureAwait(false);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
         }
-
-        await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>SNAP: the leader's whole tree; written as a snapshot here before it replaces this server's.</summary>
-    private async Task ReceiveSnapshotAsync(PacketStream stream, long zxid, CancellationToken cancellationToken)
+    private async Task ReceiveSnapshotAsync(PacketStream stream, FollowerReplication replication, long zxid, CancellationToken cancellationToken)
     {
         var (tree, sessions) = await SnapshotTransfer.ReadAsync(stream, $"leader {leaderId}", cancellationToken).ConfigureAwait(false);
         tree.LastProcessedZxid = zxid;
@@ -269,13 +192,14 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         await Core.InvokeAsync(() =>
         {
             Core.ReplaceTree(tree, sessions);
+            replication.SnapshotInstalled(zxid);
             return true;
         }).ConfigureAwait(false);
         _logger.LogInformation("Synchronized with leader {Leader} by SNAP at 0x{Zxid:x}: {Nodes} znodes", leaderId, zxid, tree.NodeCount);
     }
 
     /// <summary>TRUNC: this server logged txns the ensemble never committed; they are cut off and the tree reloaded.</summary>
-    private async Task TruncateAsync(long zxid)
+    private async Task TruncateAsync(FollowerReplication replication, long zxid)
     {
         _logger.LogWarning("Leader {Leader} asks to truncate this server's log to 0x{Zxid:x}", leaderId, zxid);
 
@@ -290,7 +214,57 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         {
             Core.ReplaceTree(recovered.Tree, recovered.Sessions);
             Core.Committed.Reset(recovered.HistoryBase, recovered.RecentTxns);
+            replication.Truncated(recovered.Tree.LastProcessedZxid);
             return true;
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>The learner's effects that reach files, the connection and the peer's role; called on the core thread.</summary>
+    private sealed class Host(EpochFiles epochs, Action<long> established, ILogger logger, long leaderId, PeerLink link, CancellationTokenSource abandon) : ILearnerHost
+    {
+        private long? _snapshotZxid;
+        private long? _truncateTo;
+        private volatile bool _serving;
+
+        public bool Serving => _serving;
+
+        public string? Failure { get; private set; }
+
+        // Set on the core thread within an InvokeAsync that the reader awaits before it takes them.
+        public long? TakeSnapshotToReceive()
+        {
+            var zxid = _snapshotZxid;
+            _snapshotZxid = null;
+            return zxid;
+        }
+
+        public long? TakeTruncation()
+        {
+            var zxid = _truncateTo;
+            _truncateTo = null;
+            return zxid;
+        }
+
+        public void PersistEpoch(string file, long epoch) => epochs.Write(file, epoch);
+
+        public void ReceiveSnapshot(long zxid) => _snapshotZxid = zxid;
+
+        public void TruncateLog(long zxid) => _truncateTo = zxid;
+
+        public void StartedFollowing(long epoch)
+        {
+            _serving = true;
+            established(epoch);
+            logger.LogInformation("Following leader {Leader} in epoch {Epoch}; serving clients", leaderId, epoch);
+        }
+
+        public void Abandon(string reason)
+        {
+            Failure = reason;
+            link.Close();
+            abandon.Cancel();
+        }
+
+        public void Warn(string text) => logger.LogWarning("{Warning}", text);
     }
 }

@@ -3,27 +3,49 @@ using SharpKeeper.Protocol;
 using SharpKeeper.Protocol.Jute;
 using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Processing;
+using SharpKeeper.Server.Quorum.Sync;
 
 namespace SharpKeeper.Server.Quorum;
 
 /// <summary>
-/// A follower's side of ZAB broadcast, on the core thread: client writes go to the leader as
-/// REQUESTs; each proposal logged here is acknowledged (one ACK per zxid, as Apache's leader
-/// counts them) once durable, but only after NEWLEADER was acknowledged; PINGs are answered with
-/// the sessions active here.
+/// What a learner's effects need from where it runs (sockets and files, or a simulation): the
+/// epoch files, the two sync steps that read the connection or cut the disk, and the end of the role.
+/// Called on the core thread.
 /// </summary>
-public sealed class FollowerReplication(ServerCore core, PeerLink leader) : IReplication
+public interface ILearnerHost
 {
-    private readonly Queue<long> _unacknowledged = new();
+    void PersistEpoch(string file, long epoch);
+
+    /// <summary>SNAP: the snapshot follows on the connection; the host installs it, then calls <see cref="FollowerReplication.SnapshotInstalled"/>.</summary>
+    void ReceiveSnapshot(long zxid);
+
+    /// <summary>TRUNC: the host cuts the log after the zxid, then calls <see cref="FollowerReplication.Truncated"/>.</summary>
+    void TruncateLog(long zxid);
+
+    void StartedFollowing(long epoch);
+
+    void Abandon(string reason);
+
+    void Warn(string text);
+}
+
+/// <summary>
+/// A learner on the core thread: it feeds the leader's packets, the log's durability and ticks to
+/// its <see cref="LearnerSync"/> and carries out the effects (send, log, commit, serve), handing
+/// the rest to its <see cref="ILearnerHost"/>. As the core's replication it forwards client writes
+/// to the leader and answers PINGs with the sessions active here.
+/// </summary>
+public sealed class FollowerReplication(ServerCore core, PeerLink leader, LearnerSync sync, ILearnerHost host) : IReplication
+{
     private readonly JuteWriter _scratch = new(1024);
-    private long _durable;
-    private bool _acksEnabled;
 
     public bool ForwardsWrites => true;
 
     public bool ExpiresSessions => false;
 
     public PeerLink Leader => leader;
+
+    public LearnerSync Sync => sync;
 
     public bool ReplicatesTxns => false;
 
@@ -32,32 +54,65 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader) : IRep
         // A follower prepares nothing itself.
     }
 
-    /// <summary>Records a proposal logged here, to be acknowledged when durable.</summary>
-    public void Logged(long zxid) => _unacknowledged.Enqueue(zxid);
+    public void Start() => Execute(sync.Start(core.Clock.MonotonicMillis));
 
-    public void LocallyDurable(long zxid)
-    {
-        _durable = Math.Max(_durable, zxid);
-        SendAcks();
-    }
+    /// <summary>A packet from the leader (its txn decoded off the core thread).</summary>
+    public void Receive(QuorumPacket packet, DecodedTxn? txn) => Execute(sync.Receive(packet, txn, core.Clock.MonotonicMillis));
 
-    /// <summary>NEWLEADER has been acknowledged: proposal ACKs may flow.</summary>
-    public void EnableAcks()
-    {
-        _acksEnabled = true;
-        SendAcks();
-    }
+    public void SnapshotInstalled(long zxid) => Execute(sync.SnapshotInstalled(zxid, core.Clock.MonotonicMillis));
 
-    private void SendAcks()
+    public void Truncated(long lastZxid) => Execute(sync.Truncated(lastZxid, core.Clock.MonotonicMillis));
+
+    public void LocallyDurable(long zxid) => Execute(sync.Durable(zxid, core.Clock.MonotonicMillis));
+
+    public void OnTick(long now) => Execute(sync.Tick(now));
+
+    private void Execute(IReadOnlyList<SyncEffect> effects)
     {
-        if (!_acksEnabled)
+        foreach (var effect in effects)
         {
-            return;
-        }
-
-        while (_unacknowledged.Count > 0 && _unacknowledged.Peek() <= _durable)
-        {
-            leader.Send(new QuorumPacket(PacketType.Ack, _unacknowledged.Dequeue()));
+            switch (effect)
+            {
+                case SendPacket send:
+                    leader.Send(send.Packet);
+                    break;
+                case LogTxn log:
+                    core.AcceptProposal(log.Header, log.Txn, log.Body);
+                    break;
+                case CommitThrough commit:
+                    core.Commit(commit.Zxid);
+                    break;
+                case AnswerPing ping:
+                    OnPing(ping.Ping);
+                    break;
+                case Sync.SessionRevalidated revalidated:
+                    core.OnRevalidated(revalidated.SessionId, revalidated.Valid);
+                    break;
+                case SyncAnswered:
+                    core.OnSyncReply();
+                    break;
+                case StartFollowing start:
+                    core.TakeRole(this, null, start.EpochStartZxid);
+                    host.StartedFollowing(start.Epoch);
+                    break;
+                case PersistEpoch persist:
+                    host.PersistEpoch(persist.File, persist.Epoch);
+                    break;
+                case ReceiveSnapshot snapshot:
+                    host.ReceiveSnapshot(snapshot.Zxid);
+                    break;
+                case TruncateLog truncate:
+                    host.TruncateLog(truncate.Zxid);
+                    break;
+                case AbandonRole abandon:
+                    host.Abandon(abandon.Reason);
+                    break;
+                case Warn warn:
+                    host.Warn(warn.Text);
+                    break;
+                default:
+                    throw new InvalidOperationException($"a learner cannot carry out {effect}");
+            }
         }
     }
 
@@ -95,7 +150,7 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader) : IRep
     }
 
     /// <summary>Answers the leader's PING with (long session id, int timeout) for each session active here.</summary>
-    public void OnPing(QuorumPacket ping)
+    private void OnPing(QuorumPacket ping)
     {
         var touched = core.TakeTouchedSessions();
         var data = new byte[touched.Count * 12];
@@ -106,9 +161,5 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader) : IRep
         }
 
         leader.Send(new QuorumPacket(PacketType.Ping, ping.Zxid, data, ping.AuthInfo));
-    }
-
-    public void OnTick(long now)
-    {
     }
 }

@@ -1,32 +1,47 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
+using SharpKeeper.Server.Quorum.Sync;
 
 namespace SharpKeeper.Server.Quorum;
 
 /// <summary>
-/// Leading, from election to loss of quorum: accepts learners on the quorum port, runs discovery
-/// (FOLLOWERINFO, LEADERINFO, ACKEPOCH) and synchronization (DIFF/TRUNC/SNAP, NEWLEADER, UPTODATE)
-/// with each, then serves through <see cref="LeaderReplication"/> until a quorum stops answering.
+/// Leading, from election to loss of quorum, as a socket driver: it accepts learners on the quorum
+/// port, reads their packets and hands them to the <see cref="LeaderRole"/> on the core thread,
+/// where <see cref="LeaderSync"/> decides discovery and synchronization and
+/// <see cref="LeaderReplication"/> broadcast; it writes the epoch files and reads the txn log for
+/// a learner's DIFF off the core thread.
 /// </summary>
-public sealed class Leader(QuorumContext context, Action<long> established)
+public sealed class Leader
 {
-    private readonly ILogger _logger = context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Leader");
-    private readonly TaskCompletionSource<LeaderReplication> _replication = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ServerCore Core => context.Core;
+    private readonly QuorumContext _context;
+    private readonly Action<long> _established;
+    private readonly ILogger _logger;
+    private readonly TaskCompletionSource<string> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<PeerLink, LearnerConnection> _connections = new();
+    private volatile LeaderRole? _role;
 
-    public LeaderReplication? Replication => _replication.Task.IsCompletedSuccessfully ? _replication.Task.Result : null;
+    public Leader(QuorumContext context, Action<long> established)
+    {
+        _context = context;
+        _established = established;
+        _logger = context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Leader");
+    }
+
+    private ServerCore Core => _context.Core;
+
+    public LeaderReplication? Replication => _role?.Replication;
 
     /// <summary>Leads until leadership is lost (returns) or the server stops (cancelled).</summary>
     public async Task LeadAsync(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var discovery = new LeaderDiscovery(context.MyId, context.Voters, context.InitLimit);
         using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        var endpoint = context.ListenEndPoint(context.Me.QuorumPort);
+        var endpoint = _context.ListenEndPoint(_context.Me.QuorumPort);
         if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
         {
             listener.DualMode = true;
@@ -36,54 +51,43 @@ public sealed class Leader(QuorumContext context, Action<long> established)
         listener.Bind(endpoint);
         listener.Listen(64);
         var handlers = new List<Task>();
-        var accepting = AcceptLoopAsync(listener, discovery, handlers, stop.Token);
-        var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var host = new Host(this);
+        var (role, durable) = await Core.InvokeAsync(() =>
+        {
+            var lastZxid = Core.LastLoggedZxid;
+            var sync = new LeaderSync(new LeaderSyncStart(
+                _context.MyId,
+                _context.Voters,
+                _context.Config.Servers.Keys.ToHashSet(),
+                (long)_context.InitLimit.TotalMilliseconds,
+                _context.Epochs.Read(EpochFiles.Accepted, lastZxid),
+                _context.Epochs.Read(EpochFiles.Current, lastZxid),
+                lastZxid,
+                Core.IsDurableThrough(lastZxid) ? lastZxid : Core.LastDurableZxid));
+            var leading = new LeaderRole(Core, sync, host);
+            _role = leading;
+            leading.Start();
+            return (leading, Core.WaitDurableAsync(lastZxid));
+        }).ConfigureAwait(false);
+        _ = durable.ContinueWith(_ => Core.Post(new LeaderLogDurable(role, Core.LastDurableZxid)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        var accepting = AcceptLoopAsync(listener, role, handlers, stop.Token);
+        var ticking = TickAsync(role, stop.Token);
         try
         {
-            var lastZxid = await Core.InvokeAsync(() => Core.LastLoggedZxid).ConfigureAwait(false);
-            var acceptedEpoch = context.Epochs.Read(EpochFiles.Accepted, lastZxid);
-            var currentEpoch = context.Epochs.Read(EpochFiles.Current, lastZxid);
-            discovery.SetLeaderState(currentEpoch, lastZxid);
-
-            var epoch = await discovery.JoinAsync(context.MyId, acceptedEpoch).ConfigureAwait(false);
-            context.Epochs.Write(EpochFiles.Accepted, epoch);
-            await discovery.AckEpochAsync(context.MyId, currentEpoch, lastZxid).ConfigureAwait(false);
-            context.Epochs.Write(EpochFiles.Current, epoch);
-
-            var replication = await Core.InvokeAsync(() => new LeaderReplication(
-                Core, context.Voters.Count, epoch, context.MembershipText, context.TickTimeMs, context.Config.SyncLimit,
-                context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Replication"))).ConfigureAwait(false);
-            replication.LostQuorum += reason => lost.TrySetResult(reason);
-            _replication.TrySetResult(replication);
-            await (await Core.InvokeAsync(() => Core.WaitDurableAsync(lastZxid)).ConfigureAwait(false))
-                .WithinAsync(context.InitLimit, $"its own log to be durable through 0x{lastZxid:x} (to acknowledge NEWLEADER itself)", stop.Token).ConfigureAwait(false);
-            await discovery.AckNewLeaderAsync(context.MyId).ConfigureAwait(false);
-
-            await Core.InvokeAsync(() =>
-            {
-                Core.TakeRole(replication, Zxid.Make(epoch, 1), Zxid.Make(epoch, 0));
-                return true;
-            }).ConfigureAwait(false);
-            established(epoch);
-            discovery.MarkStarted();
-            _logger.LogInformation(
-                "Leading epoch {Epoch} with {Learners} learners synced; serving from zxid 0x{Zxid:x}",
-                epoch, discovery.Joined.Count - 1, Zxid.Make(epoch, 0));
-
-            var reason = await lost.Task.WaitAsync(stop.Token).ConfigureAwait(false);
-            _logger.LogWarning("Stopped leading: {Reason}", reason);
-        }
-        catch (QuorumException e)
-        {
-            _logger.LogWarning("Cannot lead: {Reason}", e.Message);
+            var reason = await _ended.Task.WaitAsync(stop.Token).ConfigureAwait(false);
+            _logger.LogWarning(role.Sync.Phase == LeaderPhase.Failed ? "Cannot lead: {Reason}" : "Stopped leading: {Reason}", reason);
         }
         finally
         {
-            discovery.Abandon(new QuorumException("leadership ended"));
-            _replication.TrySetException(new QuorumException("leadership ended"));
             await stop.CancelAsync().ConfigureAwait(false);
             listener.Close();
+            foreach (var connection in _connections.Values)
+            {
+                connection.Drop("leadership ended");
+            }
+
             await accepting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await ticking.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             Task[] running;
             lock (handlers)
             {
@@ -94,7 +98,17 @@ public sealed class Leader(QuorumContext context, Action<long> established)
         }
     }
 
-    private async Task AcceptLoopAsync(Socket listener, LeaderDiscovery discovery, List<Task> handlers, CancellationToken cancellationToken)
+    /// <summary>The handshakes' clock: each step and each learner has initLimit.</summary>
+    private async Task TickAsync(LeaderRole role, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(1, _context.TickTimeMs / 2)));
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            Core.Post(new LeaderTicked(role));
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, LeaderRole role, List<Task> handlers, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -113,7 +127,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             {
                 // Learners reconnect over a long leadership: keep only the handlers still running.
                 handlers.RemoveAll(t => t.IsCompleted);
-                handlers.Add(Task.Run(() => HandleLearnerAsync(socket, discovery, cancellationToken), CancellationToken.None));
+                handlers.Add(Task.Run(() => HandleLearnerAsync(socket, role, cancellationToken), CancellationToken.None));
             }
         }
     }
@@ -125,17 +139,17 @@ public sealed class Leader(QuorumContext context, Action<long> established)
     /// </summary>
     private LoggedTxns? ReadFromLog(long peerLastZxid, long through)
     {
-        var factor = context.Config.SnapshotSizeFactor;
+        var factor = _context.Config.SnapshotSizeFactor;
         if (factor < 0)
         {
             return null;
         }
 
-        var snapshotSize = context.Store.NewestSnapshotSize();
+        var snapshotSize = _context.Store.NewestSnapshotSize();
         var limit = (long)(factor * snapshotSize);
         try
         {
-            var txns = context.Store.ReadTxnsAfter(peerLastZxid, through, limit, out var holdsPeer);
+            var txns = _context.Store.ReadTxnsAfter(peerLastZxid, through, limit, out var holdsPeer);
             if (txns is null || !(holdsPeer || Zxid.CounterOf(peerLastZxid) == 0))
             {
                 return null;
@@ -150,7 +164,7 @@ public sealed class Leader(QuorumContext context, Action<long> established)
         }
     }
 
-    private async Task HandleLearnerAsync(Socket socket, LeaderDiscovery discovery, CancellationToken cancellationToken)
+    private async Task HandleLearnerAsync(Socket socket, LeaderRole role, CancellationToken cancellationToken)
     {
         var remote = socket.RemoteEndPoint;
         Stream connection;
@@ -158,9 +172,9 @@ public sealed class Leader(QuorumContext context, Action<long> established)
         {
             // TLS and SASL come before FOLLOWERINFO, within initLimit.
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(context.InitLimit);
-            connection = await context.Transport.AcceptAsync(socket, "quorum", timeout.Token).ConfigureAwait(false);
-            if (context.Sasl is { } sasl)
+            timeout.CancelAfter(_context.InitLimit);
+            connection = await _context.Transport.AcceptAsync(socket, "quorum", timeout.Token).ConfigureAwait(false);
+            if (_context.Sasl is { } sasl)
             {
                 connection = await sasl.AuthenticateAsServerAsync(connection, $"{remote}", timeout.Token).ConfigureAwait(false);
             }
@@ -172,13 +186,12 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             return;
         }
 
-        await using var stream = PacketStream.ForConnection(connection, context.MaxPacket);
-        PeerLink? link = null;
-        LeaderReplication? replication = null;
+        await using var stream = PacketStream.ForConnection(connection, _context.MaxPacket);
+        LearnerConnection? learner = null;
         var sid = -1L;
         try
         {
-            var info = await stream.ReadWithinAsync(context.InitLimit, "FOLLOWERINFO", cancellationToken).ConfigureAwait(false);
+            var info = await stream.ReadWithinAsync(_context.InitLimit, "FOLLOWERINFO", cancellationToken).ConfigureAwait(false);
             if (info.Type is not (PacketType.FollowerInfo or PacketType.ObserverInfo) || info.Data is not { Length: >= 8 } learnerInfo)
             {
                 _logger.LogWarning("First packet from {Remote} is {Packet}, not FOLLOWERINFO; closing", remote, info);
@@ -186,79 +199,137 @@ public sealed class Leader(QuorumContext context, Action<long> established)
             }
 
             sid = BinaryPrimitives.ReadInt64BigEndian(learnerInfo);
-            if (!context.Config.Servers.ContainsKey(sid))
+            var link = new PeerLink(sid, stream, _logger)
             {
-                _logger.LogWarning("Server {Sid} at {Remote} is not in the configuration; closing", sid, remote);
-                return;
-            }
-
-            var epoch = await discovery.JoinAsync(sid, Zxid.EpochOf(info.Zxid)).ConfigureAwait(false);
-            var version = new byte[4];
-            BinaryPrimitives.WriteInt32BigEndian(version, 0x10000);
-            await stream.WriteAsync(new QuorumPacket(PacketType.LeaderInfo, Zxid.Make(epoch, 0), version), cancellationToken).ConfigureAwait(false);
-
-            var ackEpoch = await stream.ReadWithinAsync(context.InitLimit, $"ACKEPOCH from server {sid}", cancellationToken).ConfigureAwait(false);
-            if (ackEpoch.Type != PacketType.AckEpoch || ackEpoch.Data is not { Length: >= 4 } epochBytes)
-            {
-                _logger.LogWarning("Server {Sid} answered LEADERINFO with {Packet}; closing", sid, ackEpoch);
-                return;
-            }
-
-            var peerLastZxid = ackEpoch.Zxid;
-            await discovery.AckEpochAsync(sid, BinaryPrimitives.ReadInt32BigEndian(epochBytes), peerLastZxid).ConfigureAwait(false);
-            replication = await _replication.Task.WithinAsync(context.InitLimit, "this leader to finish discovery", cancellationToken).ConfigureAwait(false);
-
-            link = new PeerLink(sid, stream, _logger)
-            {
-                IsVoter = context.Voters.Contains(sid),
+                IsVoter = _context.Voters.Contains(sid),
                 LastHeardMillis = Core.Clock.MonotonicMillis,
                 RemoteAddress = remote is IPEndPoint endPoint ? Admin.JavaText.SocketAddress(endPoint) : "<null>",
             };
-            var learner = link;
-            var historyBase = await Core.InvokeAsync(() => Core.Committed.Base).ConfigureAwait(false);
-            var fromLog = peerLastZxid < historyBase ? ReadFromLog(peerLastZxid, historyBase) : null;
-            var kind = await Core.InvokeAsync(() => replication.AddLearner(learner, peerLastZxid, fromLog)).ConfigureAwait(false);
-            _logger.LogInformation("Synchronizing server {Sid} (last zxid 0x{Zxid:x}) by {Kind}", sid, peerLastZxid, kind);
-            var sending = link.RunSendLoopAsync(cancellationToken);
-
-            var newLeaderAck = await stream.ReadWithinAsync(context.InitLimit, $"server {sid} to acknowledge NEWLEADER", cancellationToken).ConfigureAwait(false);
-            if (newLeaderAck.Type != PacketType.Ack || newLeaderAck.Zxid != Zxid.Make(replication.Epoch, 0))
-            {
-                _logger.LogWarning("Server {Sid} answered NEWLEADER with {Packet}; closing", sid, newLeaderAck);
-                return;
-            }
-
+            learner = new LearnerConnection(link, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken));
+            _connections[link] = learner;
+            var token = learner.Cancellation.Token;
+            var sending = link.RunSendLoopAsync(token);
             await Core.InvokeAsync(() =>
             {
-                learner.IsSynced = true;
-                learner.LastHeardMillis = Core.Clock.MonotonicMillis;
+                role.LearnerInfo(link, info);
                 return true;
             }).ConfigureAwait(false);
-            await discovery.AckNewLeaderAsync(sid).ConfigureAwait(false);
-            await discovery.Started.WithinAsync(context.InitLimit, "this leader to start serving (before UPTODATE)", cancellationToken).ConfigureAwait(false);
-            link.Send(new QuorumPacket(PacketType.UpToDate, -1));
 
-            while (!cancellationToken.IsCancellationRequested && !link.IsClosed)
+            // LEADERINFO goes out once a quorum has joined (initLimit), then ACKEPOCH is due within initLimit.
+            var ackEpoch = await stream.ReadWithinAsync(2 * _context.InitLimit, $"ACKEPOCH from server {sid}", token).ConfigureAwait(false);
+            await Core.InvokeAsync(() =>
             {
-                var packet = await stream.ReadWithinAsync(context.SyncLimit, $"any packet from server {sid} (syncLimit)", cancellationToken).ConfigureAwait(false);
+                role.AckEpoch(link, ackEpoch);
+                return true;
+            }).ConfigureAwait(false);
+
+            // Synchronized once a quorum acknowledged the epoch (the role says when).
+            var peerLastZxid = await learner.SyncRequested.Task.WithinAsync(2 * _context.InitLimit, $"a quorum to acknowledge the epoch before syncing server {sid}", token).ConfigureAwait(false);
+            var historyBase = await Core.InvokeAsync(() => Core.Committed.Base).ConfigureAwait(false);
+            var fromLog = peerLastZxid < historyBase ? ReadFromLog(peerLastZxid, historyBase) : null;
+            var kind = await Core.InvokeAsync(() => role.AddLearner(link, peerLastZxid, fromLog)).ConfigureAwait(false);
+            _logger.LogInformation("Synchronizing server {Sid} (last zxid 0x{Zxid:x}) by {Kind}", sid, peerLastZxid, kind);
+
+            var newLeaderAck = await stream.ReadWithinAsync(_context.InitLimit, $"server {sid} to acknowledge NEWLEADER", token).ConfigureAwait(false);
+            await Core.InvokeAsync(() =>
+            {
+                role.NewLeaderAck(link, newLeaderAck);
+                return true;
+            }).ConfigureAwait(false);
+
+            var replication = role.Replication!;
+            while (!token.IsCancellationRequested && !link.IsClosed)
+            {
+                var packet = await stream.ReadWithinAsync(_context.SyncLimit, $"any packet from server {sid} (syncLimit)", token).ConfigureAwait(false);
                 link.Received(packet);
-                Core.Post(new LearnerPacketReceived(replication, learner, packet));
+                Core.Post(new LearnerPacketReceived(replication, link, packet));
             }
 
             await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or QuorumException or InvalidDataException or SocketException or ObjectDisposedException)
         {
-            _logger.LogInformation("Connection with server {Sid} at {Remote} ended: {Message}", sid, remote, e.Message);
+            var reason = learner?.DropReason ?? e.Message;
+            _logger.LogInformation("Connection with server {Sid} at {Remote} ended: {Message}", sid, remote, reason);
         }
         finally
         {
-            if (link is not null && replication is not null)
+            if (learner is not null)
             {
-                Core.Post(new LearnerLeft(replication, link));
+                _connections.TryRemove(learner.Link, out _);
+                Core.Post(new LearnerDisconnected(role, learner.Link));
+                learner.Link.Close();
+                learner.Cancellation.Dispose();
             }
-
-            link?.Close();
         }
+    }
+
+    /// <summary>One learner's connection: its link, what ends it, and the sync the role asked for.</summary>
+    private sealed class LearnerConnection(PeerLink link, CancellationTokenSource cancellation)
+    {
+        public PeerLink Link { get; } = link;
+        public CancellationTokenSource Cancellation { get; } = cancellation;
+        public TaskCompletionSource<long> SyncRequested { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public string? DropReason { get; private set; }
+
+        public void Drop(string reason)
+        {
+            DropReason ??= reason;
+            Link.Close();
+            try
+            {
+                Cancellation.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The handler already finished.
+            }
+        }
+    }
+
+    /// <summary>The leader's effects on files, connections and the peer's role; called on the core thread.</summary>
+    private sealed class Host(Leader leader) : ILeaderHost
+    {
+        public void PersistEpoch(string file, long epoch) => leader._context.Epochs.Write(file, epoch);
+
+        public LeaderReplication CreateReplication(long epoch)
+        {
+            var context = leader._context;
+            var replication = new LeaderReplication(
+                context.Core, context.Voters.Count, epoch, context.MembershipText, context.TickTimeMs, context.Config.SyncLimit,
+                context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Replication"));
+            replication.LostQuorum += reason => leader._ended.TrySetResult(reason);
+            return replication;
+        }
+
+        public void SynchronizeLearner(PeerLink learner, long peerLastZxid)
+        {
+            if (leader._connections.TryGetValue(learner, out var connection))
+            {
+                connection.SyncRequested.TrySetResult(peerLastZxid);
+            }
+        }
+
+        public void StartedLeading(long epoch)
+        {
+            leader._established(epoch);
+            leader._logger.LogInformation(
+                "Leading epoch {Epoch}; serving from zxid 0x{Zxid:x}", epoch, Zxid.Make(epoch, 0));
+        }
+
+        public void DropLearner(PeerLink learner, string reason)
+        {
+            leader._logger.LogInformation("Dropping server {Sid}: {Reason}", learner.Sid, reason);
+            if (leader._connections.TryGetValue(learner, out var connection))
+            {
+                connection.Drop(reason);
+            }
+            else
+            {
+                learner.Close();
+            }
+        }
+
+        public void Abandon(string reason) => leader._ended.TrySetResult(reason);
     }
 }

@@ -1,58 +1,12 @@
-using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Processing;
+using SharpKeeper.Server.Quorum.Sync;
 
 namespace SharpKeeper.Server.Quorum;
 
-/// <summary>NEWLEADER acknowledged: from now on the follower acknowledges each proposal once it is durable.</summary>
-public sealed record AcksEnabled(FollowerReplication Follower) : ReplicationEvent
+/// <summary>A packet from the leader, handled by the learner's state machine; a txn it carries was decoded where it was read.</summary>
+public sealed record LeaderPacketReceived(FollowerReplication Follower, QuorumPacket Packet, DecodedTxn? Txn) : ReplicationEvent
 {
-    public override void Apply(ServerCore core) => Follower.EnableAcks();
-}
-
-/// <summary>A PROPOSAL from the leader: logged now, applied when its COMMIT comes, acknowledged once durable.</summary>
-public sealed record ProposalReceived(FollowerReplication Follower, TxnHeader Header, Txn Txn, byte[] Data) : ReplicationEvent
-{
-    public override void Apply(ServerCore core)
-    {
-        core.AcceptProposal(Header, Txn, Data);
-        Follower.Logged(Header.Zxid);
-    }
-}
-
-/// <summary>An INFORM (to an observer): a txn the quorum already committed, logged and applied at once.</summary>
-public sealed record InformReceived(TxnHeader Header, Txn Txn, byte[] Data) : ReplicationEvent
-{
-    public override void Apply(ServerCore core)
-    {
-        core.AcceptProposal(Header, Txn, Data);
-        core.Commit(Header.Zxid);
-    }
-}
-
-/// <summary>A COMMIT from the leader: every logged txn through the zxid is applied.</summary>
-public sealed record CommitReceived(long Zxid) : ReplicationEvent
-{
-    public override void Apply(ServerCore core) => core.Commit(Zxid);
-}
-
-/// <summary>A PING from the leader: answered with this follower's sessions.</summary>
-public sealed record LeaderPinged(FollowerReplication Follower, QuorumPacket Ping) : ReplicationEvent
-{
-    public override void Apply(ServerCore core) => Follower.OnPing(Ping);
-}
-
-/// <summary>The leader's answer to a session's revalidation (a client that reconnected here).</summary>
-public sealed record SessionRevalidated(long SessionId, bool Valid) : ReplicationEvent
-{
-    public override void Apply(ServerCore core) => core.OnRevalidated(SessionId, Valid);
-}
-
-/// <summary>The leader answered this follower's oldest forwarded sync.</summary>
-public sealed record SyncAnswered : ReplicationEvent
-{
-    public static readonly SyncAnswered Instance = new();
-
-    public override void Apply(ServerCore core) => core.OnSyncReply();
+    public override void Apply(ServerCore core) => Follower.Receive(Packet, Txn);
 }
 
 /// <summary>A packet from a synced learner (ACK, PING, REVALIDATE, REQUEST) to the leader.</summary>
@@ -61,8 +15,20 @@ public sealed record LearnerPacketReceived(LeaderReplication Leader, PeerLink Le
     public override void Apply(ServerCore core) => Leader.OnLearnerPacket(Learner, Packet);
 }
 
-/// <summary>A learner's connection ended: it no longer counts towards commits.</summary>
-public sealed record LearnerLeft(LeaderReplication Leader, PeerLink Learner) : ReplicationEvent
+/// <summary>Time passes for a leader's handshakes (initLimit for each step and each learner).</summary>
+public sealed record LeaderTicked(LeaderRole Leader) : ReplicationEvent
 {
-    public override void Apply(ServerCore core) => Leader.RemoveLearner(Learner);
+    public override void Apply(ServerCore core) => Leader.Tick();
+}
+
+/// <summary>The leader's own log became durable through what it held when it was elected.</summary>
+public sealed record LeaderLogDurable(LeaderRole Leader, long Zxid) : ReplicationEvent
+{
+    public override void Apply(ServerCore core) => Leader.Durable(Zxid);
+}
+
+/// <summary>A learner's connection to the leader ended, during its handshake or after.</summary>
+public sealed record LearnerDisconnected(LeaderRole Leader, PeerLink Learner) : ReplicationEvent
+{
+    public override void Apply(ServerCore core) => Leader.LearnerLeft(Learner);
 }

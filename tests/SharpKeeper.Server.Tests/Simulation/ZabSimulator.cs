@@ -9,20 +9,23 @@ using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
 using SharpKeeper.Server.Quorum;
 using SharpKeeper.Server.Quorum.Election;
+using SharpKeeper.Server.Quorum.Sync;
 using SharpKeeper.Server.Tests.Core;
 using Notification = SharpKeeper.Server.Quorum.Election.Notification;
 
 namespace SharpKeeper.Server.Tests.Simulation;
 
 /// <summary>
-/// A seeded, single-threaded simulation of whole ensemble members: the production election
-/// participant, request core and leader/follower replication (proposals, acks, commits, DIFF,
-/// TRUNC and SNAP syncs chosen by <see cref="LeaderReplication"/>), over simulated links and disks.
-/// A crash loses every log write not yet synced. Clients write through any serving server; with
-/// quiet spells they also fall silent for seconds at a time, so that whole epochs commit nothing.
-/// Checked: every acknowledged write survives; after healing a write commits within a bound and all
-/// replicas hold the same tree. The discovery handshake and the follower's packet handling mirror
-/// Leader and Follower (durability waits included), whose socket code is not simulated. Besides the
+/// A seeded, single-threaded simulation of whole ensemble members running the production code:
+/// the election participant, the request core, and the ZAB state machines — <see cref="LeaderSync"/>
+/// and <see cref="LearnerSync"/> for discovery and sync, <see cref="LeaderReplication"/> for the
+/// DIFF/TRUNC/SNAP choice and broadcast — through the same <see cref="LeaderRole"/> and
+/// <see cref="FollowerReplication"/> adapters the socket drivers use, over simulated links and
+/// disks. Nothing of the protocol is mirrored here: the simulator only carries out effects
+/// (packets, epoch files, snapshots, truncation). A crash loses every log write not yet synced.
+/// Clients write through any serving server; with quiet spells they also fall silent for seconds
+/// at a time, so that whole epochs commit nothing. Checked: every acknowledged write survives;
+/// after healing a write commits within a bound and all replicas hold the same tree. Besides the
 /// seeded random schedule (<see cref="Run"/>), tests can script one exact sequence (<see cref="Start"/>).
 /// </summary>
 public sealed class ZabSimulator
@@ -163,7 +166,7 @@ public sealed class ZabSimulator
 
     /// <summary>True when <paramref name="follower"/> completed its sync with <paramref name="leader"/> (UPTODATE received, NEWLEADER acknowledged) and serves.</summary>
     public bool Follows(long follower, long leader) =>
-        Get(follower) is { Up: true, Follower: { Serving: true, Link: { Broken: false } link } } && link.Leader.Id == leader && link.ToFollower.IsSynced;
+        Get(follower) is { Up: true, Follower: { Replication.Sync.IsServing: true, Link: { Broken: false } link } } && link.Leader.Id == leader && link.ToFollower.IsSynced;
 
     /// <summary>The zxid the server's tree counts as processed (an epoch's start counts once it takes a role in it).</summary>
     public long LastProcessedZxid(long id) => Get(id).Core!.Tree.LastProcessedZxid;
@@ -269,10 +272,9 @@ public sealed class ZabSimulator
         BreakLinks(node);
         node.Role = PeerState.Looking;
         node.Leader = 0;
-        node.Replication = null;
-        node.LocallyDurable = null;
+        node.Leading = null;
         node.Follower = null;
-        node.Serving = false;
+        node.StallSince = null;
         var last = node.Core!.StepDown();
         node.Core.EndBatch();
         node.Election!.SetState(PeerState.Looking);
@@ -287,36 +289,55 @@ public sealed class ZabSimulator
         node.Up = false;
         node.Incarnation++;
         node.Core = null;
-        node.Replication = null;
+        node.Leading = null;
         node.Follower = null;
-        node.Serving = false;
+        node.StallSince = null;
         Log($"server {node.Id} crashed; disk holds through 0x{node.Disk.LastZxid:x}");
     }
 
     /// <summary>
     /// Liveness, checked every tick: the leader's wait for its own log before it serves, and a
     /// follower's before it acknowledges NEWLEADER, end within a disk write or two. One still open
-    /// after <see cref="DurabilityStallMs"/> stalls the handshake until initLimit ends the round.
+    /// a tick later stalls the handshake until initLimit ends the round.
     /// </summary>
     private void CheckNoDurabilityStall(Node node)
     {
         var stalled = node switch
         {
-            { Replication: not null, Serving: false, LocallyDurable: { Done: false } wait } => wait,
-            { Follower.NewLeaderDurable: { Done: false } wait } => wait,
-            _ => null,
+            { Leading.Sync: { Phase: LeaderPhase.Synchronizing, OwnLogDurable: false } } => true,
+            { Follower.Replication.Sync.Phase: LearnerPhase.AwaitingDurable } => true,
+            _ => false,
         };
-        if (stalled is not null && Now - stalled.Since > DurabilityStallMs)
+        if (!stalled)
+        {
+            node.StallSince = null;
+            return;
+        }
+
+        node.StallSince ??= Now;
+        if (Now - node.StallSince > DurabilityStallMs + TickMs)
         {
             throw new InvalidOperationException(
-                $"server {node.Id} ({node.Role}) has waited {Now - stalled.Since} ms for its log to be durable through 0x{stalled.Through:x}; "
-                + $"its disk holds through 0x{node.Disk.LastZxid:x}, its core counts 0x{node.Core!.LastDurableZxid:x} durable");
+                $"server {node.Id} ({node.Role}) has waited {Now - node.StallSince} ms for its log to be durable; "
+                + $"its disk holds through 0x{node.Disk.LastZxid:x}, its core counts 0x{node.Core!.LastDurableZxid:x} durable, 0x{node.Core.LastLoggedZxid:x} logged");
         }
+    }
+
+    private void LeaderStops(Node node, LeaderRole? role, string reason)
+    {
+        Log($"leader {node.Id} stopped: {reason}");
+        At(Now, () =>
+        {
+            if (node.Up && node.Leading == role && role is not null)
+            {
+                StartLooking(node);
+            }
+        });
     }
 
     private void NoteEpochEnd(Node node)
     {
-        if (node.Up && node.Role == PeerState.Leading && node.Serving && node.Core!.LastLoggedZxid == Zxid.Make(node.Epoch, 0))
+        if (node.Up && node.Serving && node.Role == PeerState.Leading && node.Core!.LastLoggedZxid == Zxid.Make(node.Epoch, 0))
         {
             EmptyEpochs++;
         }
@@ -373,29 +394,33 @@ public sealed class ZabSimulator
         });
     }
 
+    /// <summary>
+    /// A decision starts the production role: a leader's <see cref="LeaderRole"/> (discovery, sync,
+    /// broadcast), or a learner that connects to its leader and runs <see cref="FollowerReplication"/>.
+    /// </summary>
     private void OnDecided(Node node, Vote decision)
     {
         node.Leader = decision.Leader;
         node.Role = decision.State;
-        node.DecidedAt = Now;
         var round = ++node.Rounds;
         Log($"server {node.Id} decided: {decision.Leader} leads");
         if (node.Role == PeerState.Leading)
         {
-            At(Now + InitLimitMs, () =>
-            {
-                if (node.Up && node.Rounds == round && !node.Serving)
-                {
-                    Log($"leader {node.Id} gave up: no quorum within initLimit");
-                    StartLooking(node);
-                }
-            });
+            var core = node.Core!;
+            var last = core.LastLoggedZxid;
+            var sync = new LeaderSync(new LeaderSyncStart(
+                node.Id, _voters, _voters, InitLimitMs, node.Disk.AcceptedEpoch, node.Disk.CurrentEpoch, last,
+                core.IsDurableThrough(last) ? last : core.LastDurableZxid));
+            node.Leading = new LeaderRole(core, sync, new LeaderHost(this, node));
+            node.Leading.Start();
+            Finish(node, null);
         }
         else
         {
+            // As Follower: a leader that cannot be reached within initLimit is given up on.
             At(Now + InitLimitMs, () =>
             {
-                if (node.Up && node.Rounds == round && node.Follower is not { Serving: true })
+                if (node.Up && node.Rounds == round && node.Follower is null && node.Role == PeerState.Following)
                 {
                     Log($"server {node.Id} gave up on leader {node.Leader}");
                     StartLooking(node);
@@ -403,81 +428,39 @@ public sealed class ZabSimulator
             });
         }
 
-        TryDiscover();
+        TryConnect();
     }
 
-    // ---- discovery (mirrors Leader/LeaderDiscovery) ----
+    // ---- learners connect to their leader ----
 
-    private void TryDiscover()
+    private void TryConnect()
     {
-        foreach (var leader in _nodes.Where(n => n.Up && n.Role == PeerState.Leading))
+        foreach (var follower in _nodes.Where(n => n.Up && n.Role == PeerState.Following && n.Follower is null).ToList())
         {
-            var candidates = _nodes.Where(n => n.Up && n.Role == PeerState.Following && n.Leader == leader.Id && n.Follower is null && CanTalk(n, leader)).ToList();
-            if (leader.Replication is null)
+            var leader = Get(follower.Leader);
+            if (leader is { Up: true, Role: PeerState.Leading, Leading: not null } && CanTalk(follower, leader))
             {
-                if (candidates.Count + 1 < Quorum)
-                {
-                    continue;
-                }
-
-                var leaderSummary = (leader.Disk.CurrentEpoch, leader.Core!.LastLoggedZxid);
-                if (candidates.Any(c => (c.Disk.CurrentEpoch, c.Core!.LastLoggedZxid).CompareTo(leaderSummary) > 0))
-                {
-                    Log($"leader {leader.Id} abandoned: a follower is ahead");
-                    StartLooking(leader);
-                    continue;
-                }
-
-                var epoch = candidates.Append(leader).Max(n => n.Disk.AcceptedEpoch) + 1;
-                foreach (var member in candidates.Append(leader))
-                {
-                    member.Disk.AcceptedEpoch = epoch;
-                }
-
-                leader.Disk.CurrentEpoch = epoch;
-                leader.Epoch = epoch;
-
-                // As Leader: what was logged before discovery must be durable before it serves.
-                leader.LocallyDurable = new DurableWait(leader.Core.WaitDurableAsync(leaderSummary.LastLoggedZxid), leaderSummary.LastLoggedZxid, Now);
-                leader.Replication = new LeaderReplication(leader.Core, _voters.Count, epoch, "", TickMs, (int)(SyncLimitMs / TickMs), NullLogger.Instance);
-                leader.Replication.LostQuorum += reason =>
-                {
-                    Log($"leader {leader.Id} stopped: {reason}");
-                    At(Now, () =>
-                    {
-                        if (leader.Up && leader.Replication is not null)
-                        {
-                            StartLooking(leader);
-                        }
-                    });
-                };
-                leader.NewLeaderAcks.Clear();
-                leader.Serving = false;
-                Log($"leader {leader.Id} proposes epoch {epoch} to {string.Join(",", candidates.Select(c => c.Id))}");
-            }
-
-            foreach (var follower in candidates)
-            {
-                StartSync(leader, follower);
+                Connect(leader, follower);
             }
         }
     }
 
-    private void StartSync(Node leader, Node follower)
+    private void Connect(Node leader, Node follower)
     {
-        follower.Disk.AcceptedEpoch = Math.Max(follower.Disk.AcceptedEpoch, leader.Epoch);
         var link = new SimLink(this, leader, follower);
         leader.Links.Add(link);
         follower.Links.Add(link);
-        follower.Follower = new FollowerState(link, leader.Epoch) { LastHeard = Now };
-        follower.Follower.Replication = new FollowerReplication(follower.Core!, link.ToLeader);
-        follower.Core!.SetReplication(follower.Follower.Replication);
+        var core = follower.Core!;
+        var last = core.LastLoggedZxid;
+        var sync = new LearnerSync(new LearnerSyncStart(
+            follower.Id, false, 0, InitLimitMs, SyncLimitMs, follower.Disk.AcceptedEpoch, follower.Disk.CurrentEpoch, last,
+            core.IsDurableThrough(last) ? last : core.LastDurableZxid));
+        var host = new LearnerHost(this, follower, link);
+        follower.Follower = new FollowerState(link, new FollowerReplication(core, link.ToLeader, sync, host), host);
+        core.SetReplication(follower.Follower.Replication);
         link.ToFollower.LastHeardMillis = leader.Clock.MonotonicMillis;
-        var kind = leader.Replication!.AddLearner(link.ToFollower, follower.Core.LastLoggedZxid);
-        Syncs++;
-        Log($"leader {leader.Id} syncs {follower.Id} (last 0x{follower.Core.LastLoggedZxid:x}) by {kind}");
-        leader.Core!.EndBatch();
-        Pump(link);
+        follower.Follower.Replication.Start();
+        Finish(follower, link);
     }
 
     // ---- links ----
@@ -544,11 +527,12 @@ public sealed class ZabSimulator
         link.Broken = true;
         link.Leader.Links.Remove(link);
         link.Follower.Links.Remove(link);
-        if (link.Leader.Up && link.Leader.Replication is { } replication)
+        if (link.Leader.Up && link.Leader.Leading is { } role)
         {
-            replication.RemoveLearner(link.ToFollower);
+            role.LearnerLeft(link.ToFollower);
         }
 
+        link.ToFollower.Close();
         if (link.Follower.Up && link.Follower.Follower?.Link == link)
         {
             At(Now, () =>
@@ -562,152 +546,47 @@ public sealed class ZabSimulator
         }
     }
 
-    // ---- follower side (mirrors Follower) ----
+    // ---- follower side: the production state machine, over a simulated link and disk ----
 
     private void FollowerReceives(SimLink link, object item)
     {
         var node = link.Follower;
-        var state = node.Follower!;
-        var core = node.Core!;
-        state.LastHeard = Now;
-        if (item is byte[] snapshot)
+        if (node.Follower is not { } state || state.Link != link)
         {
-            var (tree, sessions) = SnapshotFile.DecodeBody(new SnapshotInput(new MemoryStream(snapshot, writable: false), "leader"));
-            tree.LastProcessedZxid = state.SnapZxid;
-            node.Log!.Drain();
-            node.Disk.InstallSnapshot(snapshot, state.SnapZxid);
-            core.ReplaceTree(tree, sessions);
-            Finish(node, link);
             return;
         }
 
-        var packet = (QuorumPacket)item;
-        switch (packet.Type)
+        if (item is byte[] snapshot)
         {
-            case PacketType.Diff:
-                break;
-            case PacketType.Snap:
-                state.SnapZxid = packet.Zxid;
-                break;
-            case PacketType.Trunc:
-                {
-                    node.Log!.Drain();
-                    node.Disk.TruncateAfter(packet.Zxid);
-                    var (tree, sessions) = node.Disk.Recover();
-                    core.ReplaceTree(tree, sessions);
-                    break;
-                }
-
-            case PacketType.Proposal:
-                {
-                    var (header, txn) = TxnLogFormat.DecodeBody(packet.Data!);
-                    core.AcceptProposal(header, txn, packet.Data!);
-                    state.Replication!.Logged(header.Zxid);
-                    break;
-                }
-
-            case PacketType.Commit:
-                core.Commit(packet.Zxid);
-                break;
-            case PacketType.NewLeader:
-                state.NewLeaderZxid = packet.Zxid;
-                state.NewLeaderDurable = new DurableWait(core.WaitDurableAsync(core.LastLoggedZxid), core.LastLoggedZxid, Now);
-                TryAckNewLeader(node);
-                break;
-            case PacketType.UpToDate:
-                core.TakeRole(state.Replication!, null, state.NewLeaderZxid);
-                state.Serving = true;
-                node.Election!.SetState(PeerState.Following);
-                node.Election.UpdatePeerEpoch(state.Epoch);
-                link.ToLeader.Send(new QuorumPacket(PacketType.Ack, Zxid.Make(state.Epoch, 0)));
-                Log($"server {node.Id} follows {link.Leader.Id} in epoch {state.Epoch}");
-                break;
-            case PacketType.Ping:
-                state.Replication!.OnPing(packet);
-                break;
-            case PacketType.Revalidate when packet.Data is { Length: >= 9 } data:
-                core.OnRevalidated(BinaryPrimitives.ReadInt64BigEndian(data), data[8] != 0);
-                break;
-            case PacketType.Sync:
-                core.OnSyncReply();
-                break;
+            var zxid = state.Host.TakeSnapshotZxid() ?? throw new InvalidOperationException($"server {node.Id} got snapshot bytes it did not expect");
+            var (tree, sessions) = SnapshotFile.DecodeBody(new SnapshotInput(new MemoryStream(snapshot, writable: false), "leader"));
+            tree.LastProcessedZxid = zxid;
+            node.Log!.Drain();
+            node.Disk.InstallSnapshot(snapshot, zxid);
+            node.Core!.ReplaceTree(tree, sessions);
+            state.Replication.SnapshotInstalled(zxid);
+        }
+        else
+        {
+            var packet = (QuorumPacket)item;
+            state.Replication.Receive(packet, DecodedTxn.Of(packet));
         }
 
         Finish(node, link);
     }
 
-    /// <summary>
-    /// NEWLEADER is acknowledged only once everything received before it is durable here: as
-    /// Follower, it waits on the core's <see cref="ServerCore.WaitDurableAsync"/>, which a log sync
-    /// completes synchronously (the simulation looks at the task, it never awaits it).
-    /// </summary>
-    private void TryAckNewLeader(Node node)
-    {
-        if (node.Follower is not { NewLeaderDurable.Done: true } state)
-        {
-            return;
-        }
-
-        state.NewLeaderDurable = null;
-        node.Disk.CurrentEpoch = state.Epoch;
-        state.Link.ToLeader.Send(new QuorumPacket(PacketType.Ack, state.NewLeaderZxid));
-        state.Replication!.EnableAcks();
-    }
-
-    // ---- leader side (mirrors Leader) ----
+    // ---- leader side: the production state machine ----
 
     private void LeaderReceives(SimLink link, QuorumPacket packet)
     {
         var leader = link.Leader;
-        if (leader.Replication is not { } replication)
+        if (leader.Leading is not { } role)
         {
             return;
         }
 
-        var learner = link.ToFollower;
-        if (packet.Type == PacketType.Ack && !learner.IsSynced && packet.Zxid == Zxid.Make(leader.Epoch, 0))
-        {
-            learner.LastHeardMillis = leader.Clock.MonotonicMillis;
-            learner.IsSynced = true;
-            leader.NewLeaderAcks.Add(link.Follower.Id);
-            if (leader.Serving)
-            {
-                learner.Send(new QuorumPacket(PacketType.UpToDate, -1));
-            }
-            else
-            {
-                TryStartServing(leader);
-            }
-        }
-        else
-        {
-            replication.OnLearnerPacket(learner, packet);
-        }
-
+        role.Receive(link.ToFollower, packet);
         Finish(leader, link);
-    }
-
-    private void TryStartServing(Node leader)
-    {
-        if (leader.Serving || leader.Replication is null || leader.LocallyDurable is not { Done: true })
-        {
-            return;
-        }
-
-        if (leader.NewLeaderAcks.Count(_voters.Contains) + 1 < Quorum)
-        {
-            return;
-        }
-
-        leader.Core!.TakeRole(leader.Replication, Zxid.Make(leader.Epoch, 1), Zxid.Make(leader.Epoch, 0));
-        leader.Serving = true;
-        leader.Election!.SetState(PeerState.Leading);
-        leader.Election.UpdatePeerEpoch(leader.Epoch);
-        Log($"leader {leader.Id} serves epoch {leader.Epoch}");
-        foreach (var learner in leader.Replication.Learners.Where(l => l.IsSynced))
-        {
-            learner.Send(new QuorumPacket(PacketType.UpToDate, -1));
-        }
     }
 
     private void Finish(Node node, SimLink? link)
@@ -735,10 +614,9 @@ public sealed class ZabSimulator
         }
 
         node.Core!.Handle(new LogSyncedMessage(zxid));
-        TryAckNewLeader(node);
-        if (node.Role == PeerState.Leading)
+        if (node.Leading is { Sync.Phase: not LeaderPhase.Serving } role)
         {
-            TryStartServing(node);
+            role.Durable(node.Core.LastDurableZxid);
         }
 
         Finish(node, null);
@@ -753,17 +631,14 @@ public sealed class ZabSimulator
         {
             CheckNoDurabilityStall(node);
             node.Core!.Handle(TickMessage.Instance);
-            if (node.Follower is { } state && Now - state.LastHeard > (state.Serving ? SyncLimitMs : InitLimitMs))
+            node.Leading?.Tick();
+            if (node.Up)
             {
-                Log($"server {node.Id} heard nothing from leader {node.Leader}");
-                StartLooking(node);
-                continue;
+                Finish(node, null);
             }
-
-            Finish(node, null);
         }
 
-        TryDiscover();
+        TryConnect();
         DeliverClientReplies();
     }
 
@@ -1063,35 +938,126 @@ public sealed class ZabSimulator
         public ElectionParticipant? Election { get; set; }
         public PeerState Role { get; set; }
         public long Leader { get; set; }
-        public long DecidedAt { get; set; }
         public int Rounds { get; set; }
-        public long Epoch { get; set; }
-        public bool Serving { get; set; }
-        public LeaderReplication? Replication { get; set; }
-
-        /// <summary>A leader's wait for its log to be durable through what it had before discovery.</summary>
-        public DurableWait? LocallyDurable { get; set; }
+        public LeaderRole? Leading { get; set; }
         public FollowerState? Follower { get; set; }
-        public HashSet<long> NewLeaderAcks { get; } = [];
         public List<SimLink> Links { get; } = [];
+
+        /// <summary>When a durability wait (before serving or acknowledging NEWLEADER) was first seen open.</summary>
+        public long? StallSince { get; set; }
+
+        public long Epoch => Leading?.Sync.Epoch ?? Follower?.Replication.Sync.Epoch ?? -1;
+
+        public bool Serving => Leading?.Sync.Phase == LeaderPhase.Serving || Follower?.Replication.Sync.IsServing == true;
     }
 
-    private sealed class FollowerState(SimLink link, long epoch)
+    private sealed record FollowerState(SimLink Link, FollowerReplication Replication, LearnerHost Host);
+
+    /// <summary>A leader's effects on the simulated disk, links and election.</summary>
+    private sealed class LeaderHost(ZabSimulator simulator, Node node) : ILeaderHost
     {
-        public SimLink Link { get; } = link;
-        public long Epoch { get; } = epoch;
-        public FollowerReplication? Replication { get; set; }
-        public long SnapZxid { get; set; }
-        public long NewLeaderZxid { get; set; }
-        public DurableWait? NewLeaderDurable { get; set; }
-        public bool Serving { get; set; }
-        public long LastHeard { get; set; }
+        public void PersistEpoch(string file, long epoch)
+        {
+            if (file == EpochFiles.Accepted)
+            {
+                node.Disk.AcceptedEpoch = epoch;
+            }
+            else
+            {
+                node.Disk.CurrentEpoch = epoch;
+            }
+        }
+
+        public LeaderReplication CreateReplication(long epoch)
+        {
+            var replication = new LeaderReplication(node.Core!, simulator._voters.Count, epoch, "", TickMs, (int)(SyncLimitMs / TickMs), NullLogger.Instance);
+            var role = node.Leading;
+            replication.LostQuorum += reason => simulator.LeaderStops(node, role, reason);
+            simulator.Log($"leader {node.Id} begins epoch {epoch}");
+            return replication;
+        }
+
+        public void SynchronizeLearner(PeerLink learner, long peerLastZxid)
+        {
+            var kind = node.Leading!.AddLearner(learner, peerLastZxid, null);
+            simulator.Syncs++;
+            simulator.Log($"leader {node.Id} syncs {learner.Sid} (last 0x{peerLastZxid:x}) by {kind}");
+        }
+
+        public void StartedLeading(long epoch)
+        {
+            node.Election!.SetState(PeerState.Leading);
+            node.Election.UpdatePeerEpoch(epoch);
+            simulator.Log($"leader {node.Id} serves epoch {epoch}");
+        }
+
+        public void DropLearner(PeerLink learner, string reason)
+        {
+            simulator.Log($"leader {node.Id} drops {learner.Sid}: {reason}");
+            if (node.Links.FirstOrDefault(l => ReferenceEquals(l.ToFollower, learner)) is { } link)
+            {
+                simulator.Break(link);
+            }
+        }
+
+        public void Abandon(string reason) => simulator.LeaderStops(node, node.Leading, reason);
     }
 
-    /// <summary>A wait on <see cref="ServerCore.WaitDurableAsync"/>, begun at <paramref name="Since"/>; a log sync completes it synchronously.</summary>
-    private sealed record DurableWait(Task Task, long Through, long Since)
+    /// <summary>A learner's effects on the simulated disk, link and election.</summary>
+    private sealed class LearnerHost(ZabSimulator simulator, Node node, SimLink link) : ILearnerHost
     {
-        public bool Done => Task.IsCompleted;
+        private long? _snapshotZxid;
+
+        public long? TakeSnapshotZxid()
+        {
+            var zxid = _snapshotZxid;
+            _snapshotZxid = null;
+            return zxid;
+        }
+
+        public void PersistEpoch(string file, long epoch)
+        {
+            if (file == EpochFiles.Accepted)
+            {
+                node.Disk.AcceptedEpoch = epoch;
+            }
+            else
+            {
+                node.Disk.CurrentEpoch = epoch;
+            }
+        }
+
+        public void ReceiveSnapshot(long zxid) => _snapshotZxid = zxid;
+
+        public void TruncateLog(long zxid)
+        {
+            node.Log!.Drain();
+            node.Disk.TruncateAfter(zxid);
+            var (tree, sessions) = node.Disk.Recover();
+            node.Core!.ReplaceTree(tree, sessions);
+            node.Follower!.Replication.Truncated(tree.LastProcessedZxid);
+        }
+
+        public void StartedFollowing(long epoch)
+        {
+            node.Election!.SetState(PeerState.Following);
+            node.Election.UpdatePeerEpoch(epoch);
+            simulator.Log($"server {node.Id} follows {link.Leader.Id} in epoch {epoch}");
+        }
+
+        public void Abandon(string reason)
+        {
+            simulator.Log($"server {node.Id} stops following {link.Leader.Id}: {reason}");
+            simulator.At(simulator.Now, () =>
+            {
+                if (node.Up && node.Follower?.Link == link)
+                {
+                    simulator.StartLooking(node);
+                }
+            });
+        }
+
+        public void Warn(string text) => simulator.Log($"server {node.Id}: {text}");
     }
 
     private sealed class SimLink(ZabSimulator simulator, Node leader, Node follower)
