@@ -34,6 +34,9 @@ public sealed class ZabSimulator
     private const long SyncLimitMs = 2500;
     private const int TickMs = 500;
 
+    /// <summary>The committed history a leader holds in memory for DIFFs (the txn log is not simulated): short, so SNAPs happen too.</summary>
+    private const int CommitLogCount = 20;
+
     /// <summary>A disk write takes at most 30 ms here: a durability wait this long is a stall.</summary>
     private const long DurabilityStallMs = 250;
 
@@ -228,6 +231,80 @@ public sealed class ZabSimulator
         }
     }
 
+    /// <summary>Where a server is in its sync with its leader (null when it is not a learner).</summary>
+    public LearnerPhase? LearnerPhaseOf(long id) => Get(id) is { Up: true, Follower: { } state } ? state.Replication.Sync.Phase : null;
+
+    /// <summary>The last zxid a learner has handed to its log.</summary>
+    public long LearnerLastLogged(long id) => Get(id).Follower!.Replication.Sync.LastLogged;
+
+    /// <summary>The currentEpoch on the server's (simulated) disk.</summary>
+    public long CurrentEpochOnDisk(long id) => Get(id).Disk.CurrentEpoch;
+
+    /// <summary>How many times a leader dropped a learner during its handshake.</summary>
+    public int DroppedLearners { get; private set; }
+
+    /// <summary>Servers in <paramref name="side"/> can talk only among themselves; links across are broken.</summary>
+    public void Partition(params long[] side)
+    {
+        _partition = [.. side];
+        Log($"partition: {{{string.Join(",", side)}}} | rest");
+        foreach (var link in _nodes.SelectMany(n => n.Links).Distinct().ToList())
+        {
+            if (!CanTalk(link.Leader, link.Follower))
+            {
+                Break(link);
+            }
+        }
+    }
+
+    public void HealPartition()
+    {
+        _partition = null;
+        Log("partition healed");
+    }
+
+    /// <summary>A client session on server <paramref name="id"/>; null if the handshake did not finish within <paramref name="withinMs"/>.</summary>
+    public object? OpenSession(long id, long withinMs)
+    {
+        var node = Get(id);
+        var client = new SimClient(_clients.Count);
+        var connection = new FakeConnection();
+        (client.Node, client.Incarnation, client.Connection) = (node, node.Incarnation, connection);
+        node.Core!.Handle(new ConnectMessage(connection, new ConnectRequest(0, 0, 30_000, 0, new byte[16], false)));
+        Finish(node, null);
+        return _time.RunUntil(Now + withinMs, () => connection.Handshake is { SessionId: not 0 } || connection.IsClosed) && !connection.IsClosed
+            ? client
+            : null;
+    }
+
+    /// <summary>Sends a create of <paramref name="path"/> on the session without waiting for its answer.</summary>
+    public void SendCreate(object session, string path)
+    {
+        var client = (SimClient)session;
+        var xid = ++client.Xid;
+        client.Pending[xid] = (path, Now);
+        if (!_clients.Contains(client))
+        {
+            _clients.Add(client);
+        }
+
+        client.Node!.Core!.Handle(new RequestMessage(new ClientRequest
+        {
+            Connection = client.Connection,
+            Xid = xid,
+            Type = OpCode.Create,
+            Body = new CreateRequest(path, Encoding.UTF8.GetBytes(path), [.. Acl.OpenAclUnsafe], 0),
+            ReceivedMonotonicMillis = Now,
+        }));
+        Finish(client.Node, null);
+    }
+
+    /// <summary>The zxid of an acknowledged create, or null.</summary>
+    public long? Acknowledged(string path) => _acknowledged.TryGetValue(path, out var zxid) ? zxid : null;
+
+    /// <summary>Whether the server's tree holds <paramref name="path"/>.</summary>
+    public bool Holds(long id, string path) => Get(id).Core!.Tree.GetNode(path) is not null;
+
     /// <summary>The end-of-run checks: one serving leader, every server serving the same tree, every acknowledged write present.</summary>
     public void CheckConverged() => Check();
 
@@ -259,9 +336,10 @@ public sealed class ZabSimulator
         var (tree, sessions) = node.Disk.Recover();
         node.Log = new SimLog(this, node, node.Incarnation);
         node.Core = new ServerCore(
-            CoreHarness.DefaultOptions with { TickTimeMs = TickMs, MinSessionTimeoutMs = 2 * TickMs, ServerId = node.Id, CommitLogCount = 20 },
+            CoreHarness.DefaultOptions with { TickTimeMs = TickMs, MinSessionTimeoutMs = 2 * TickMs, ServerId = node.Id, CommitLogCount = CommitLogCount },
             node.Clock, node.Log, NullLogger.Instance, tree);
         node.Core.RestoreSessions(sessions);
+        node.Disk.SeedHistory(node.Core, CommitLogCount);
         node.Election = new ElectionParticipant(node.Id, _voters, "");
         StartLooking(node);
     }
@@ -994,6 +1072,7 @@ public sealed class ZabSimulator
         public void DropLearner(PeerLink learner, string reason)
         {
             simulator.Log($"leader {node.Id} drops {learner.Sid}: {reason}");
+            simulator.DroppedLearners++;
             if (node.Links.FirstOrDefault(l => ReferenceEquals(l.ToFollower, learner)) is { } link)
             {
                 simulator.Break(link);
@@ -1035,6 +1114,7 @@ public sealed class ZabSimulator
             node.Disk.TruncateAfter(zxid);
             var (tree, sessions) = node.Disk.Recover();
             node.Core!.ReplaceTree(tree, sessions);
+            node.Disk.SeedHistory(node.Core, CommitLogCount);
             node.Follower!.Replication.Truncated(tree.LastProcessedZxid);
         }
 
@@ -1116,6 +1196,24 @@ public sealed class ZabSimulator
             }
 
             Records.RemoveAll(r => r.Header.Zxid > zxid);
+        }
+
+        /// <summary>As a recovery from the txn log does: the newest <paramref name="count"/> txns after the snapshot become the core's history.</summary>
+        public void SeedHistory(ServerCore core, int count)
+        {
+            var replayed = Records.Where(r => r.Header.Zxid > _snapshotZxid).ToList();
+            var recent = replayed.TakeLast(count).ToList();
+            var baseZxid = replayed.Count > recent.Count ? replayed[replayed.Count - recent.Count - 1].Header.Zxid : _snapshotZxid;
+            using var scratch = new JuteWriter(256);
+            var txns = new List<(long Zxid, byte[] Body)>();
+            foreach (var (header, txn) in recent)
+            {
+                scratch.Reset();
+                TxnLogFormat.WriteBody(scratch, header, txn);
+                txns.Add((header.Zxid, scratch.WrittenSpan.ToArray()));
+            }
+
+            core.Committed.Reset(baseZxid, txns);
         }
 
         public (DataTree Tree, Dictionary<long, int> Sessions) Recover()
