@@ -480,9 +480,11 @@ public sealed class ClientProtocolTests : IAsyncLifetime
     public async Task AnIdleClientPingsAndASilentServerIsDropped()
     {
         var states = new ConcurrentQueue<KeeperState>();
+        // Long enough that a loaded machine reads and answers the first ping before the client's
+        // two-thirds-of-the-timeout silence limit runs out.
         var (client, server) = await ConnectAsync(Options() with
         {
-            SessionTimeout = TimeSpan.FromMilliseconds(600),
+            SessionTimeout = TimeSpan.FromMilliseconds(2400),
             Reconnect = false,
             DefaultWatcher = e => states.Enqueue(e.State),
         });

@@ -34,6 +34,8 @@ public sealed class ServerCore
     private RequestPreparer _preparer;
     private ReadRequestHandler _reads;
     private IReplication _replication;
+    private RolePipeline _pipeline;
+    private readonly Housekeeping _housekeeping;
     private bool _serving = true;
     private long _durableZxid;
     private long _appendedZxid;
@@ -43,10 +45,6 @@ public sealed class ServerCore
     private readonly HashSet<IClientConnection> _connections = new(ReferenceEqualityComparer.Instance);
     private long _nextZxid;
     private bool _appended;
-    private long _nextContainerCheck;
-    private readonly Random _snapshotJitter;
-    private long _txnsSinceSnapshot;
-    private long _snapshotThreshold;
     private bool _logFailed;
     private FuzzySnapshot? _snapshot;
 
@@ -63,11 +61,9 @@ public sealed class ServerCore
         _preparer = new RequestPreparer(_pending, Tree, options.ExtendedTypesEnabled, options.ProviderSchemes, options.SkipAcl);
         _reads = new ReadRequestHandler(Tree, options.SuperDigest, options.SkipAcl);
         _nextZxid = Tree.LastProcessedZxid + 1;
-        _nextContainerCheck = clock.MonotonicMillis + options.ContainerCheckIntervalMs;
-        _snapshotJitter = new Random((int)options.ServerId);
-        _snapshotThreshold = NextSnapshotThreshold();
+        _housekeeping = new Housekeeping(options, clock.MonotonicMillis);
         _log.Synced += zxid => Post(new LogSyncedMessage(zxid));
-        _replication = new StandaloneReplication(this);
+        UsePipeline(new StandaloneReplication(this));
         _durableZxid = Tree.LastProcessedZxid;
         _appendedZxid = _durableZxid;
         Committed = new CommittedLog(options.CommitLogCount);
@@ -172,12 +168,6 @@ public sealed class ServerCore
 
     /// <summary>Session ids and timeouts as a snapshot records them.</summary>
     public Dictionary<long, int> SessionTimeouts() => Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs);
-
-    private long NextSnapshotThreshold()
-    {
-        var half = Math.Max(1, _options.SnapCount / 2);
-        return half + _snapshotJitter.Next(half);
-    }
 
     public void Post(CoreMessage message) => _inbox.Writer.TryWrite(message);
 
@@ -345,20 +335,20 @@ public sealed class ServerCore
             return;
         }
 
-        if (request.SessionId == 0 && _replication.ForwardsWrites)
+        if (request.SessionId == 0 && _pipeline.Forwarder is { } creator)
         {
             // The leader owns sessions: the session is created by a txn it commits.
             var id = Sessions.NextSessionId();
             _states[id] = new SessionState { Owner = connection, AwaitingCreate = true };
             connection.SessionId = id;
-            _replication.Forward(
+            creator.Forward(
                 new ClientRequest { Connection = connection, Xid = 0, Type = OpCode.CreateSession, Body = null, CreateTimeout = timeout },
                 id);
             _logger.LogInformation("Asking the leader for a new session 0x{Session:x} for {Address} with timeout {Timeout} ms", id, connection.RemoteAddress, timeout);
             return;
         }
 
-        if (request.SessionId != 0 && _replication.ForwardsWrites)
+        if (request.SessionId != 0 && _pipeline.Forwarder is { } checker)
         {
             // Only the leader knows whether the session is still alive.
             if (!SessionPassword.Matches(request.SessionId, request.Password))
@@ -374,7 +364,7 @@ public sealed class ServerCore
 
             _revalidating[request.SessionId] = (connection, timeout);
             connection.SessionId = request.SessionId;
-            _replication.Revalidate(request.SessionId, timeout);
+            checker.Revalidate(request.SessionId, timeout);
             return;
         }
 
@@ -517,7 +507,7 @@ public sealed class ServerCore
             return;
         }
 
-        if (_replication.ForwardsWrites && (request.IsWrite || request.Type == OpCode.Sync))
+        if (_pipeline.Forwarder is { } forwarder && (request.IsWrite || request.Type == OpCode.Sync))
         {
             if (request.Type == OpCode.CloseSession)
             {
@@ -531,11 +521,11 @@ public sealed class ServerCore
 
             _touched.Add(request.SessionId);
             state.Pending.Enqueue(PendingEntry.ForForwarded(request));
-            _replication.Forward(request, request.SessionId);
+            forwarder.Forward(request, request.SessionId);
             return;
         }
 
-        if (_replication.ForwardsWrites)
+        if (!_pipeline.OwnsSessions)
         {
             _touched.Add(request.SessionId);
         }
@@ -572,13 +562,13 @@ public sealed class ServerCore
     private void Append(PreparedTxn prepared, ClientRequest? request, IClientConnection? connection)
     {
         byte[]? body = null;
-        if (_replication.ReplicatesTxns)
+        if (_pipeline.Proposer is { } proposer)
         {
             // One serialization serves the log, the proposal sent to every learner and the committed log.
             TxnLogFormat.WriteBody(_scratch, prepared.Header, prepared.Txn);
             body = _scratch.WrittenSpan.ToArray();
             _log.Append(prepared.Header, prepared.Txn, body);
-            _replication.Proposed(prepared.Header.Zxid, body);
+            proposer.Proposed(prepared.Header.Zxid, body);
         }
         else
         {
@@ -608,6 +598,7 @@ public sealed class ServerCore
     /// <summary>Applies every txn appended so far up to <paramref name="zxid"/>, in order, and answers their clients.</summary>
     public void Commit(long zxid)
     {
+        var snapshotDue = false;
         while (_outstanding.Count > 0 && _outstanding.Peek().Prepared.Header.Zxid <= zxid)
         {
             var outstanding = _outstanding.Dequeue();
@@ -620,13 +611,11 @@ public sealed class ServerCore
             }
 
             Complete(outstanding, result);
-            _txnsSinceSnapshot++;
+            snapshotDue |= _housekeeping.Applied();
         }
 
-        if (_txnsSinceSnapshot >= _snapshotThreshold)
+        if (snapshotDue)
         {
-            _txnsSinceSnapshot = 0;
-            _snapshotThreshold = NextSnapshotThreshold();
             SnapshotDue?.Invoke();
         }
     }
@@ -679,7 +668,7 @@ public sealed class ServerCore
                         Tree.RemoveWatcher(owner);
                     }
 
-                    if (state is not null || _replication.ExpiresSessions)
+                    if (state is not null || _pipeline.OwnsSessions)
                     {
                         _logger.LogInformation(request is null ? "Expired session 0x{Session:x}" : "Closed session 0x{Session:x}", sessionId);
                     }
@@ -925,7 +914,7 @@ public sealed class ServerCore
         }
 
         _pending.Clear();
-        _replication = new StandaloneReplication(this);
+        UsePipeline(new StandaloneReplication(this));
 
         // Every connection is closed: no request is left to answer.
         Stats.OutstandingRequests = 0;
@@ -936,7 +925,7 @@ public sealed class ServerCore
     /// <summary>Takes a role in an ensemble and starts serving; a leader starts its zxids at <paramref name="nextZxid"/>.</summary>
     public void TakeRole(IReplication replication, long? nextZxid, long epochStartZxid)
     {
-        _replication = replication;
+        UsePipeline(replication);
         if (nextZxid is { } zxid)
         {
             _nextZxid = zxid;
@@ -957,7 +946,15 @@ public sealed class ServerCore
     }
 
     /// <summary>A follower stops serving without leaving its role (before it is up to date).</summary>
-    public void SetReplication(IReplication replication) => _replication = replication;
+    public void SetReplication(IReplication replication) => UsePipeline(replication);
+
+    /// <summary>The role's pipeline, composed from what its replication does (see <see cref="RolePipeline"/>).</summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_replication), nameof(_pipeline))]
+    private void UsePipeline(IReplication replication)
+    {
+        _replication = replication;
+        _pipeline = RolePipeline.Of(replication);
+    }
 
     /// <summary>A follower logs a txn the leader proposed; it is applied when the leader commits it.</summary>
     public void AcceptProposal(in TxnHeader header, Txn txn, byte[] body)
@@ -1140,53 +1137,20 @@ public sealed class ServerCore
         }
 
         _replication.OnTick(now);
-        if (!_serving || !_replication.ExpiresSessions)
+        if (!_serving || !_pipeline.OwnsSessions)
         {
             return;
         }
 
-        foreach (var session in Sessions.Expire(now))
+        foreach (var session in _housekeeping.ExpiredSessions(Sessions, now))
         {
             _logger.LogInformation("Expiring session 0x{Session:x}, timeout of {Timeout} ms exceeded", session.Id, session.TimeoutMs);
             var prepared = _preparer.PrepareCloseSession(session.Id, _nextZxid++, _clock.WallMillis);
             Append(prepared, null, null);
         }
 
-        if (now >= _nextContainerCheck)
-        {
-            _nextContainerCheck = now + _options.ContainerCheckIntervalMs;
-            DeleteEmptyContainers();
-        }
-    }
-
-    /// <summary>
-    /// Removes containers that had children and lost them all, those that never had one once older
-    /// than znode.container.maxNeverUsedIntervalMs (when set), and TTL nodes idle past their TTL.
-    /// </summary>
-    private void DeleteEmptyContainers()
-    {
         var wallNow = _clock.WallMillis;
-        var candidates = new List<string>();
-        foreach (var path in Tree.Containers)
-        {
-            var node = Tree.GetNode(path);
-            if (node is { ChildCount: 0, Cversion: > 0 }
-                || (node is { ChildCount: 0, Cversion: 0 } && _options.ContainerMaxNeverUsedIntervalMs > 0 && wallNow - node.Mtime > _options.ContainerMaxNeverUsedIntervalMs))
-            {
-                candidates.Add(path);
-            }
-        }
-
-        foreach (var path in Tree.Ttls)
-        {
-            var node = Tree.GetNode(path);
-            if (node is { ChildCount: 0 } && wallNow - node.Mtime > EphemeralType.TtlOf(node.EphemeralOwner))
-            {
-                candidates.Add(path);
-            }
-        }
-
-        foreach (var path in candidates.Take(_options.ContainerMaxPerMinute))
+        foreach (var path in _housekeeping.DueForDeletion(Tree, now, wallNow))
         {
             var request = new ClientRequest
             {
@@ -1196,8 +1160,7 @@ public sealed class ServerCore
                 Type = OpCode.DeleteContainer,
                 Body = new PathVersionRequest(path, -1),
             };
-            var prepared = _preparer.Prepare(request, _nextZxid++, wallNow, []);
-            Append(prepared, null, null);
+            Append(_preparer.Prepare(request, _nextZxid++, wallNow, []), null, null);
         }
     }
 

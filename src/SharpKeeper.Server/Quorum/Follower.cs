@@ -92,28 +92,13 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var link = new PeerLink(leaderId, stream, _logger);
         var host = new Host(context.Epochs, established, _logger, leaderId, link, abandon);
-        var replication = await Core.InvokeAsync(() =>
-        {
-            var lastZxid = Core.LastLoggedZxid;
-            var sync = new LearnerSync(new LearnerSyncStart(
-                context.MyId,
-                observer,
-                context.Config.QuorumConfigVersion,
-                (long)context.InitLimit.TotalMilliseconds,
-                (long)context.SyncLimit.TotalMilliseconds,
-                context.Epochs.Read(EpochFiles.Accepted, lastZxid),
-                context.Epochs.Read(EpochFiles.Current, lastZxid),
-                lastZxid,
-                Core.LastDurableZxid));
-            var learner = new FollowerReplication(Core, link, sync, host);
-            Core.SetReplication(learner);
-            learner.Start();
-            return learner;
-        }).ConfigureAwait(false);
+        var settings = new LearnerSettings(
+            context.MyId, observer, context.Config.QuorumConfigVersion, (long)context.InitLimit.TotalMilliseconds, (long)context.SyncLimit.TotalMilliseconds);
+        var (replication, progress) = await Core.AskAsync(new LearningBegins(settings, context.Epochs, link, host)).ConfigureAwait(false);
         var sending = link.RunSendLoopAsync(cancellationToken);
         try
         {
-            await ReceiveAsync(stream, replication, host, abandon.Token).ConfigureAwait(false);
+            await ReceiveAsync(stream, replication, progress, host, abandon.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (host.Failure is { } reason && !cancellationToken.IsCancellationRequested)
         {
@@ -131,15 +116,13 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
     /// during sync one at a time (a SNAP's snapshot follows on this stream, a TRUNC cuts the disk
     /// before the next packet counts), once serving without waiting for the core.
     /// </summary>
-    private async Task ReceiveAsync(PacketStream stream, FollowerReplication replication, Host host, CancellationToken cancellationToken)
+    private async Task ReceiveAsync(PacketStream stream, FollowerReplication replication, LearnerProgress progress, Host host, CancellationToken cancellationToken)
     {
-        var sync = replication.Sync;
-        var (deadline, awaiting) = await Core.InvokeAsync(() => (sync.Deadline, sync.Awaiting)).ConfigureAwait(false);
         while (true)
         {
             var packet = host.Serving
                 ? await stream.ReadWithinAsync(context.SyncLimit, "any packet from the leader (syncLimit)", cancellationToken).ConfigureAwait(false)
-                : await stream.ReadWithinAsync(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Core.Clock.MonotonicMillis)), awaiting, cancellationToken).ConfigureAwait(false);
+                : await stream.ReadWithinAsync(TimeSpan.FromMilliseconds(Math.Max(0, progress.Deadline - Core.Clock.MonotonicMillis)), progress.Awaiting, cancellationToken).ConfigureAwait(false);
             if (packet.Type == PacketType.Proposal)
             {
                 Core.Stats.LearnerProposalsReceived.Increment();
@@ -156,25 +139,19 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                 continue;
             }
 
-            (deadline, awaiting, var lastLogged) = await Core.InvokeAsync(() =>
-            {
-                replication.Receive(packet, txn);
-                return (sync.Deadline, sync.Awaiting, sync.LastLogged);
-            }).ConfigureAwait(false);
+            progress = await Core.AskAsync(new SyncPacketReceived(replication, packet, txn)).ConfigureAwait(false);
             if (packet.Type == PacketType.Diff)
             {
-                _logger.LogInformation("Synchronizing with leader {Leader} by DIFF from 0x{Zxid:x}", leaderId, lastLogged);
+                _logger.LogInformation("Synchronizing with leader {Leader} by DIFF from 0x{Zxid:x}", leaderId, progress.LastLogged);
             }
 
             if (host.TakeSnapshotToReceive() is { } snapZxid)
             {
-                await ReceiveSnapshotAsync(stream, replication, snapZxid, cancellationToken).ConfigureAwait(false);
-                (deadline, awaiting) = await Core.InvokeAsync(() => (sync.Deadline, sync.Awaiting)).ConfigureAwait(false);
+                progress = await ReceiveSnapshotAsync(stream, replication, snapZxid, cancellationToken).ConfigureAwait(false);
             }
             else if (host.TakeTruncation() is { } truncateTo)
             {
-                await TruncateAsync(replication, truncateTo).ConfigureAwait(false);
-                (deadline, awaiting) = await Core.InvokeAsync(() => (sync.Deadline, sync.Awaiting)).ConfigureAwait(false);
+                progress = await TruncateAsync(replication, truncateTo).ConfigureAwait(false);
             }
 
             cancellationToken.ThrowIfCancellationRequested();
@@ -182,41 +159,30 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
     }
 
     /// <summary>SNAP: the leader's whole tree; written as a snapshot here before it replaces this server's.</summary>
-    private async Task ReceiveSnapshotAsync(PacketStream stream, FollowerReplication replication, long zxid, CancellationToken cancellationToken)
+    private async Task<LearnerProgress> ReceiveSnapshotAsync(PacketStream stream, FollowerReplication replication, long zxid, CancellationToken cancellationToken)
     {
         var (tree, sessions) = await SnapshotTransfer.ReadAsync(stream, $"leader {leaderId}", cancellationToken).ConfigureAwait(false);
         tree.LastProcessedZxid = zxid;
         var path = Path.Combine(context.Store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, zxid));
         SnapshotFile.Write(path, tree, sessions, context.Config.ForceSync);
         context.Log.RollLog();
-        await Core.InvokeAsync(() =>
-        {
-            Core.ReplaceTree(tree, sessions);
-            replication.SnapshotInstalled(zxid);
-            return true;
-        }).ConfigureAwait(false);
+        var progress = await Core.AskAsync(new LeaderSnapshotInstalled(replication, tree, sessions, zxid)).ConfigureAwait(false);
         _logger.LogInformation("Synchronized with leader {Leader} by SNAP at 0x{Zxid:x}: {Nodes} znodes", leaderId, zxid, tree.NodeCount);
+        return progress;
     }
 
     /// <summary>TRUNC: this server logged txns the ensemble never committed; they are cut off and the tree reloaded.</summary>
-    private async Task TruncateAsync(FollowerReplication replication, long zxid)
+    private async Task<LearnerProgress> TruncateAsync(FollowerReplication replication, long zxid)
     {
         _logger.LogWarning("Leader {Leader} asks to truncate this server's log to 0x{Zxid:x}", leaderId, zxid);
 
         // Writes already handed to the log must land before the file is cut, not after.
-        var logged = await Core.InvokeAsync(() => Core.LastLoggedZxid).ConfigureAwait(false);
-        await (await Core.InvokeAsync(() => Core.WaitDurableAsync(logged)).ConfigureAwait(false))
-            .WithinAsync(context.InitLimit, $"the log to be durable through 0x{logged:x} (before truncating it)").ConfigureAwait(false);
+        await (await Core.AskAsync(new LogDrainRequested()).ConfigureAwait(false))
+            .WithinAsync(context.InitLimit, "the log to be durable through its last txn (before truncating it)").ConfigureAwait(false);
         context.Log.RollLog();
         context.Store.TruncateAfter(zxid);
         var recovered = context.Store.Recover(context.Config.CommitLogCount);
-        await Core.InvokeAsync(() =>
-        {
-            Core.ReplaceTree(recovered.Tree, recovered.Sessions);
-            Core.Committed.Reset(recovered.HistoryBase, recovered.RecentTxns);
-            replication.Truncated(recovered.Tree.LastProcessedZxid);
-            return true;
-        }).ConfigureAwait(false);
+        return await Core.AskAsync(new LearnerLogTruncated(replication, recovered)).ConfigureAwait(false);
     }
 
     /// <summary>The learner's effects that reach files, the connection and the peer's role; called on the core thread.</summary>
@@ -230,7 +196,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
 
         public string? Failure { get; private set; }
 
-        // Set on the core thread within an InvokeAsync that the reader awaits before it takes them.
+        // Set on the core thread while the reader awaits the answer to the packet that asked for them.
         public long? TakeSnapshotToReceive()
         {
             var zxid = _snapshotZxid;

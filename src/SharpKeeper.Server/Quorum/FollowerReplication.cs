@@ -35,24 +35,13 @@ public interface ILearnerHost
 /// the rest to its <see cref="ILearnerHost"/>. As the core's replication it forwards client writes
 /// to the leader and answers PINGs with the sessions active here.
 /// </summary>
-public sealed class FollowerReplication(ServerCore core, PeerLink leader, LearnerSync sync, ILearnerHost host) : IReplication
+public sealed class FollowerReplication(ServerCore core, PeerLink leader, LearnerSync sync, ILearnerHost host) : IReplication, IWriteForwarder
 {
     private readonly JuteWriter _scratch = new(1024);
-
-    public bool ForwardsWrites => true;
-
-    public bool ExpiresSessions => false;
 
     public PeerLink Leader => leader;
 
     public LearnerSync Sync => sync;
-
-    public bool ReplicatesTxns => false;
-
-    public void Proposed(long zxid, byte[] body)
-    {
-        // A follower prepares nothing itself.
-    }
 
     public void Start() => Execute(sync.Start(core.Clock.MonotonicMillis));
 

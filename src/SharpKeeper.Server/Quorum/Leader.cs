@@ -52,23 +52,9 @@ public sealed class Leader
         listener.Listen(64);
         var handlers = new List<Task>();
         var host = new Host(this);
-        var (role, durable) = await Core.InvokeAsync(() =>
-        {
-            var lastZxid = Core.LastLoggedZxid;
-            var sync = new LeaderSync(new LeaderSyncStart(
-                _context.MyId,
-                _context.Voters,
-                _context.Config.Servers.Keys.ToHashSet(),
-                (long)_context.InitLimit.TotalMilliseconds,
-                _context.Epochs.Read(EpochFiles.Accepted, lastZxid),
-                _context.Epochs.Read(EpochFiles.Current, lastZxid),
-                lastZxid,
-                Core.IsDurableThrough(lastZxid) ? lastZxid : Core.LastDurableZxid));
-            var leading = new LeaderRole(Core, sync, host);
-            _role = leading;
-            leading.Start();
-            return (leading, Core.WaitDurableAsync(lastZxid));
-        }).ConfigureAwait(false);
+        var settings = new LeaderSettings(_context.MyId, _context.Voters, _context.Config.Servers.Keys.ToHashSet(), (long)_context.InitLimit.TotalMilliseconds);
+        var (role, durable) = await Core.AskAsync(new LeadingBegins(settings, _context.Epochs, host)).ConfigureAwait(false);
+        _role = role;
         _ = durable.ContinueWith(_ => Core.Post(new LeaderLogDurable(role, Core.LastDurableZxid)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         var accepting = AcceptLoopAsync(listener, role, handlers, stop.Token);
         var ticking = TickAsync(role, stop.Token);
@@ -209,33 +195,21 @@ public sealed class Leader
             _connections[link] = learner;
             var token = learner.Cancellation.Token;
             var sending = link.RunSendLoopAsync(token);
-            await Core.InvokeAsync(() =>
-            {
-                role.LearnerInfo(link, info);
-                return true;
-            }).ConfigureAwait(false);
+            Core.Post(new LearnerInfoReceived(role, link, info));
 
             // LEADERINFO goes out once a quorum has joined (initLimit), then ACKEPOCH is due within initLimit.
             var ackEpoch = await stream.ReadWithinAsync(2 * _context.InitLimit, $"ACKEPOCH from server {sid}", token).ConfigureAwait(false);
-            await Core.InvokeAsync(() =>
-            {
-                role.AckEpoch(link, ackEpoch);
-                return true;
-            }).ConfigureAwait(false);
+            Core.Post(new LearnerEpochAcked(role, link, ackEpoch));
 
             // Synchronized once a quorum acknowledged the epoch (the role says when).
             var peerLastZxid = await learner.SyncRequested.Task.WithinAsync(2 * _context.InitLimit, $"a quorum to acknowledge the epoch before syncing server {sid}", token).ConfigureAwait(false);
-            var historyBase = await Core.InvokeAsync(() => Core.Committed.Base).ConfigureAwait(false);
+            var historyBase = await Core.AskAsync(new HistoryBaseRequested()).ConfigureAwait(false);
             var fromLog = peerLastZxid < historyBase ? ReadFromLog(peerLastZxid, historyBase) : null;
-            var kind = await Core.InvokeAsync(() => role.AddLearner(link, peerLastZxid, fromLog)).ConfigureAwait(false);
+            var kind = await Core.AskAsync(new LearnerSyncRequested(role, link, peerLastZxid, fromLog)).ConfigureAwait(false);
             _logger.LogInformation("Synchronizing server {Sid} (last zxid 0x{Zxid:x}) by {Kind}", sid, peerLastZxid, kind);
 
             var newLeaderAck = await stream.ReadWithinAsync(_context.InitLimit, $"server {sid} to acknowledge NEWLEADER", token).ConfigureAwait(false);
-            await Core.InvokeAsync(() =>
-            {
-                role.NewLeaderAck(link, newLeaderAck);
-                return true;
-            }).ConfigureAwait(false);
+            Core.Post(new LearnerNewLeaderAcked(role, link, newLeaderAck));
 
             var replication = role.Replication!;
             while (!token.IsCancellationRequested && !link.IsClosed)

@@ -13,7 +13,7 @@ namespace SharpKeeper.Server.Quorum;
 /// and COMMIT goes to every learner in zxid order. It also brings joining learners up to date
 /// (DIFF from the core's committed history, TRUNC of a history that diverged, or SNAP of the whole tree).
 /// </summary>
-public sealed class LeaderReplication : IReplication
+public sealed class LeaderReplication : IReplication, ITxnProposer
 {
     private readonly ServerCore _core;
     private readonly int _voterCount;
@@ -47,10 +47,6 @@ public sealed class LeaderReplication : IReplication
 
     public int SyncLimit { get; }
 
-    public bool ForwardsWrites => false;
-
-    public bool ExpiresSessions => true;
-
     /// <summary>Raised on the core thread when a quorum of voters stopped answering: leadership is over.</summary>
     public event Action<string>? LostQuorum;
 
@@ -72,8 +68,6 @@ public sealed class LeaderReplication : IReplication
     public long StartedMillis { get; } = Environment.TickCount64;
 
     public long LastProposed => _proposals.Count > 0 ? _proposals.Last().Zxid : _lastCommitted;
-
-    public bool ReplicatesTxns => true;
 
     public void Proposed(long zxid, byte[] data)
     {
@@ -287,10 +281,6 @@ public sealed class LeaderReplication : IReplication
         _pendingSyncs.RemoveAll(s => ReferenceEquals(s.Learner, learner));
         learner.Close();
     }
-
-    public void Forward(ClientRequest request, long sessionId) => throw new InvalidOperationException("the leader forwards nothing");
-
-    public void Revalidate(long sessionId, int timeout) => throw new InvalidOperationException("the leader revalidates locally");
 
     /// <summary>A packet from a synchronized learner: ACK, PING (session activity), REVALIDATE or REQUEST.</summary>
     public void OnLearnerPacket(PeerLink learner, QuorumPacket packet)

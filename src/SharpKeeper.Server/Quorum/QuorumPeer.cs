@@ -266,7 +266,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 _mode = "looking";
                 _leader = null;
                 _election!.SetState(PeerState.Looking);
-                var lastZxid = await core.InvokeAsync(core.StepDown).ConfigureAwait(false);
+                var lastZxid = await core.AskAsync(new StepDownRequested()).ConfigureAwait(false);
                 var currentEpoch = _context.Epochs.Read(EpochFiles.Current, lastZxid);
                 var vote = await _election.LookForLeaderAsync(lastZxid, currentEpoch).WaitAsync(cancellationToken).ConfigureAwait(false);
                 Interlocked.Exchange(ref _leaderId, vote.Leader);
