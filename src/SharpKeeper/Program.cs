@@ -15,6 +15,9 @@ stop.SetAction(parse => ServerCommands.Stop(parse.GetValue(configArgument)));
 var version = new Command("version", "Print the version");
 version.SetAction(_ => ServerCommands.Version());
 
+var configKeys = new Command("config-keys", "List every zoo.cfg key: kind, default, range, system property alias, what reads it (or why it is ignored)");
+configKeys.SetAction(_ => ServerCommands.ConfigKeys());
+
 var retainOption = new Option<int>("-n") { Description = "Snapshots to keep (at least 3)", DefaultValueFactory = _ => 3 };
 var cleanup = new Command("cleanup", "Delete old snapshots and the logs no kept snapshot needs (zkCleanup.sh)") { configArgument, retainOption };
 cleanup.SetAction(parse => StoreCommands.Cleanup(parse.GetValue(configArgument), parse.GetValue(retainOption)));
@@ -29,6 +32,6 @@ txnlogDump.SetAction(parse => StoreCommands.TxnLogDump(parse.GetValue(fileArgume
 
 var root = new RootCommand("SharpKeeper: a ZooKeeper-compatible coordination service")
 {
-    startForeground, status, stop, version, cleanup, snapshotDump, txnlogDump,
+    startForeground, status, stop, version, configKeys, cleanup, snapshotDump, txnlogDump,
 };
 return await root.Parse(args).InvokeAsync();

@@ -202,6 +202,18 @@ public static class ServerCommands
         return 0;
     }
 
+    /// <summary>Every configuration key SharpKeeper reads or ignores, from the one table the parser reads from.</summary>
+    public static int ConfigKeys()
+    {
+        Console.WriteLine("key\tkind\tdefault\trange\talso as zookeeper.<key>\tread by");
+        foreach (var key in ConfigKeyTable.All.OrderBy(k => k is IgnoredKey).ThenBy(k => k.Name, StringComparer.Ordinal))
+        {
+            Console.WriteLine($"{key.Name}\t{key.Kind}\t{key.DefaultText}\t{key.RangeText}\t{(key.SystemProperty ? "yes" : "no")}\t{key.ReadBy}");
+        }
+
+        return 0;
+    }
+
     /// <summary>zoo.cfg (or the embedded default), with the -D flags an Apache operator sets in SERVER_JVMFLAGS / JVMFLAGS.</summary>
     private static ServerConfig LoadConfig(string? configPath) =>
         configPath is null

@@ -27,10 +27,13 @@ internal sealed class ConfigValues
     public bool Contains(string key) => _entries.ContainsKey(key);
 
     /// <summary>
-    /// The entry for <paramref name="key"/>. With <paramref name="systemProperty"/> the key may also be written
-    /// "zookeeper.key" (the name of the system property Apache reads it from); both forms with different values is an error.
+    /// The entry for <paramref name="key"/>, which must be in <see cref="ConfigKeyTable"/> (or follow
+    /// one of its patterns). A key Apache also reads as a system property may be written
+    /// "zookeeper.key" too; both forms with different values is an error.
     /// </summary>
-    public ConfigEntry? Find(string key, bool systemProperty = false)
+    public ConfigEntry? Find(string key) => Find(key, Declared<ConfigKey>(key)?.SystemProperty ?? false);
+
+    private ConfigEntry? Find(string key, bool systemProperty)
     {
         _read.Add(key);
         _entries.TryGetValue(key, out var plain);
@@ -61,22 +64,40 @@ internal sealed class ConfigValues
         return plain;
     }
 
-    /// <summary>The value, or null when the key is absent or its value empty.</summary>
-    public string? String(string key, bool systemProperty = false) =>
-        Find(key, systemProperty) is { Value.Length: > 0 } entry ? entry.Value : null;
+    /// <summary>The value, or the table's default when the key is absent or its value empty.</summary>
+    public string? String(string key)
+    {
+        var declared = Declared<TextKey>(key)!;
+        return Find(key, declared.SystemProperty) is { Value.Length: > 0 } entry ? entry.Value : declared.Default;
+    }
 
-    public int Int(string key, int fallback, int min = int.MinValue, int max = int.MaxValue, bool systemProperty = false) =>
-        Find(key, systemProperty) is { } entry ? (int)ParseLong(entry, min, max) : fallback;
+    /// <summary>The value, or the table's default; its range is checked.</summary>
+    public int Int(string key)
+    {
+        var declared = Declared<IntKey>(key)!;
+        return Int(declared, declared.Default ?? throw new InvalidOperationException($"{key} has a computed default: its reader must give it"));
+    }
 
-    public long Long(string key, long fallback, long min = long.MinValue, long max = long.MaxValue, bool systemProperty = false) =>
-        Find(key, systemProperty) is { } entry ? ParseLong(entry, min, max) : fallback;
+    /// <summary>The value, or <paramref name="computed"/> for a key whose default depends on other keys.</summary>
+    public int Int(string key, int computed) => Int(Declared<IntKey>(key)!, computed);
+
+    private int Int(IntKey declared, int fallback) =>
+        Find(declared.Name, declared.SystemProperty) is { } entry ? (int)ParseLong(entry, declared.Min, declared.Max) : fallback;
+
+    public long Long(string key)
+    {
+        var declared = Declared<LongKey>(key)!;
+        var fallback = declared.Default ?? throw new InvalidOperationException($"{key} has a computed default: its reader must give it");
+        return Find(key, declared.SystemProperty) is { } entry ? ParseLong(entry, declared.Min, declared.Max) : fallback;
+    }
 
     /// <summary>A decimal number, as Double.parseDouble reads one (no NaN or infinity).</summary>
-    public double Double(string key, double fallback, double min = double.MinValue, double max = double.MaxValue, bool systemProperty = false)
+    public double Double(string key)
     {
-        if (Find(key, systemProperty) is not { } entry)
+        var declared = Declared<DecimalKey>(key)!;
+        if (Find(key, declared.SystemProperty) is not { } entry)
         {
-            return fallback;
+            return declared.Default;
         }
 
         if (!double.TryParse(entry.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number))
@@ -84,20 +105,21 @@ internal sealed class ConfigValues
             throw Error(entry, entry.Value.Length == 0 ? "no value given (a number is needed)" : $"'{entry.Value}' is not a number");
         }
 
-        if (number < min || number > max)
+        if (number > declared.Max)
         {
-            throw Error(entry, $"{entry.Value} is out of range: it must be at most {max.ToString(CultureInfo.InvariantCulture)}");
+            throw Error(entry, $"{entry.Value} is out of range: it must be at most {declared.Max.ToString(CultureInfo.InvariantCulture)}");
         }
 
         return number;
     }
 
     /// <summary>true or false, in any case (QuorumPeerConfig.parseBoolean).</summary>
-    public bool Bool(string key, bool fallback, bool systemProperty = false)
+    public bool Bool(string key)
     {
-        if (Find(key, systemProperty) is not { } entry)
+        var declared = Declared<BoolKey>(key)!;
+        if (Find(key, declared.SystemProperty) is not { } entry)
         {
-            return fallback;
+            return declared.Default;
         }
 
         if (entry.Value.Equals("true", StringComparison.OrdinalIgnoreCase))
@@ -117,11 +139,12 @@ internal sealed class ConfigValues
     /// yes or no, exactly. Apache compares these with a single literal ("no" for forceSync, "yes" for skipACL) and
     /// silently takes anything else as the other choice; an error is kinder than guessing.
     /// </summary>
-    public bool YesNo(string key, bool fallback, bool systemProperty = false)
+    public bool YesNo(string key)
     {
-        if (Find(key, systemProperty) is not { } entry)
+        var declared = Declared<YesNoKey>(key)!;
+        if (Find(key, declared.SystemProperty) is not { } entry)
         {
-            return fallback;
+            return declared.Default;
         }
 
         return entry.Value switch
@@ -129,6 +152,26 @@ internal sealed class ConfigValues
             "yes" => true,
             "no" => false,
             _ => throw Error(entry, $"'{entry.Value}' is not yes or no"),
+        };
+    }
+
+    /// <summary>
+    /// The table's declaration of a key the parser reads, as the kind it is read as. A key missing
+    /// from the table, or read as another kind, is a mistake in SharpKeeper, not in the file.
+    /// </summary>
+    private static T? Declared<T>(string key)
+        where T : ConfigKey
+    {
+        if (ConfigKeyTable.IsPatternKey(key) && ConfigKeyTable.Find(key) is null)
+        {
+            return null;
+        }
+
+        return ConfigKeyTable.Find(key) switch
+        {
+            T declared => declared,
+            null => throw new InvalidOperationException($"configuration key {key} is read but not declared in ConfigKeyTable"),
+            var other => throw new InvalidOperationException($"configuration key {key} is declared as {other.Kind} ({other.GetType().Name}) but read as {typeof(T).Name}"),
         };
     }
 

@@ -151,21 +151,21 @@ public sealed partial class ServerConfig
     /// </summary>
     private void ReadAuthEnforcement(ConfigValues values)
     {
-        var requireSasl = values.Bool("sessionRequireClientSASLAuth", false, systemProperty: true);
-        var enabled = values.Bool("enforce.auth.enabled", false, systemProperty: true);
-        var schemesEntry = values.Find("enforce.auth.schemes", systemProperty: true);
-        AllowSaslFailedClients = values.Bool("allowSaslFailedClients", false, systemProperty: true);
+        var requireSasl = values.Bool("sessionRequireClientSASLAuth");
+        var enabled = values.Bool("enforce.auth.enabled");
+        var schemesEntry = values.Find("enforce.auth.schemes");
+        AllowSaslFailedClients = values.Bool("allowSaslFailedClients");
         List<string> schemes;
         ConfigEntry where;
         if (requireSasl)
         {
             schemes = [Auth.AuthProviders.Sasl];
-            where = values.Find("sessionRequireClientSASLAuth", systemProperty: true)!;
+            where = values.Find("sessionRequireClientSASLAuth")!;
         }
         else if (enabled)
         {
             schemes = SplitList(schemesEntry?.Value);
-            where = schemesEntry ?? values.Find("enforce.auth.enabled", systemProperty: true)!;
+            where = schemesEntry ?? values.Find("enforce.auth.enabled")!;
             if (schemes.Count == 0)
             {
                 throw ConfigValues.Error(where, "enforce.auth.enabled is true: enforce.auth.schemes must name the schemes clients must authenticate with");
@@ -191,20 +191,20 @@ public sealed partial class ServerConfig
     private void ReadAdmin(ConfigValues values, string file, string baseDirectory)
     {
         // Read (and checked) even when the server is off, so that none of them is an unknown key.
-        var enabled = values.Bool("admin.enableServer", true, systemProperty: true);
-        var commandUrl = values.String("admin.commandURL", systemProperty: true) ?? "/commands";
-        var address = values.String("admin.serverAddress", systemProperty: true) ?? "0.0.0.0";
-        var port = values.Int("admin.serverPort", 8080, min: 0, max: 65535, systemProperty: true);
-        var idleTimeout = values.Int("admin.idleTimeout", 30000, min: 1, systemProperty: true);
-        var snapshotEnabled = values.Bool("admin.snapshot.enabled", true, systemProperty: true);
-        var restoreEnabled = values.Bool("admin.restore.enabled", true, systemProperty: true);
-        var rateLimit = values.Int("admin.rateLimiterIntervalInMS", 300_000, min: 0, systemProperty: true);
+        var enabled = values.Bool("admin.enableServer");
+        var commandUrl = values.String("admin.commandURL") ?? "/commands";
+        var address = values.String("admin.serverAddress") ?? "0.0.0.0";
+        var port = values.Int("admin.serverPort");
+        var idleTimeout = values.Int("admin.idleTimeout");
+        var snapshotEnabled = values.Bool("admin.snapshot.enabled");
+        var restoreEnabled = values.Bool("admin.restore.enabled");
+        var rateLimit = values.Int("admin.rateLimiterIntervalInMS");
 
         // HTTPS with the quorum's key and trust stores, as Apache's AdminServer: forced, or beside HTTP on the one port.
-        var forceHttps = values.Bool("admin.forceHttps", false, systemProperty: true);
-        var portUnification = values.Bool("admin.portUnification", false, systemProperty: true);
-        var needClientAuth = values.Bool("admin.needClientAuth", false, systemProperty: true);
-        var console = values.Bool("admin.console.enabled", true, systemProperty: true);
+        var forceHttps = values.Bool("admin.forceHttps");
+        var portUnification = values.Bool("admin.portUnification");
+        var needClientAuth = values.Bool("admin.needClientAuth");
+        var console = values.Bool("admin.console.enabled");
         var https = enabled && (forceHttps || portUnification)
             ? ReadTls(values, "ssl.quorum", file, baseDirectory, "for the AdminServer's HTTPS (admin.forceHttps or admin.portUnification)") with
             {
@@ -234,11 +234,11 @@ public sealed partial class ServerConfig
     {
         var className = values.String("metricsProvider.className");
         var host = values.String("metricsProvider.httpHost") ?? "0.0.0.0";
-        var port = values.Int("metricsProvider.httpPort", 7000, min: 0, max: 65535);
-        var exportRuntime = values.Bool("metricsProvider.exportJvmInfo", true);
-        values.Int("metricsProvider.numWorkerThreads", 1);
-        values.Int("metricsProvider.maxQueueSize", 1_000_000, min: 1);
-        values.Int("metricsProvider.workerShutdownTimeoutMs", 1000, min: 0);
+        var port = values.Int("metricsProvider.httpPort");
+        var exportRuntime = values.Bool("metricsProvider.exportJvmInfo");
+        values.Int("metricsProvider.numWorkerThreads");
+        values.Int("metricsProvider.maxQueueSize");
+        values.Int("metricsProvider.workerShutdownTimeoutMs");
         if (className == PrometheusMetricsProvider)
         {
             Metrics = new MetricsSettings(StripBrackets(host), port, exportRuntime);
@@ -249,8 +249,8 @@ public sealed partial class ServerConfig
     {
         (ClientPort, ClientPortAddress) = ReadPortAndAddress(values, "clientPort", "clientPortAddress");
         (SecureClientPort, SecureClientPortAddress) = ReadPortAndAddress(values, "secureClientPort", "secureClientPortAddress");
-        ClientPortListenBacklog = values.Int("clientPortListenBacklog", -1, min: -1);
-        ObserverMasterPort = values.Int("observerMasterPort", 0, min: 0, max: 65535) is > 0 and var port ? port : null;
+        ClientPortListenBacklog = values.Int("clientPortListenBacklog");
+        values.Int("observerMasterPort");
     }
 
     /// <summary>
@@ -260,19 +260,19 @@ public sealed partial class ServerConfig
     /// </summary>
     private void ReadClientTls(ConfigValues values, string file, string baseDirectory)
     {
-        ClientPortUnification = values.Bool("client.portUnification", false, systemProperty: true);
+        ClientPortUnification = values.Bool("client.portUnification");
         if (SecureClientPort is null && !ClientPortUnification)
         {
             return;
         }
 
-        var scheme = values.String("ssl.authProvider", systemProperty: true) ?? "x509";
+        var scheme = values.String("ssl.authProvider") ?? "x509";
         ClientTls = ReadTls(values, "ssl", file, baseDirectory, "to serve TLS (secureClientPort or client.portUnification)") with
         {
             // Without the provider (authProvider.x509=...X509AuthenticationProvider) a certificate is no identity.
             AuthScheme = AuthProviderSchemes.Contains(scheme) ? scheme : null,
-            SuperUser = values.String("X509AuthenticationProvider.superUser", systemProperty: true),
-            ReloadOnChange = values.Bool("client.certReload", false, systemProperty: true),
+            SuperUser = values.String("X509AuthenticationProvider.superUser"),
+            ReloadOnChange = values.Bool("client.certReload"),
         };
     }
 
@@ -284,9 +284,9 @@ public sealed partial class ServerConfig
     /// </summary>
     private void ReadQuorumTls(ConfigValues values, string file, string baseDirectory)
     {
-        SslQuorum = values.Bool("sslQuorum", false);
-        PortUnification = values.Bool("portUnification", false);
-        var reload = values.Bool("sslQuorumReloadCertFiles", false);
+        SslQuorum = values.Bool("sslQuorum");
+        PortUnification = values.Bool("portUnification");
+        var reload = values.Bool("sslQuorumReloadCertFiles");
         if (!SslQuorum && !PortUnification)
         {
             return;
@@ -300,9 +300,9 @@ public sealed partial class ServerConfig
     {
         var keyStore = ReadStore(values, prefix + ".keyStore", baseDirectory)
             ?? throw new ConfigException(file, 0, prefix + ".keyStore.location", "is needed " + purpose);
-        var clientAuth = values.Find(prefix + ".clientAuth", systemProperty: true);
-        var protocols = values.Find(prefix + ".enabledProtocols", systemProperty: true) ?? values.Find(prefix + ".protocol", systemProperty: true);
-        var ciphers = values.Find(prefix + ".ciphersuites", systemProperty: true);
+        var clientAuth = values.Find(prefix + ".clientAuth");
+        var protocols = values.Find(prefix + ".enabledProtocols") ?? values.Find(prefix + ".protocol");
+        var ciphers = values.Find(prefix + ".ciphersuites");
         return new TlsSettings
         {
             KeyStore = keyStore,
@@ -318,8 +318,8 @@ public sealed partial class ServerConfig
             ProtocolsSource = Source(protocols),
             CipherSuites = SplitList(ciphers?.Value),
             CipherSuitesSource = Source(ciphers),
-            HostnameVerification = values.Bool(prefix + ".hostnameVerification", true, systemProperty: true),
-            CheckRevocation = values.Bool(prefix + ".crl", false, systemProperty: true) | values.Bool(prefix + ".ocsp", false, systemProperty: true),
+            HostnameVerification = values.Bool(prefix + ".hostnameVerification"),
+            CheckRevocation = values.Bool(prefix + ".crl") | values.Bool(prefix + ".ocsp"),
         };
     }
 
@@ -330,8 +330,8 @@ public sealed partial class ServerConfig
     private void ReadClientSasl(ConfigValues values, string baseDirectory, List<ConfigWarning> warnings)
     {
         var jaas = values.Find("java.security.auth.login.config");
-        var sectionName = values.String("sasl.serverconfig", systemProperty: true) ?? "Server";
-        SaslSuperUser = values.String("superUser", systemProperty: true);
+        var sectionName = values.String("sasl.serverconfig") ?? "Server";
+        SaslSuperUser = values.String("superUser");
         if (jaas is not { Value.Length: > 0 })
         {
             return;
@@ -377,9 +377,9 @@ public sealed partial class ServerConfig
     /// </summary>
     private void ReadQuorumSasl(ConfigValues values, string baseDirectory)
     {
-        var enabled = values.Bool("quorum.auth.enableSasl", false);
-        var serverRequires = values.Bool("quorum.auth.serverRequireSasl", false);
-        var learnerRequires = values.Bool("quorum.auth.learnerRequireSasl", false);
+        var enabled = values.Bool("quorum.auth.enableSasl");
+        var serverRequires = values.Bool("quorum.auth.serverRequireSasl");
+        var learnerRequires = values.Bool("quorum.auth.learnerRequireSasl");
         var learnerContext = values.String("quorum.auth.learner.saslLoginContext") ?? "QuorumLearner";
         var serverContext = values.String("quorum.auth.server.saslLoginContext") ?? "QuorumServer";
         values.String("quorum.auth.kerberos.servicePrincipal");
@@ -438,10 +438,10 @@ public sealed partial class ServerConfig
 
     private static StoreSettings? ReadStore(ConfigValues values, string prefix, string baseDirectory)
     {
-        var location = values.Find(prefix + ".location", systemProperty: true);
-        var password = values.String(prefix + ".password", systemProperty: true);
-        var passwordPath = values.Find(prefix + ".passwordPath", systemProperty: true);
-        var type = values.String(prefix + ".type", systemProperty: true);
+        var location = values.Find(prefix + ".location");
+        var password = values.String(prefix + ".password");
+        var passwordPath = values.Find(prefix + ".passwordPath");
+        var type = values.String(prefix + ".type");
         if (location is not { Value.Length: > 0 })
         {
             return null;
@@ -472,7 +472,7 @@ public sealed partial class ServerConfig
     /// <summary>A port of 0 (or none) means "not set"; an address without a port is an error, as in Apache.</summary>
     private static (int? Port, string? Address) ReadPortAndAddress(ConfigValues values, string portKey, string addressKey)
     {
-        var port = values.Int(portKey, 0, min: 0, max: 65535);
+        var port = values.Int(portKey);
         var address = values.Find(addressKey);
         if (port == 0)
         {
@@ -492,10 +492,10 @@ public sealed partial class ServerConfig
 
     private void ReadTimes(ConfigValues values, string file)
     {
-        TickTime = values.Int("tickTime", DefaultTickTime, min: 1);
-        InitLimit = values.Int("initLimit", 0, min: 0);
-        SyncLimit = values.Int("syncLimit", 0, min: 0);
-        ConnectToLearnerMasterLimit = values.Int("connectToLearnerMasterLimit", 0, min: 0);
+        TickTime = values.Int("tickTime");
+        InitLimit = values.Int("initLimit");
+        SyncLimit = values.Int("syncLimit");
+        values.Int("connectToLearnerMasterLimit");
 
         var minEntry = values.Find("minSessionTimeout");
         var maxEntry = values.Find("maxSessionTimeout");
@@ -540,10 +540,10 @@ public sealed partial class ServerConfig
 
     private void ReadTuning(ConfigValues values, List<ConfigWarning> warnings)
     {
-        MaxClientCnxns = values.Int("maxClientCnxns", DefaultMaxClientCnxns, min: 0);
-        MaxCnxns = values.Int("maxCnxns", 0, min: 0, systemProperty: true);
+        MaxClientCnxns = values.Int("maxClientCnxns");
+        MaxCnxns = values.Int("maxCnxns");
 
-        AutopurgeSnapRetainCount = values.Int("autopurge.snapRetainCount", MinSnapRetainCount);
+        AutopurgeSnapRetainCount = values.Int("autopurge.snapRetainCount");
         if (AutopurgeSnapRetainCount < MinSnapRetainCount)
         {
             var entry = values.Find("autopurge.snapRetainCount")!;
@@ -552,48 +552,48 @@ public sealed partial class ServerConfig
             AutopurgeSnapRetainCount = MinSnapRetainCount;
         }
 
-        AutopurgePurgeInterval = values.Int("autopurge.purgeInterval", 0, min: 0);
+        AutopurgePurgeInterval = values.Int("autopurge.purgeInterval");
 
-        SnapCount = values.Int("snapCount", DefaultSnapCount, systemProperty: true);
-        CommitLogCount = Math.Max(1, values.Int("commitLogCount", DefaultCommitLogCount, systemProperty: true));
-        SnapshotSizeFactor = values.Double("snapshotSizeFactor", DefaultSnapshotSizeFactor, max: 1, systemProperty: true);
+        SnapCount = values.Int("snapCount");
+        CommitLogCount = Math.Max(1, values.Int("commitLogCount"));
+        SnapshotSizeFactor = values.Double("snapshotSizeFactor");
         if (SnapCount < 2)
         {
-            var entry = values.Find("snapCount", systemProperty: true)!;
+            var entry = values.Find("snapCount")!;
             warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key, $"{SnapCount} is below the minimum of 2; using 2"));
             SnapCount = 2;
         }
 
-        SnapSizeLimitInKb = values.Long("snapSizeLimitInKb", 4L * 1024 * 1024, systemProperty: true);
-        TxnLogSizeLimitInKb = values.Long("txnLogSizeLimitInKb", -1, systemProperty: true);
-        PreAllocSize = values.Long("preAllocSize", DefaultPreAllocSizeKb, min: 0, max: long.MaxValue / 1024, systemProperty: true) * 1024;
-        JuteMaxBuffer = values.Int("jute.maxbuffer", DefaultJuteMaxBuffer, min: 1);
-        JuteMaxBufferExtraSize = values.Int("jute.maxbuffer.extrasize", JuteMaxBuffer, min: 0, systemProperty: true);
-        GlobalOutstandingLimit = values.Int("globalOutstandingLimit", DefaultGlobalOutstandingLimit, min: 1, systemProperty: true);
-        ExtendedTypesEnabled = values.Bool("extendedTypesEnabled", false, systemProperty: true);
-        ForceSync = values.YesNo("forceSync", true, systemProperty: true);
-        SkipAcl = values.YesNo("skipACL", false, systemProperty: true);
-        DigestEnabled = values.Bool("digest.enabled", true, systemProperty: true);
-        SnapshotTrustEmpty = values.Bool("snapshot.trust.empty", false, systemProperty: true);
-        DataDirAutoCreate = values.Bool("datadir.autocreate", true, systemProperty: true);
-        ReadOnlyModeEnabled = values.Bool("readonlymode.enabled", false);
-        LocalSessionsEnabled = values.Bool("localSessionsEnabled", false);
-        LocalSessionsUpgradingEnabled = values.Bool("localSessionsUpgradingEnabled", false);
-        ContainerCheckIntervalMs = values.Int("znode.container.checkIntervalMs", 60000, min: 1);
-        ContainerMaxPerMinute = values.Int("znode.container.maxPerMinute", 10000, min: 0);
-        ContainerMaxNeverUsedIntervalMs = values.Long("znode.container.maxNeverUsedIntervalMs", 0, min: 0);
-        StandaloneEnabled = values.Bool("standaloneEnabled", true);
-        ReconfigEnabled = values.Bool("reconfigEnabled", false);
-        QuorumListenOnAllIPs = values.Bool("quorumListenOnAllIPs", false);
-        SyncEnabled = values.Bool("syncEnabled", true);
+        values.Long("snapSizeLimitInKb");
+        values.Long("txnLogSizeLimitInKb");
+        PreAllocSize = values.Long("preAllocSize") * 1024;
+        JuteMaxBuffer = values.Int("jute.maxbuffer");
+        JuteMaxBufferExtraSize = values.Int("jute.maxbuffer.extrasize", JuteMaxBuffer);
+        GlobalOutstandingLimit = values.Int("globalOutstandingLimit");
+        ExtendedTypesEnabled = values.Bool("extendedTypesEnabled");
+        ForceSync = values.YesNo("forceSync");
+        SkipAcl = values.YesNo("skipACL");
+        values.Bool("digest.enabled");
+        SnapshotTrustEmpty = values.Bool("snapshot.trust.empty");
+        DataDirAutoCreate = values.Bool("datadir.autocreate");
+        ReadOnlyModeEnabled = values.Bool("readonlymode.enabled");
+        values.Bool("localSessionsEnabled");
+        values.Bool("localSessionsUpgradingEnabled");
+        ContainerCheckIntervalMs = values.Int("znode.container.checkIntervalMs");
+        ContainerMaxPerMinute = values.Int("znode.container.maxPerMinute");
+        ContainerMaxNeverUsedIntervalMs = values.Long("znode.container.maxNeverUsedIntervalMs");
+        StandaloneEnabled = values.Bool("standaloneEnabled");
+        values.Bool("reconfigEnabled");
+        QuorumListenOnAllIPs = values.Bool("quorumListenOnAllIPs");
+        values.Bool("syncEnabled");
 
         if (SkipAcl)
         {
-            var entry = values.Find("skipACL", systemProperty: true)!;
+            var entry = values.Find("skipACL")!;
             warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key, "ACL checks are off: every client may read and change every znode"));
         }
 
-        if (values.Find("DigestAuthenticationProvider.superDigest", systemProperty: true) is { Value.Length: > 0 } superDigest)
+        if (values.Find("DigestAuthenticationProvider.superDigest") is { Value.Length: > 0 } superDigest)
         {
             SuperDigest = superDigest.Value;
             if (!LooksLikeDigest(superDigest.Value))
@@ -614,7 +614,7 @@ public sealed partial class ServerConfig
     private void ReadFourLetterWords(ConfigValues values, List<ConfigWarning> warnings)
     {
         var words = new HashSet<string>(StringComparer.Ordinal);
-        if (values.Find("4lw.commands.whitelist", systemProperty: true) is { } entry)
+        if (values.Find("4lw.commands.whitelist") is { } entry)
         {
             foreach (var item in entry.Value.Split(','))
             {
@@ -961,7 +961,7 @@ public sealed partial class ServerConfig
 
         if (ExtendedTypesEnabled && MyId > MaxExtendedServerId)
         {
-            var entry = values.Find("extendedTypesEnabled", systemProperty: true)!;
+            var entry = values.Find("extendedTypesEnabled")!;
             throw ConfigValues.Error(entry, $"extendedTypesEnabled needs a server id of at most {MaxExtendedServerId}, and myid is {MyId}");
         }
     }
@@ -977,13 +977,13 @@ public sealed partial class ServerConfig
         }
 
         // Booleans Apache parses strictly even when it is unused here.
-        values.Bool("multiAddress.enabled", false);
+        values.Bool("multiAddress.enabled");
 
 
         // Features of Apache that SharpKeeper does not have yet: accepted, and said to be ignored.
-        foreach (var (key, systemProperty) in new[] { ("readonlymode.enabled", true), ("localSessionsEnabled", false), ("localSessionsUpgradingEnabled", false), ("reconfigEnabled", false), ("digest.enabled", true) })
+        foreach (var key in new[] { "readonlymode.enabled", "localSessionsEnabled", "localSessionsUpgradingEnabled", "reconfigEnabled", "digest.enabled" })
         {
-            Warn(values.Find(key, systemProperty) is { } on && on.Value.Trim().Equals("true", StringComparison.OrdinalIgnoreCase) ? on : null,
+            Warn(values.Find(key) is { } on && on.Value.Trim().Equals("true", StringComparison.OrdinalIgnoreCase) ? on : null,
                 key switch
                 {
                     "readonlymode.enabled" => "read-only mode is not supported yet; ignored (a server cut off from its quorum stops serving)",
@@ -1003,12 +1003,12 @@ public sealed partial class ServerConfig
 
         foreach (var key in new[] { "snapSizeLimitInKb", "txnLogSizeLimitInKb" })
         {
-            Warn(values.Find(key, systemProperty: true), "snapshots are taken by snapCount and log files rolled with them; ignored");
+            Warn(values.Find(key), "snapshots are taken by snapCount and log files rolled with them; ignored");
         }
 
-        Warn(values.Find("DigestAuthenticationProvider.digestAlg", true) is { Value: not ("" or "SHA1" or "SHA-1") } digestAlg ? digestAlg : null,
+        Warn(values.Find("DigestAuthenticationProvider.digestAlg") is { Value: not ("" or "SHA1" or "SHA-1") } digestAlg ? digestAlg : null,
             "only SHA1 digests are supported by SharpKeeper; ignored");
-        Warn(values.Find("snapshot.compression.method", true) is { Value.Length: > 0 } compression ? compression : null,
+        Warn(values.Find("snapshot.compression.method") is { Value.Length: > 0 } compression ? compression : null,
             "SharpKeeper writes uncompressed snapshots; ignored");
         Warn(values.Find("metricsProvider.className") is { Value: not ("" or DefaultMetricsProvider or PrometheusMetricsProvider) } metrics ? metrics : null,
             "metrics providers are Java classes SharpKeeper cannot load; ignored (the Prometheus provider is built in; mntr has the metrics)");
@@ -1024,24 +1024,45 @@ public sealed partial class ServerConfig
         }
     }
 
+    /// <summary>
+    /// Keys no reader asked for: a key of the table that this configuration does not use is quiet,
+    /// an ignored key of the table is warned about with its reason; any other is unknown, with the
+    /// nearest key of the table as a suggestion.
+    /// </summary>
     private static void WarnAboutUnknownKeys(List<ConfigEntry> entries, ConfigValues values, List<ConfigWarning> warnings)
     {
         var reported = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
-            if (values.WasRead(entry.Key) || IsServerKey(entry.Key) || IsHierarchicalKey(entry.Key) || ConfigKeys.IsIgnored(entry.Key)
-                || !reported.Add(entry.Key))
+            if (values.WasRead(entry.Key) || IsServerKey(entry.Key) || IsHierarchicalKey(entry.Key) || !reported.Add(entry.Key))
             {
                 continue;
             }
 
-            var suggestion = Suggest(entry.Key, values.KeysRead.Concat(ConfigKeys.AllIgnored));
+            // A key of the table that this configuration does not use (TLS settings with TLS off): known, and quiet.
+            var bare = entry.Key.StartsWith(ConfigKeys.SystemPropertyPrefix, StringComparison.Ordinal) ? entry.Key[ConfigKeys.SystemPropertyPrefix.Length..] : entry.Key;
+            if (ConfigKeyTable.Find(entry.Key) is { } and not IgnoredKey || ConfigKeyTable.Find(bare) is { SystemProperty: true } and not IgnoredKey)
+            {
+                continue;
+            }
+
+            if (ConfigKeyTable.IgnoredBecause(entry.Key) is { } because)
+            {
+                // -D flags of SERVER_JVMFLAGS tune the JVM Apache runs on as often as ZooKeeper: only zoo.cfg's are worth a warning.
+                if (entry.File is not (JvmFlags.ServerVariable or JvmFlags.CommonVariable))
+                {
+                    warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key, $"ignored: {because}"));
+                }
+
+                continue;
+            }
+
+            var suggestion = Suggest(entry.Key, ConfigKeyTable.All.Select(k => k.Name));
             warnings.Add(new ConfigWarning(entry.File, entry.Line, entry.Key,
                 suggestion is null ? "unknown key; ignored" : $"unknown key; ignored (did you mean {suggestion}?)"));
         }
     }
 
-    /// <summary>The known key closest to a misspelt one: same letters in another case, or at most two edits away.</summary>
     private static string? Suggest(string key, IEnumerable<string> known)
     {
         string? best = null;

@@ -44,9 +44,6 @@ public sealed partial class ServerConfig
     /// <summary>Ticks a follower may lag behind the leader; 0 when not set (only a standalone server may leave it unset).</summary>
     public int SyncLimit { get; private set; }
 
-    /// <summary>connectToLearnerMasterLimit in ticks; 0 when not set (Apache then uses initLimit).</summary>
-    public int ConnectToLearnerMasterLimit { get; private set; }
-
     /// <summary>Full path of the snapshot directory (and of myid).</summary>
     public string DataDir { get; private set; } = "";
 
@@ -142,12 +139,6 @@ public sealed partial class ServerConfig
     /// <summary>Transactions between snapshots (snapCount, default 100000; at least 2).</summary>
     public int SnapCount { get; private set; }
 
-    /// <summary>Bytes of log between snapshots (snapSizeLimitInKb, default 4 GB, in KB); 0 or less disables this trigger.</summary>
-    public long SnapSizeLimitInKb { get; private set; }
-
-    /// <summary>Size at which a txn log file is rolled (txnLogSizeLimitInKb, in KB); -1 (default) for no limit.</summary>
-    public long TxnLogSizeLimitInKb { get; private set; }
-
     /// <summary>Bytes to preallocate per log file (the key, preAllocSize, is in KB; default 64 MB); 0 disables preallocation.</summary>
     public long PreAllocSize { get; private set; }
 
@@ -172,9 +163,6 @@ public sealed partial class ServerConfig
     /// <summary>skipACL=yes turns all ACL checks off (default no).</summary>
     public bool SkipAcl { get; private set; }
 
-    /// <summary>digest.enabled (default true): keep and check the data tree digest.</summary>
-    public bool DigestEnabled { get; private set; }
-
     /// <summary>snapshot.trust.empty (default false): start from an empty dataDir even though txn logs exist.</summary>
     public bool SnapshotTrustEmpty { get; private set; }
 
@@ -183,10 +171,6 @@ public sealed partial class ServerConfig
 
     /// <summary>readonlymode.enabled (a -D flag for Apache, a zoo.cfg key here): serve reads when cut off from the quorum.</summary>
     public bool ReadOnlyModeEnabled { get; private set; }
-
-    public bool LocalSessionsEnabled { get; private set; }
-
-    public bool LocalSessionsUpgradingEnabled { get; private set; }
 
     /// <summary>znode.container.checkIntervalMs (default one minute).</summary>
     public int ContainerCheckIntervalMs { get; private set; }
@@ -215,17 +199,8 @@ public sealed partial class ServerConfig
     /// <summary>standaloneEnabled (default true).</summary>
     public bool StandaloneEnabled { get; private set; }
 
-    /// <summary>reconfigEnabled (default false).</summary>
-    public bool ReconfigEnabled { get; private set; }
-
     /// <summary>quorumListenOnAllIPs (default false): bind quorum and election ports on all interfaces.</summary>
     public bool QuorumListenOnAllIPs { get; private set; }
-
-    /// <summary>syncEnabled (default true): observers log and snapshot like followers.</summary>
-    public bool SyncEnabled { get; private set; }
-
-    /// <summary>observerMasterPort; null when not set.</summary>
-    public int? ObserverMasterPort { get; private set; }
 
     /// <summary>Full path of dynamicConfigFile, when the server.N lines come from one.</summary>
     public string? DynamicConfigFile { get; private set; }

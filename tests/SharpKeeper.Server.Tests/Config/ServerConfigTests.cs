@@ -30,7 +30,7 @@ public sealed class ServerConfigTests : IDisposable
         Assert.Equal(3000, config.TickTime);
         Assert.Equal(6000, config.MinSessionTimeout);
         Assert.Equal(60000, config.MaxSessionTimeout);
-        Assert.Equal((0, 0, 0), (config.InitLimit, config.SyncLimit, config.ConnectToLearnerMasterLimit));
+        Assert.Equal((0, 0), (config.InitLimit, config.SyncLimit));
         Assert.Equal(_dir, config.DataDir);
         Assert.Equal(_dir, config.DataLogDir);
         Assert.Null(config.ClientPort);
@@ -42,8 +42,6 @@ public sealed class ServerConfigTests : IDisposable
         Assert.Equal(3, config.AutopurgeSnapRetainCount);
         Assert.Equal(0, config.AutopurgePurgeInterval);
         Assert.Equal(100000, config.SnapCount);
-        Assert.Equal(4L * 1024 * 1024, config.SnapSizeLimitInKb);
-        Assert.Equal(-1, config.TxnLogSizeLimitInKb);
         Assert.Equal(64L * 1024 * 1024, config.PreAllocSize);
         Assert.Equal(0xFFFFF, config.JuteMaxBuffer);
         Assert.Equal(0xFFFFF, config.JuteMaxBufferExtraSize);
@@ -52,19 +50,15 @@ public sealed class ServerConfigTests : IDisposable
         Assert.True(config.ForceSync);
         Assert.Null(config.SuperDigest);
         Assert.False(config.SkipAcl);
-        Assert.True(config.DigestEnabled);
         Assert.False(config.SnapshotTrustEmpty);
         Assert.True(config.DataDirAutoCreate);
         Assert.False(config.ReadOnlyModeEnabled);
-        Assert.False(config.LocalSessionsEnabled);
         Assert.Equal((60000, 10000, 0L), (config.ContainerCheckIntervalMs, config.ContainerMaxPerMinute, config.ContainerMaxNeverUsedIntervalMs));
         Assert.Equal(["srvr"], config.FourLetterWordWhitelist);
         Assert.True(config.IsFourLetterWordAllowed("srvr"));
         Assert.False(config.IsFourLetterWordAllowed("mntr"));
         Assert.True(config.IsStandalone);
         Assert.True(config.StandaloneEnabled);
-        Assert.False(config.ReconfigEnabled);
-        Assert.True(config.SyncEnabled);
         Assert.Empty(config.Servers);
         Assert.Null(config.MyId);
         Assert.Equal(ServerRole.Participant, config.PeerType);
@@ -121,17 +115,14 @@ public sealed class ServerConfigTests : IDisposable
         Assert.False(config.IsFourLetterWordAllowed("conf"));
         Assert.Equal(["isro", "mntr", "ruok", "srvr", "stat"], config.FourLetterWordWhitelist.Order());
         Assert.Equal((5, 2, 50), (config.AutopurgeSnapRetainCount, config.AutopurgePurgeInterval, config.SnapCount));
-        Assert.Equal((1024L, 2048L), (config.SnapSizeLimitInKb, config.TxnLogSizeLimitInKb));
         Assert.Equal(1024L * 1024, config.PreAllocSize);
         Assert.Equal((2048, 512, 77), (config.JuteMaxBuffer, config.JuteMaxBufferExtraSize, config.GlobalOutstandingLimit));
         Assert.True(config.ExtendedTypesEnabled);
         Assert.False(config.ForceSync);
         Assert.Equal("super:abc", config.SuperDigest);
-        Assert.False(config.DigestEnabled);
         Assert.True(config.SnapshotTrustEmpty);
         Assert.False(config.DataDirAutoCreate);
         Assert.True(config.ReadOnlyModeEnabled);
-        Assert.True(config.LocalSessionsEnabled && config.LocalSessionsUpgradingEnabled);
         Assert.Equal((500, 20, 1000L), (config.ContainerCheckIntervalMs, config.ContainerMaxPerMinute, config.ContainerMaxNeverUsedIntervalMs));
 
         // Read, and the features SharpKeeper lacks said to be ignored; "abc" can never be a SHA1 digest.
@@ -283,7 +274,7 @@ public sealed class ServerConfigTests : IDisposable
     }
 
     [Fact]
-    public void ApacheKeysSharpKeeperIgnoresAreNotWarnedAbout()
+    public void ApacheKeysSharpKeeperIgnoresAreWarnedAboutWithWhyAndKnownKeysOfFeaturesOffAreNot()
     {
         var config = Parse("""
             dataDir=DATADIR
@@ -304,9 +295,17 @@ public sealed class ServerConfigTests : IDisposable
             reconfigEnabled=false
             multiAddress.enabled=false
             """);
-        Assert.Empty(config.Warnings);
+        const string JavaInternals = "ignored: tunes a part of Apache ZooKeeper's Java implementation that SharpKeeper does not have";
+        Assert.Equal(
+            [
+                ("leaderServes", JavaInternals),
+                ("cnxTimeout", JavaInternals),
+                ("fsync.warningthresholdms", JavaInternals),
+                ("zookeeper.commitProcessor.numWorkerThreads", JavaInternals),
+                ("jvm.pause.monitor", "ignored: there is no JVM to watch (mntr reports the runtime's GC pauses)"),
+            ],
+            config.Warnings.Select(w => (w.Key, w.Message)));
         Assert.True(config.QuorumListenOnAllIPs);
-        Assert.False(config.ReconfigEnabled);
         Assert.Equal("8081", config.Raw["admin.serverPort"]);
     }
 
