@@ -260,7 +260,7 @@ public sealed class LearnerSync
         }
         else
         {
-            Fail($"the leader's epoch {newEpoch} is older than the accepted epoch {_acceptedEpoch}");
+            Abandon($"the leader's epoch {newEpoch} is older than the accepted epoch {_acceptedEpoch}");
             return;
         }
 
@@ -292,7 +292,7 @@ public sealed class LearnerSync
     {
         if (zxid > _lastLogged)
         {
-            Fail($"the leader committed 0x{zxid:x}, which it never proposed to this server (last logged 0x{_lastLogged:x})");
+            Abandon($"the leader committed 0x{zxid:x}, which it never proposed to this server (last logged 0x{_lastLogged:x})");
             return;
         }
 
@@ -303,7 +303,7 @@ public sealed class LearnerSync
     {
         if (Zxid.EpochOf(zxid) != Epoch)
         {
-            Fail($"NEWLEADER for epoch {Zxid.EpochOf(zxid)} while syncing in epoch {Epoch}");
+            Abandon($"NEWLEADER for epoch {Zxid.EpochOf(zxid)} while syncing in epoch {Epoch}");
             return;
         }
 
@@ -352,11 +352,17 @@ public sealed class LearnerSync
 
     private IReadOnlyList<SyncEffect> Fail(string reason)
     {
+        Abandon(reason);
+        return Take();
+    }
+
+    /// <summary>Ends the role: whatever else this step decided is dropped, and the driver is told why.</summary>
+    private void Abandon(string reason)
+    {
         _effects = null;
         FailureReason = reason;
         Phase = LearnerPhase.Failed;
         Emit(new AbandonRole(reason));
-        return Take();
     }
 
     private string OverdueText() => Phase switch
