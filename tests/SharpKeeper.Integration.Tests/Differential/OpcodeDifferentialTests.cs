@@ -43,10 +43,12 @@ public sealed class OpcodeDifferentialTests(DifferentialFixture fixture) : Diffe
         await t.OpAsync(0, OpCode.CreateContainer, Create(r + "/c", "", (int)CreateMode.Container));
         await t.OpAsync(0, OpCode.CreateContainer, Create(r + "/c2", "", (int)CreateMode.Persistent));   // mode mismatch
         await t.OpAsync(0, OpCode.Create2, Create(r + "/c3", "", (int)CreateMode.Container));            // container via create2
-        await t.OpAsync(0, OpCode.CreateTtl, Create(r + "/t", "", (int)CreateMode.PersistentWithTtl, ttl: 60000));
+        // TTLs far beyond the suite's length: a node swept while a later test runs would add a txn to
+        // its transcript on each server at a different moment (the sweeps run on their own clocks).
+        await t.OpAsync(0, OpCode.CreateTtl, Create(r + "/t", "", (int)CreateMode.PersistentWithTtl, ttl: 3_600_000));
         await t.OpAsync(0, OpCode.CreateTtl, Create(r + "/t0", "", (int)CreateMode.PersistentWithTtl, ttl: 0));
-        await t.OpAsync(0, OpCode.CreateTtl, Create(r + "/tq-", "", (int)CreateMode.PersistentSequentialWithTtl, ttl: 1000));
-        await t.OpAsync(0, OpCode.CreateTtl, Create(r + "/tp", "", (int)CreateMode.Persistent, ttl: 1000));
+        await t.OpAsync(0, OpCode.CreateTtl, Create(r + "/tq-", "", (int)CreateMode.PersistentSequentialWithTtl, ttl: 3_600_000));
+        await t.OpAsync(0, OpCode.CreateTtl, Create(r + "/tp", "", (int)CreateMode.Persistent, ttl: 3_600_000));
         await t.OpAsync(0, OpCode.Create2, Create(r + "/c/kid"));
         await t.OpAsync(0, OpCode.Exists, Watch(r + "/c", false));
         await t.OpAsync(0, OpCode.Exists, Watch(r + "/t", false));

@@ -158,6 +158,31 @@ public sealed class SyncScenarioTests(ITestOutputHelper output)
         simulator.CheckConverged();
     });
 
+    /// <summary>
+    /// A learner whose disk is slow waits long for its log before acknowledging NEWLEADER, while the
+    /// leader keeps pinging it: it must not answer those PINGs first, since the leader reads the
+    /// learner's next packet as the acknowledgement and drops a learner that sends anything else.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void ALearnerWithASlowDiskAnswersNoPingBeforeAcknowledgingNewLeader(int seed) => Run(seed, simulator =>
+    {
+        var leader = StartWithLeader(simulator);
+        var behind = Other(leader, 0);
+        simulator.Crash(behind);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.NotNull(simulator.Write($"/slow{i}", InitLimit));
+        }
+
+        simulator.SetDiskDelay(behind, 1500);
+        simulator.Restart(behind);
+        Assert.True(simulator.RunUntil(() => simulator.LearnerPhaseOf(behind) == LearnerPhase.AwaitingDurable, 2 * InitLimit), "no wait for the slow disk");
+        Assert.True(simulator.RunUntil(() => simulator.Follows(behind, leader), InitLimit), $"server {behind} never followed after its slow NEWLEADER");
+        Assert.Equal(0, simulator.DroppedLearners);
+        simulator.CheckConverged();
+    });
+
     private static long StartWithLeader(ZabSimulator simulator)
     {
         simulator.Start();

@@ -243,6 +243,9 @@ public sealed class ZabSimulator
     /// <summary>How many times a leader dropped a learner during its handshake.</summary>
     public int DroppedLearners { get; private set; }
 
+    /// <summary>Every log write of the server takes <paramref name="delayMs"/> from now on (a slow disk), and its durability waits are not stalls.</summary>
+    public void SetDiskDelay(long id, int delayMs) => Get(id).DiskDelayMs = delayMs;
+
     /// <summary>Servers in <paramref name="side"/> can talk only among themselves; links across are broken.</summary>
     public void Partition(params long[] side)
     {
@@ -386,7 +389,7 @@ public sealed class ZabSimulator
             { Follower.Replication.Sync.Phase: LearnerPhase.AwaitingDurable } => true,
             _ => false,
         };
-        if (!stalled)
+        if (!stalled || node.DiskDelayMs is not null)
         {
             node.StallSince = null;
             return;
@@ -1024,6 +1027,9 @@ public sealed class ZabSimulator
         /// <summary>When a durability wait (before serving or acknowledging NEWLEADER) was first seen open.</summary>
         public long? StallSince { get; set; }
 
+        /// <summary>A fixed latency for every log write (a slow disk), or null for the usual 1 to 30 ms.</summary>
+        public int? DiskDelayMs { get; set; }
+
         public long Epoch => Leading?.Sync.Epoch ?? Follower?.Replication.Sync.Epoch ?? -1;
 
         public bool Serving => Leading?.Sync.Phase == LeaderPhase.Serving || Follower?.Replication.Sync.IsServing == true;
@@ -1073,6 +1079,11 @@ public sealed class ZabSimulator
         {
             simulator.Log($"leader {node.Id} drops {learner.Sid}: {reason}");
             simulator.DroppedLearners++;
+            if (reason.Contains(" answered ", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"leader {node.Id} dropped server {learner.Sid} for a protocol violation: {reason}");
+            }
+
             if (node.Links.FirstOrDefault(l => ReferenceEquals(l.ToFollower, learner)) is { } link)
             {
                 simulator.Break(link);
@@ -1272,7 +1283,7 @@ public sealed class ZabSimulator
             var batch = _pending.ToList();
             _pending.Clear();
             _inFlight.Enqueue(batch);
-            _lastCompletion = Math.Max(_lastCompletion, simulator.Now + 1 + simulator._random.Next(30));
+            _lastCompletion = Math.Max(_lastCompletion, simulator.Now + (node.DiskDelayMs ?? 1 + simulator._random.Next(30)));
             simulator.At(_lastCompletion, () =>
             {
                 if (node.Up && node.Incarnation == incarnation && _inFlight.TryPeek(out var head) && ReferenceEquals(head, batch))

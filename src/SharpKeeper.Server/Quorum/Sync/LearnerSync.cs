@@ -55,7 +55,8 @@ public sealed record LearnerSyncStart(
 /// <item>a proposal is logged as soon as it arrives, whether during sync or after (ZOOKEEPER-3911, 4394);</item>
 /// <item>NEWLEADER is acknowledged only once everything received before it is durable (4646), and
 /// currentEpoch is written after that and before the acknowledgement (4643);</item>
-/// <item>no proposal is acknowledged before NEWLEADER is (4685);</item>
+/// <item>no proposal is acknowledged, and no PING answered, before NEWLEADER is (4685): the leader
+/// reads the learner's next packet as that acknowledgement;</item>
 /// <item>a COMMIT of a txn never proposed to this learner ends the role rather than being skipped.</item>
 /// </list>
 /// </summary>
@@ -168,8 +169,12 @@ public sealed class LearnerSync
                 Emit(new StartFollowing(Epoch, _newLeaderZxid));
                 Emit(new SendPacket(new QuorumPacket(PacketType.Ack, Zxid.Make(Epoch, 0))));
                 break;
-            case (not LearnerPhase.Registering, PacketType.Ping):
+            case (LearnerPhase.AwaitingUpToDate or LearnerPhase.Serving, PacketType.Ping):
                 Emit(new AnswerPing(packet));
+                break;
+            case (not LearnerPhase.Registering, PacketType.Ping):
+                // As Apache's learner: no answer before NEWLEADER is acknowledged, since the leader
+                // takes the learner's next packet for that acknowledgement.
                 break;
             case (LearnerPhase.Serving, PacketType.Revalidate) when packet.Data is { Length: >= 9 } data:
                 Emit(new SessionRevalidated(BinaryPrimitives.ReadInt64BigEndian(data), data[8] != 0));

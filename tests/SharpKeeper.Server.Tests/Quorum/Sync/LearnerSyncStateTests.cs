@@ -80,6 +80,16 @@ public sealed class LearnerSyncStateTests
     }
 
     [Fact]
+    public void APingIsAnsweredOnlyOnceNewLeaderIsAcknowledged()
+    {
+        var sync = SyncedToNewLeader(out _);
+        var ping = new QuorumPacket(PacketType.Ping, 0x1_0000_0006);
+        Assert.Empty(sync.Receive(ping, null, 45));
+        sync.Durable(0x1_0000_0006, 50);
+        Assert.Equal(new AnswerPing(ping), Assert.Single(sync.Receive(ping, null, 55)));
+    }
+
+    [Fact]
     public void NoProposalIsAcknowledgedBeforeNewLeaderEvenWhenDurable()
     {
         var sync = Start();
