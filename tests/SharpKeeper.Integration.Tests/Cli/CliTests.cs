@@ -45,6 +45,20 @@ public sealed class CliTests(SharpKeeperFixture fixture)
         Assert.Matches(@"SharpKeeper version: 3\.8\.\d+-sharpkeeper-\d+\.\d+\.\d+", result.Output);
     }
 
+    /// <summary>config-keys prints the one table the parser reads from: a header, then a line per key.</summary>
+    [Fact]
+    public async Task ConfigKeysListsEveryKeyWithItsKindDefaultAndReader()
+    {
+        var result = await RunAsync("config-keys");
+        Assert.Equal(0, result.ExitCode);
+        var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("key\tkind\tdefault\trange\talso as zookeeper.<key>\tread by", lines[0]);
+        Assert.Contains("tickTime\tinteger\t3000\t>= 1\tno\tServerCore ticks, session timeouts, initLimit and syncLimit", lines);
+        Assert.Contains("forceSync\tyes/no\tyes\t\tyes\tPersistence/FileTxnLog (fsync before acknowledging)", lines);
+        Assert.Contains(lines, l => l.StartsWith("nio.numWorkerThreads\tignored\t", StringComparison.Ordinal));
+        Assert.Equal(SharpKeeper.Server.Config.ConfigKeyTable.All.Count + 1, lines.Length);
+    }
+
     [Fact]
     public async Task BadConfigNamesFileLineAndKey()
     {
