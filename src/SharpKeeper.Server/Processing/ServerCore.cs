@@ -25,8 +25,6 @@ public sealed class ServerCore
     private readonly ITxnLog _log;
     private readonly ILogger _logger;
     private readonly List<(long Zxid, TaskCompletionSource Waiter)> _durableWaiters = [];
-    private readonly Dictionary<long, (IClientConnection Connection, int Timeout)> _revalidating = new();
-    private readonly HashSet<long> _touched = new();
     private readonly Queue<ClientRequest> _forwardedSyncs = new();
     private readonly Dictionary<IClientConnection, DigestMd5Server> _saslExchanges = new(ReferenceEqualityComparer.Instance);
     private readonly JuteWriter _scratch = new(1024);
@@ -39,10 +37,9 @@ public sealed class ServerCore
     private bool _serving = true;
     private long _durableZxid;
     private long _appendedZxid;
-    private readonly Dictionary<long, SessionState> _states = new();
+    private readonly SessionHost _sessions = new();
     private readonly Queue<Outstanding> _outstanding = new();
     private readonly HashSet<IClientConnection> _dirty = new(ReferenceEqualityComparer.Instance);
-    private readonly HashSet<IClientConnection> _connections = new(ReferenceEqualityComparer.Instance);
     private long _nextZxid;
     private bool _appended;
     private bool _logFailed;
@@ -100,7 +97,7 @@ public sealed class ServerCore
     /// <summary>Holds connections back from reading while globalOutstandingLimit requests are unanswered.</summary>
     public OutstandingGate Throttle { get; }
     public IClock Clock => _clock;
-    public IReadOnlyCollection<IClientConnection> Connections => _connections;
+    public IReadOnlyCollection<IClientConnection> Connections => _sessions.Connections;
     public int OutstandingTxns => _outstanding.Count;
 
     /// <summary>Raised on the core thread when enough txns have been applied since the last snapshot.</summary>
@@ -149,9 +146,9 @@ public sealed class ServerCore
         }
 
         _pending.Clear();
-        foreach (var state in _states.Values)
+        foreach (var state in _sessions.States)
         {
-            state.Pending.Clear();
+            state.Drop();
         }
     }
 
@@ -162,7 +159,7 @@ public sealed class ServerCore
         foreach (var (id, timeout) in sessions)
         {
             Sessions.Add(id, timeout, now);
-            _states[id] = new SessionState();
+            _sessions.Open(id, null);
         }
     }
 
@@ -314,7 +311,7 @@ public sealed class ServerCore
             return;
         }
 
-        _connections.Add(connection);
+        _sessions.Accept(connection);
         if (request.LastZxidSeen > Tree.LastProcessedZxid)
         {
             _logger.LogInformation(
@@ -339,7 +336,7 @@ public sealed class ServerCore
         {
             // The leader owns sessions: the session is created by a txn it commits.
             var id = Sessions.NextSessionId();
-            _states[id] = new SessionState { Owner = connection, AwaitingCreate = true };
+            _sessions.Open(id, connection, awaitingCreate: true);
             connection.SessionId = id;
             creator.Forward(
                 new ClientRequest { Connection = connection, Xid = 0, Type = OpCode.CreateSession, Body = null, CreateTimeout = timeout },
@@ -357,13 +354,7 @@ public sealed class ServerCore
                 return;
             }
 
-            if (_revalidating.Remove(request.SessionId, out var earlier))
-            {
-                earlier.Connection.Close("session moved to a new connection");
-            }
-
-            _revalidating[request.SessionId] = (connection, timeout);
-            connection.SessionId = request.SessionId;
+            _sessions.AwaitRevalidation(request.SessionId, connection, timeout)?.Close("session moved to a new connection");
             checker.Revalidate(request.SessionId, timeout);
             return;
         }
@@ -372,13 +363,12 @@ public sealed class ServerCore
         {
             var id = Sessions.NextSessionId();
             Sessions.Add(id, timeout, now);
-            var state = new SessionState { Owner = connection };
-            _states[id] = state;
+            var state = _sessions.Open(id, connection);
             connection.SessionId = id;
             var header = new TxnHeader(id, 0, _nextZxid++, _clock.WallMillis, OpCode.CreateSession);
             var prepared = new PreparedTxn(header, new CreateSessionTxn(timeout), []);
             Append(prepared, null, connection);
-            state.Pending.Enqueue(PendingEntry.ForWrite(header.Zxid));
+            state.WriteQueued(header.Zxid);
             _logger.LogInformation("Creating new session 0x{Session:x} for {Address} with timeout {Timeout} ms", id, connection.RemoteAddress, timeout);
             return;
         }
@@ -405,23 +395,12 @@ public sealed class ServerCore
     /// <summary>A live session continues on a new connection: the old one, if any, is closed.</summary>
     private void AttachSession(IClientConnection connection, long sessionId, int timeout)
     {
-        var existing = _states.GetValueOrDefault(sessionId);
-        if (existing is null)
-        {
-            existing = new SessionState();
-            _states[sessionId] = existing;
-        }
-
-        if (existing.Owner is { } previous && !ReferenceEquals(previous, connection))
+        if (_sessions.Reattach(sessionId, connection) is { } previous)
         {
             previous.Close("session moved to a new connection");
             Tree.RemoveWatcher(previous);
         }
 
-        existing.Owner = connection;
-        existing.AwaitingCreate = false;
-        existing.Pending.Clear();
-        connection.SessionId = sessionId;
         _logger.LogInformation("Reconnected session 0x{Session:x} from {Address}", sessionId, connection.RemoteAddress);
         Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, sessionId, SessionPassword.For(sessionId), false)));
     }
@@ -429,7 +408,7 @@ public sealed class ServerCore
     /// <summary>A follower hears from the leader whether a reconnecting session is alive.</summary>
     public void OnRevalidated(long sessionId, bool valid)
     {
-        if (!_revalidating.Remove(sessionId, out var waiting) || waiting.Connection.IsClosed)
+        if (!_sessions.TakeRevalidation(sessionId, out var waiting) || waiting.Connection.IsClosed)
         {
             return;
         }
@@ -445,7 +424,7 @@ public sealed class ServerCore
             Sessions.Add(sessionId, waiting.Timeout, _clock.MonotonicMillis);
         }
 
-        _touched.Add(sessionId);
+        _sessions.Touch(sessionId);
         AttachSession(waiting.Connection, sessionId, waiting.Timeout);
     }
 
@@ -454,7 +433,7 @@ public sealed class ServerCore
         Stats.PacketReceived();
         var connection = request.Connection!;
         request.SessionId = connection.SessionId;
-        if (connection.IsClosed || !_states.TryGetValue(request.SessionId, out var state) || !ReferenceEquals(state.Owner, connection))
+        if (connection.IsClosed || _sessions.Owned(connection, request.SessionId) is not { } state)
         {
             return;
         }
@@ -495,13 +474,13 @@ public sealed class ServerCore
         if (_logFailed && request.IsWrite)
         {
             // Refused in order with the session's other requests.
-            if (state.Pending.Count == 0)
+            if (state.IsIdle)
             {
                 Reply(request, ErrorCode.NotReadOnly, null, Tree.LastProcessedZxid);
             }
             else
             {
-                state.Pending.Enqueue(PendingEntry.ForRead(request));
+                state.ReadQueued(request);
             }
 
             return;
@@ -519,15 +498,15 @@ public sealed class ServerCore
                 _forwardedSyncs.Enqueue(request);
             }
 
-            _touched.Add(request.SessionId);
-            state.Pending.Enqueue(PendingEntry.ForForwarded(request));
+            _sessions.Touch(request.SessionId);
+            state.Forwarded(request);
             forwarder.Forward(request, request.SessionId);
             return;
         }
 
         if (!_pipeline.OwnsSessions)
         {
-            _touched.Add(request.SessionId);
+            _sessions.Touch(request.SessionId);
         }
 
         if (request.Type == OpCode.CloseSession)
@@ -537,7 +516,7 @@ public sealed class ServerCore
             var close = _preparer.PrepareCloseSession(request.SessionId, _nextZxid++, _clock.WallMillis);
             var prepared = close with { Header = close.Header with { Cxid = request.Xid } };
             Append(prepared, request, connection);
-            state.Pending.Enqueue(PendingEntry.ForWrite(prepared.Header.Zxid));
+            state.WriteQueued(prepared.Header.Zxid);
             return;
         }
 
@@ -545,17 +524,17 @@ public sealed class ServerCore
         {
             var prepared = _preparer.Prepare(request, _nextZxid++, _clock.WallMillis, connection.AuthInfo);
             Append(prepared, request, connection);
-            state.Pending.Enqueue(PendingEntry.ForWrite(prepared.Header.Zxid));
+            state.WriteQueued(prepared.Header.Zxid);
             return;
         }
 
-        if (state.Pending.Count == 0)
+        if (state.IsIdle)
         {
             ExecuteRead(request);
         }
         else
         {
-            state.Pending.Enqueue(PendingEntry.ForRead(request));
+            state.ReadQueued(request);
         }
     }
 
@@ -624,7 +603,7 @@ public sealed class ServerCore
     {
         var header = outstanding.Prepared.Header;
         var sessionId = header.ClientId;
-        var request = outstanding.Request ?? TakeForwarded(header);
+        var request = outstanding.Request ?? _sessions.TakeForwarded(header);
         switch (header.Type)
         {
             case OpCode.CreateSession:
@@ -637,7 +616,7 @@ public sealed class ServerCore
                     }
 
                     var connection = outstanding.Connection;
-                    if (connection is null && _states.TryGetValue(sessionId, out var created) && created.AwaitingCreate)
+                    if (connection is null && _sessions.Get(sessionId) is { AwaitingCreate: true } created)
                     {
                         created.AwaitingCreate = false;
                         connection = created.Owner;
@@ -654,9 +633,7 @@ public sealed class ServerCore
             case OpCode.CloseSession:
                 {
                     Sessions.Remove(sessionId);
-                    _touched.Remove(sessionId);
-                    var state = _states.GetValueOrDefault(sessionId);
-                    _states.Remove(sessionId);
+                    var state = _sessions.Close(sessionId);
                     if (request is not null)
                     {
                         Reply(request, ErrorCode.Ok, null, header.Zxid);
@@ -686,13 +663,9 @@ public sealed class ServerCore
                 break;
         }
 
-        if (_states.TryGetValue(sessionId, out var owningState))
+        if (_sessions.Get(sessionId) is { } owningState)
         {
-            if (owningState.Pending.Count > 0 && owningState.Pending.Peek().WriteZxid == header.Zxid)
-            {
-                owningState.Pending.Dequeue();
-            }
-
+            owningState.WriteApplied(header.Zxid);
             DrainReads(owningState);
         }
     }
@@ -700,23 +673,6 @@ public sealed class ServerCore
     // Its own method: a lambda in Complete capturing sessionId would allocate a closure on every call.
     private void SendConnectResponse(IClientConnection connection, long sessionId, int timeout) =>
         Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, sessionId, SessionPassword.For(sessionId), false)));
-
-    /// <summary>On a follower: the local request a committed txn answers (same session and cxid), taken from its queue.</summary>
-    private ClientRequest? TakeForwarded(in TxnHeader header)
-    {
-        if (!_states.TryGetValue(header.ClientId, out var state) || state.Pending.Count == 0)
-        {
-            return null;
-        }
-
-        if (state.Pending.Peek().Forwarded is { } forwarded && forwarded.Type != OpCode.Sync && forwarded.Xid == header.Cxid)
-        {
-            state.Pending.Dequeue();
-            return forwarded;
-        }
-
-        return null;
-    }
 
     /// <summary>On a follower: the leader answered the oldest forwarded sync (after every write before it committed).</summary>
     public void OnSyncReply()
@@ -727,9 +683,8 @@ public sealed class ServerCore
             return;
         }
 
-        if (_states.TryGetValue(sync.SessionId, out var state) && state.Pending.Count > 0 && ReferenceEquals(state.Pending.Peek().Forwarded, sync))
+        if (_sessions.Get(sync.SessionId) is { } state && state.TakeSync(sync))
         {
-            state.Pending.Dequeue();
             ExecuteRead(sync);
             DrainReads(state);
         }
@@ -737,9 +692,8 @@ public sealed class ServerCore
 
     private void DrainReads(SessionState state)
     {
-        while (state.Pending.Count > 0 && state.Pending.Peek().Read is { } read)
+        while (state.TakeReadyRead() is { } read)
         {
-            state.Pending.Dequeue();
             ExecuteRead(read);
         }
     }
@@ -897,17 +851,13 @@ public sealed class ServerCore
     public long StepDown()
     {
         _serving = false;
-        foreach (var connection in _connections.ToList())
+        foreach (var connection in _sessions.Clear())
         {
             connection.Close("this server is looking for a leader");
             Tree.RemoveWatcher(connection);
         }
 
-        _connections.Clear();
-        _states.Clear();
-        _revalidating.Clear();
         _forwardedSyncs.Clear();
-        _touched.Clear();
         if (_outstanding.Count > 0)
         {
             Commit(_outstanding.Last().Prepared.Header.Zxid);
@@ -1074,21 +1024,11 @@ public sealed class ServerCore
     /// <summary>A follower reports the sessions active here since the last report, with their timeouts.</summary>
     public List<(long SessionId, int Timeout)> TakeTouchedSessions()
     {
+        // Sessions with a connection here stay alive even when idle between the client's pings.
         var touched = new List<(long, int)>();
-        foreach (var id in _touched)
+        foreach (var id in _sessions.TakeActive())
         {
             if (Sessions.Get(id) is { } session)
-            {
-                touched.Add((id, session.TimeoutMs));
-            }
-        }
-
-        _touched.Clear();
-
-        // Sessions with a connection here stay alive even when idle between the client's pings.
-        foreach (var (id, state) in _states)
-        {
-            if (state.Owner is { IsClosed: false } && Sessions.Get(id) is { } session && !touched.Contains((id, session.TimeoutMs)))
             {
                 touched.Add((id, session.TimeoutMs));
             }
@@ -1100,15 +1040,13 @@ public sealed class ServerCore
     private void OnConnectionClosed(IClientConnection connection)
     {
         connection.Close("connection ended");
-        _connections.Remove(connection);
         _saslExchanges.Remove(connection);
         _dirty.Remove(connection);
         Tree.RemoveWatcher(connection);
-        if (connection.SessionId != 0 && _states.TryGetValue(connection.SessionId, out var state) && ReferenceEquals(state.Owner, connection))
+        if (_sessions.Disconnected(connection) is { } state)
         {
-            state.Owner = null;
             ForgetUnanswered(state);
-            state.Pending.Clear();
+            state.Drop();
         }
     }
 
@@ -1119,7 +1057,7 @@ public sealed class ServerCore
     /// </summary>
     private void ForgetUnanswered(SessionState state)
     {
-        var unanswered = state.Pending.Count(e => e.Read is not null || e.Forwarded is not null);
+        var unanswered = state.Unanswerable;
         if (unanswered > 0)
         {
             Stats.OutstandingRequests = Math.Max(0, Stats.OutstandingRequests - unanswered);
@@ -1162,26 +1100,6 @@ public sealed class ServerCore
             };
             Append(_preparer.Prepare(request, _nextZxid++, wallNow, []), null, null);
         }
-    }
-
-    private sealed class SessionState
-    {
-        public IClientConnection? Owner { get; set; }
-
-        /// <summary>On a follower: the session's creation was forwarded and its handshake awaits the commit.</summary>
-        public bool AwaitingCreate { get; set; }
-
-        /// <summary>This session's requests not yet answered, in arrival order: writes awaiting apply and reads waiting behind them.</summary>
-        public Queue<PendingEntry> Pending { get; } = new();
-    }
-
-    private readonly record struct PendingEntry(long WriteZxid, ClientRequest? Read, ClientRequest? Forwarded = null)
-    {
-        public static PendingEntry ForWrite(long zxid) => new(zxid, null);
-
-        public static PendingEntry ForRead(ClientRequest request) => new(0, request);
-
-        public static PendingEntry ForForwarded(ClientRequest request) => new(-1, null, request);
     }
 
     /// <summary>A txn handed to the log, waiting to be committed; <paramref name="Body"/> is its serialized form on an ensemble member (kept in <see cref="Committed"/> once applied).</summary>
