@@ -84,6 +84,12 @@ public sealed class ServerCore
     /// </summary>
     public bool IsDurableThrough(long zxid) => Math.Min(zxid, _appendedZxid) <= _durableZxid;
 
+    /// <summary>
+    /// How far this server's history is durable: with nothing appended still awaiting the disk, all
+    /// of it, up to the tree's last zxid (an epoch's start counts, though it is never logged).
+    /// </summary>
+    public long DurableThroughZxid => _appendedZxid <= _durableZxid ? Math.Max(_durableZxid, Tree.LastProcessedZxid) : _durableZxid;
+
     /// <summary>The highest zxid appended to the local log (durable or about to be).</summary>
     public long LastLoggedZxid => _outstanding.Count > 0 ? Math.Max(_outstanding.Last().Prepared.Header.Zxid, Tree.LastProcessedZxid) : Tree.LastProcessedZxid;
     public SessionTracker Sessions { get; }
@@ -571,7 +577,7 @@ public sealed class ServerCore
             }
         }
 
-        _replication.LocallyDurable(zxid);
+        _replication.LocallyDurable(DurableThroughZxid);
     }
 
     /// <summary>Applies every txn appended so far up to <paramref name="zxid"/>, in order, and answers their clients.</summary>

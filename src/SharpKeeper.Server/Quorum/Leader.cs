@@ -55,7 +55,7 @@ public sealed class Leader
         var settings = new LeaderSettings(_context.MyId, _context.Voters, _context.Config.Servers.Keys.ToHashSet(), (long)_context.InitLimit.TotalMilliseconds);
         var (role, durable) = await Core.AskAsync(new LeadingBegins(settings, _context.Epochs, host)).ConfigureAwait(false);
         _role = role;
-        _ = durable.ContinueWith(_ => Core.Post(new LeaderLogDurable(role, Core.LastDurableZxid)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = durable.ContinueWith(_ => Core.Post(new LeaderLogDurable(role)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         var accepting = AcceptLoopAsync(listener, role, handlers, stop.Token);
         var ticking = TickAsync(role, stop.Token);
         try

@@ -24,9 +24,9 @@ public sealed record LeaderTicked(LeaderRole Leader) : ReplicationEvent
 }
 
 /// <summary>The leader's own log became durable through what it held when it was elected.</summary>
-public sealed record LeaderLogDurable(LeaderRole Leader, long Zxid) : ReplicationEvent
+public sealed record LeaderLogDurable(LeaderRole Leader) : ReplicationEvent
 {
-    public override void Apply(ServerCore core) => Leader.Durable(Zxid);
+    public override void Apply(ServerCore core) => Leader.Durable(core.DurableThroughZxid);
 }
 
 /// <summary>A learner's connection to the leader ended, during its handshake or after.</summary>
@@ -85,8 +85,7 @@ public sealed record LearningBegins(LearnerSettings Settings, EpochFiles Epochs,
         var lastZxid = core.LastLoggedZxid;
         var sync = new LearnerSync(new LearnerSyncStart(
             Settings.MyId, Settings.Observer, Settings.ConfigVersion, Settings.InitLimitMs, Settings.SyncLimitMs,
-            Epochs.Read(EpochFiles.Accepted, lastZxid), Epochs.Read(EpochFiles.Current, lastZxid), lastZxid,
-            core.IsDurableThrough(lastZxid) ? lastZxid : core.LastDurableZxid));
+            Epochs.Read(EpochFiles.Accepted, lastZxid), Epochs.Read(EpochFiles.Current, lastZxid), lastZxid, core.DurableThroughZxid));
         var learner = new FollowerReplication(core, Leader, sync, Host);
         core.SetReplication(learner);
         learner.Start();
@@ -147,8 +146,7 @@ public sealed record LeadingBegins(LeaderSettings Settings, EpochFiles Epochs, I
         var lastZxid = core.LastLoggedZxid;
         var sync = new LeaderSync(new LeaderSyncStart(
             Settings.MyId, Settings.Voters, Settings.Members, Settings.InitLimitMs,
-            Epochs.Read(EpochFiles.Accepted, lastZxid), Epochs.Read(EpochFiles.Current, lastZxid), lastZxid,
-            core.IsDurableThrough(lastZxid) ? lastZxid : core.LastDurableZxid));
+            Epochs.Read(EpochFiles.Accepted, lastZxid), Epochs.Read(EpochFiles.Current, lastZxid), lastZxid, core.DurableThroughZxid));
         var role = new LeaderRole(core, sync, Host);
         role.Start();
         return (role, core.WaitDurableAsync(lastZxid));

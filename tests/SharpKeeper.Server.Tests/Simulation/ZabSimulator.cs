@@ -490,8 +490,7 @@ public sealed class ZabSimulator
             var core = node.Core!;
             var last = core.LastLoggedZxid;
             var sync = new LeaderSync(new LeaderSyncStart(
-                node.Id, _voters, _voters, InitLimitMs, node.Disk.AcceptedEpoch, node.Disk.CurrentEpoch, last,
-                core.IsDurableThrough(last) ? last : core.LastDurableZxid));
+                node.Id, _voters, _voters, InitLimitMs, node.Disk.AcceptedEpoch, node.Disk.CurrentEpoch, last, core.DurableThroughZxid));
             node.Leading = new LeaderRole(core, sync, new LeaderHost(this, node));
             node.Leading.Start();
             Finish(node, null);
@@ -534,8 +533,7 @@ public sealed class ZabSimulator
         var core = follower.Core!;
         var last = core.LastLoggedZxid;
         var sync = new LearnerSync(new LearnerSyncStart(
-            follower.Id, false, 0, InitLimitMs, SyncLimitMs, follower.Disk.AcceptedEpoch, follower.Disk.CurrentEpoch, last,
-            core.IsDurableThrough(last) ? last : core.LastDurableZxid));
+            follower.Id, false, 0, InitLimitMs, SyncLimitMs, follower.Disk.AcceptedEpoch, follower.Disk.CurrentEpoch, last, core.DurableThroughZxid));
         var host = new LearnerHost(this, follower, link);
         follower.Follower = new FollowerState(link, new FollowerReplication(core, link.ToLeader, sync, host), host);
         core.SetReplication(follower.Follower.Replication);
@@ -697,7 +695,7 @@ public sealed class ZabSimulator
         node.Core!.Handle(new LogSyncedMessage(zxid));
         if (node.Leading is { Sync.Phase: not LeaderPhase.Serving } role)
         {
-            role.Durable(node.Core.LastDurableZxid);
+            role.Durable(node.Core.DurableThroughZxid);
         }
 
         Finish(node, null);

@@ -198,29 +198,20 @@ public sealed class LearnerSync
     }
 
     /// <summary>The driver installed the leader's snapshot at <paramref name="zxid"/> and made it durable.</summary>
-    public IReadOnlyList<SyncEffect> SnapshotInstalled(long zxid, long now)
+    public IReadOnlyList<SyncEffect> SnapshotInstalled(long zxid, long now) => ResumeSync(LearnerPhase.ReceivingSnapshot, "a snapshot was installed", zxid, now);
+
+    /// <summary>The driver cut the log back; the tree it reloaded ends at <paramref name="lastZxid"/>, all of it durable.</summary>
+    public IReadOnlyList<SyncEffect> Truncated(long lastZxid, long now) => ResumeSync(LearnerPhase.Truncating, "the log was truncated", lastZxid, now);
+
+    /// <summary>The driver's SNAP or TRUNC is done: the history ends, durably, at <paramref name="zxid"/>; NEWLEADER is due within initLimit.</summary>
+    private IReadOnlyList<SyncEffect> ResumeSync(LearnerPhase expected, string what, long zxid, long now)
     {
-        if (Phase != LearnerPhase.ReceivingSnapshot)
+        if (Phase != expected)
         {
-            return Fail($"a snapshot was installed while {Describe(Phase)}");
+            return Fail($"{what} while {Describe(Phase)}");
         }
 
         _lastLogged = _durable = zxid;
-        _unacknowledged.Clear();
-        Phase = LearnerPhase.Syncing;
-        Deadline = now + _start.InitLimitMs;
-        return Take();
-    }
-
-    /// <summary>The driver cut the log back; the tree it reloaded ends at <paramref name="lastZxid"/>, all of it durable.</summary>
-    public IReadOnlyList<SyncEffect> Truncated(long lastZxid, long now)
-    {
-        if (Phase != LearnerPhase.Truncating)
-        {
-            return Fail($"the log was truncated while {Describe(Phase)}");
-        }
-
-        _lastLogged = _durable = lastZxid;
         _unacknowledged.Clear();
         Phase = LearnerPhase.Syncing;
         Deadline = now + _start.InitLimitMs;

@@ -14,6 +14,19 @@ public sealed class LeaderSyncStateTests
     private static LeaderSync Start(long accepted = 1, long current = 1, long lastZxid = 0x1_0000_0005, long durable = 0x1_0000_0005) =>
         new(new LeaderSyncStart(3, Voters, new HashSet<long> { 1, 2, 3, 4 }, InitLimit, accepted, current, lastZxid, durable));
 
+    /// <summary>Leading epoch 2 with server 2, synced at time 30.</summary>
+    private static LeaderSync ServingWithServer2()
+    {
+        var sync = Start();
+        sync.Start(0);
+        var two = Learner(2);
+        sync.LearnerInfo(two, Info(1), 10);
+        sync.AckEpoch(two, AckEpoch(1, 0x1_0000_0005), 20);
+        sync.NewLeaderAck(two, new QuorumPacket(PacketType.Ack, Zxid.Make(2, 0)), 30);
+        Assert.Equal(LeaderPhase.Serving, sync.Phase);
+        return sync;
+    }
+
     private static PeerLink Learner(long sid) => new(sid, NullLogger.Instance) { IsVoter = Voters.Contains(sid) };
 
     private static QuorumPacket Info(long acceptedEpoch) => new(PacketType.FollowerInfo, Zxid.Make(acceptedEpoch, 0), new byte[20]);
@@ -86,12 +99,7 @@ public sealed class LeaderSyncStateTests
     [Fact]
     public void ALearnerJoiningWhileServingIsSynchronizedAndSentUpToDateAlone()
     {
-        var sync = Start();
-        sync.Start(0);
-        var two = Learner(2);
-        sync.LearnerInfo(two, Info(1), 10);
-        sync.AckEpoch(two, AckEpoch(1, 0x1_0000_0005), 20);
-        sync.NewLeaderAck(two, new QuorumPacket(PacketType.Ack, Zxid.Make(2, 0)), 30);
+        var sync = ServingWithServer2();
 
         var observer = Learner(4);
         var leaderInfo = Assert.IsType<SendToLearner>(Assert.Single(sync.LearnerInfo(observer, new QuorumPacket(PacketType.ObserverInfo, 0, new byte[20]), 40)));
@@ -127,12 +135,7 @@ public sealed class LeaderSyncStateTests
     [Fact]
     public void ALearnerThatStallsInItsHandshakeIsDroppedAndTheLeadershipGoesOn()
     {
-        var sync = Start();
-        sync.Start(0);
-        var two = Learner(2);
-        sync.LearnerInfo(two, Info(1), 10);
-        sync.AckEpoch(two, AckEpoch(1, 0x1_0000_0005), 20);
-        sync.NewLeaderAck(two, new QuorumPacket(PacketType.Ack, Zxid.Make(2, 0)), 30);
+        var sync = ServingWithServer2();
 
         var one = Learner(1);
         sync.LearnerInfo(one, Info(1), 100);
