@@ -77,7 +77,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         Core.Committed.Reset(Recovered.HistoryBase, Recovered.RecentTxns);
         Core.SnapshotDue += BeginSnapshot;
         Core.SnapshotSerialized += WriteSnapshot;
-        _log.Failed += _ => Core.Post(new InvokeMessage(Core.OnLogFailed));
+        _log.Failed += _ => Core.Post(LogFailedMessage.Instance);
         Admin = new FourLetterWordHandler(this);
         var snapshots = config.Admin is { } admin ? new SnapshotCommands(this, admin, loggerFactory.CreateLogger("SharpKeeper.Server.Admin")) : null;
         Commands = new AdminCommands(this, Admin, snapshots);
@@ -170,7 +170,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         }
         if (snapshotAfterReplay)
         {
-            Core.Post(new InvokeMessage(BeginSnapshot));
+            Core.Post(SnapshotRequestedMessage.Instance);
         }
 
         // Before the client port opens, so that a server taking clients answers probes too.

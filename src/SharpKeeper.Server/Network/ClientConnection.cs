@@ -279,12 +279,7 @@ public sealed class ClientConnection : IClientConnection
             _logger.LogWarning("Received packet of unknown type {Type} from {Remote}; closing the connection", (int)header.Type, RemoteEndPoint);
         }
 
-        var xid = header.Xid;
-        _core.Post(new InvokeMessage(() =>
-        {
-            SendReply(new ReplyHeader(xid, 0, ErrorCode.Unimplemented), null);
-            Close("unknown request type");
-        }));
+        _core.Post(new UnknownRequestMessage(this, header.Xid));
     }
 
     private delegate T Decoder<T>(ref JuteReader reader);

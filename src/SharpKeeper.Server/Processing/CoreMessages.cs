@@ -18,6 +18,21 @@ public sealed record TickMessage : CoreMessage
 
 public sealed record LogSyncedMessage(long Zxid) : CoreMessage;
 
+/// <summary>The log could not be written (see <see cref="ServerCore.OnLogFailed"/>).</summary>
+public sealed record LogFailedMessage : CoreMessage
+{
+    public static readonly LogFailedMessage Instance = new();
+}
+
+/// <summary>A client sent a request type no ZooKeeper knows: it is answered Unimplemented and its connection closed.</summary>
+public sealed record UnknownRequestMessage(IClientConnection Connection, int Xid) : CoreMessage;
+
+/// <summary>A snapshot is wanted now (after a replay at start-up), as when snapCount txns were applied.</summary>
+public sealed record SnapshotRequestedMessage : CoreMessage
+{
+    public static readonly SnapshotRequestedMessage Instance = new();
+}
+
 /// <summary>
 /// An event of the replication protocol (a packet from the leader or a learner, a learner leaving),
 /// named and typed rather than posted as a closure, applied on the core thread to the replication

@@ -16,32 +16,30 @@ namespace SharpKeeper.Server.Processing;
 /// A single-threaded state machine fed by <see cref="CoreMessage"/>s: all time, network and disk
 /// come in through <see cref="IClock"/>, <see cref="IClientConnection"/> and <see cref="ITxnLog"/>,
 /// so tests can drive it deterministically with <see cref="Handle"/> and <see cref="EndBatch"/>.
+/// It routes each message to its part and batches their output: <see cref="ClientHandshake"/>
+/// and <see cref="SessionHost"/> (who owns a session, each session's order of answers),
+/// <see cref="TxnPipeline"/> (append, durable, apply), <see cref="Housekeeping"/> (expiry, sweeps,
+/// snapshot cadence), <see cref="SaslAuthentication"/>, and the role's <see cref="RolePipeline"/>.
 /// </summary>
 public sealed class ServerCore
 {
     private readonly Channel<CoreMessage> _inbox = Channel.CreateUnbounded<CoreMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CoreOptions _options;
     private readonly IClock _clock;
-    private readonly ITxnLog _log;
     private readonly ILogger _logger;
-    private readonly List<(long Zxid, TaskCompletionSource Waiter)> _durableWaiters = [];
     private readonly Queue<ClientRequest> _forwardedSyncs = new();
-    private readonly Dictionary<IClientConnection, DigestMd5Server> _saslExchanges = new(ReferenceEqualityComparer.Instance);
-    private readonly JuteWriter _scratch = new(1024);
+    private readonly SaslAuthentication _sasl;
     private PendingChanges _pending;
     private RequestPreparer _preparer;
     private ReadRequestHandler _reads;
     private IReplication _replication;
     private RolePipeline _pipeline;
     private readonly Housekeeping _housekeeping;
+    private readonly TxnPipeline _txns;
     private bool _serving = true;
-    private long _durableZxid;
-    private long _appendedZxid;
     private readonly SessionHost _sessions = new();
-    private readonly Queue<Outstanding> _outstanding = new();
+    private readonly ClientHandshake _handshake;
     private readonly HashSet<IClientConnection> _dirty = new(ReferenceEqualityComparer.Instance);
-    private long _nextZxid;
-    private bool _appended;
     private bool _logFailed;
     private FuzzySnapshot? _snapshot;
 
@@ -50,21 +48,18 @@ public sealed class ServerCore
         _options = options;
         Throttle = new OutstandingGate(options.GlobalOutstandingLimit);
         _clock = clock;
-        _log = log;
         _logger = logger;
         Tree = tree ?? new DataTree();
         Sessions = new SessionTracker(options.TickTimeMs, options.ServerId, clock.WallMillis);
         _pending = new PendingChanges(Tree);
         _preparer = new RequestPreparer(_pending, Tree, options.ExtendedTypesEnabled, options.ProviderSchemes, options.SkipAcl);
         _reads = new ReadRequestHandler(Tree, options.SuperDigest, options.SkipAcl);
-        _nextZxid = Tree.LastProcessedZxid + 1;
+        _txns = new TxnPipeline(log, Tree, _pending, options.CommitLogCount);
         _housekeeping = new Housekeeping(options, clock.MonotonicMillis);
-        _log.Synced += zxid => Post(new LogSyncedMessage(zxid));
+        log.Synced += zxid => Post(new LogSyncedMessage(zxid));
         UsePipeline(new StandaloneReplication(this));
-        _durableZxid = Tree.LastProcessedZxid;
-        _appendedZxid = _durableZxid;
-        Committed = new CommittedLog(options.CommitLogCount);
-        Committed.Reset(Tree.LastProcessedZxid);
+        _sasl = new SaslAuthentication(options, logger);
+        _handshake = new ClientHandshake(new HandshakeHost(this), _sessions, Sessions, options, clock, logger);
     }
 
     public DataTree Tree { get; private set; }
@@ -74,28 +69,24 @@ public sealed class ServerCore
 
     public IReplication Replication => _replication;
 
-    /// <summary>The highest zxid the local log has reported durable (everything recovered from disk counts).</summary>
-    public long LastDurableZxid => _durableZxid;
+    /// <summary>The txns between prepare and reply: what is logged, durable and committed.</summary>
+    public TxnPipeline Txns => _txns;
 
-    /// <summary>
-    /// True when every txn appended to the local log up to <paramref name="zxid"/> is durable. A zxid
-    /// past the last appended txn needs nothing more: the epoch start that <see cref="TakeRole"/>
-    /// counts as processed is no txn and is never written, so waiting for it would never end.
-    /// </summary>
-    public bool IsDurableThrough(long zxid) => Math.Min(zxid, _appendedZxid) <= _durableZxid;
+    /// <inheritdoc cref="TxnPipeline.LastDurableZxid"/>
+    public long LastDurableZxid => _txns.LastDurableZxid;
 
-    /// <summary>
-    /// How far this server's history is durable: with nothing appended still awaiting the disk, all
-    /// of it, up to the tree's last zxid (an epoch's start counts, though it is never logged).
-    /// </summary>
-    public long DurableThroughZxid => _appendedZxid <= _durableZxid ? Math.Max(_durableZxid, Tree.LastProcessedZxid) : _durableZxid;
+    /// <inheritdoc cref="TxnPipeline.IsDurableThrough"/>
+    public bool IsDurableThrough(long zxid) => _txns.IsDurableThrough(zxid);
 
-    /// <summary>The highest zxid appended to the local log (durable or about to be).</summary>
-    public long LastLoggedZxid => _outstanding.Count > 0 ? Math.Max(_outstanding.Last().Prepared.Header.Zxid, Tree.LastProcessedZxid) : Tree.LastProcessedZxid;
+    /// <inheritdoc cref="TxnPipeline.DurableThroughZxid"/>
+    public long DurableThroughZxid => _txns.DurableThroughZxid;
+
+    /// <inheritdoc cref="TxnPipeline.LastLoggedZxid"/>
+    public long LastLoggedZxid => _txns.LastLoggedZxid;
     public SessionTracker Sessions { get; }
 
-    /// <summary>The recent committed txns a leader syncs learners from (empty on a standalone server).</summary>
-    public CommittedLog Committed { get; }
+    /// <inheritdoc cref="TxnPipeline.Committed"/>
+    public CommittedLog Committed => _txns.Committed;
 
     public ServerStats Stats { get; } = new();
     public CoreOptions Options => _options;
@@ -104,7 +95,7 @@ public sealed class ServerCore
     public OutstandingGate Throttle { get; }
     public IClock Clock => _clock;
     public IReadOnlyCollection<IClientConnection> Connections => _sessions.Connections;
-    public int OutstandingTxns => _outstanding.Count;
+    public int OutstandingTxns => _txns.Count;
 
     /// <summary>Raised on the core thread when enough txns have been applied since the last snapshot.</summary>
     public event Action? SnapshotDue;
@@ -145,13 +136,11 @@ public sealed class ServerCore
 
         _logFailed = true;
         _logger.LogCritical("The transaction log failed: this server now refuses writes until it is restarted on a working disk");
-        while (_outstanding.Count > 0)
+        foreach (var connection in _txns.Abandon())
         {
-            var outstanding = _outstanding.Dequeue();
-            outstanding.Connection?.Close("write outcome unknown: the transaction log failed");
+            connection.Close("write outcome unknown: the transaction log failed");
         }
 
-        _pending.Clear();
         foreach (var state in _sessions.States)
         {
             state.Drop();
@@ -253,6 +242,15 @@ public sealed class ServerCore
                 case ReplicationEvent m:
                     m.Apply(this);
                     break;
+                case UnknownRequestMessage m:
+                    RejectUnknown(m.Connection, m.Xid);
+                    break;
+                case LogFailedMessage:
+                    OnLogFailed();
+                    break;
+                case SnapshotRequestedMessage when _snapshot is null:
+                    SnapshotDue?.Invoke();
+                    break;
                 case InvokeMessage m:
                     m.Action();
                     break;
@@ -269,12 +267,7 @@ public sealed class ServerCore
     /// <summary>Ends a batch: asks the log for one group commit and pushes every touched connection's replies out.</summary>
     public void EndBatch()
     {
-        if (_appended)
-        {
-            _appended = false;
-            _log.Flush();
-        }
-
+        _txns.Flush();
         foreach (var connection in _dirty)
         {
             connection.Flush();
@@ -310,129 +303,11 @@ public sealed class ServerCore
     {
         Stats.ConnectionRequests.Increment();
         Stats.PacketReceived();
-        if (!_serving)
-        {
-            // As ZooKeeper without a leader: the client must try another server.
-            connection.Close("this server is not serving: it has no leader");
-            return;
-        }
-
-        _sessions.Accept(connection);
-        if (request.LastZxidSeen > Tree.LastProcessedZxid)
-        {
-            _logger.LogInformation(
-                "Refusing session request for client {Address}: it has seen zxid 0x{Seen:x}, our last zxid is 0x{Ours:x}; the client must try another server",
-                connection.RemoteAddress, request.LastZxidSeen, Tree.LastProcessedZxid);
-            connection.Close("client is ahead of this server");
-            return;
-        }
-
-        var timeout = Math.Clamp(request.Timeout, _options.MinSessionTimeoutMs, _options.MaxSessionTimeoutMs);
-        connection.AuthInfo = [.. connection.TransportIds, new Id(AuthProviders.Ip, connection.RemoteAddress)];
-        var now = _clock.MonotonicMillis;
-
-        if (request.SessionId == 0 && _logFailed)
-        {
-            // A new session needs a logged txn; the client should try another server.
-            connection.Close("cannot create sessions: the transaction log failed");
-            return;
-        }
-
-        if (request.SessionId == 0 && _pipeline.Forwarder is { } creator)
-        {
-            // The leader owns sessions: the session is created by a txn it commits.
-            var id = Sessions.NextSessionId();
-            _sessions.Open(id, connection, awaitingCreate: true);
-            connection.SessionId = id;
-            creator.Forward(
-                new ClientRequest { Connection = connection, Xid = 0, Type = OpCode.CreateSession, Body = null, CreateTimeout = timeout },
-                id);
-            _logger.LogInformation("Asking the leader for a new session 0x{Session:x} for {Address} with timeout {Timeout} ms", id, connection.RemoteAddress, timeout);
-            return;
-        }
-
-        if (request.SessionId != 0 && _pipeline.Forwarder is { } checker)
-        {
-            // Only the leader knows whether the session is still alive.
-            if (!SessionPassword.Matches(request.SessionId, request.Password))
-            {
-                RefuseSession(connection, request.SessionId);
-                return;
-            }
-
-            _sessions.AwaitRevalidation(request.SessionId, connection, timeout)?.Close("session moved to a new connection");
-            checker.Revalidate(request.SessionId, timeout);
-            return;
-        }
-
-        if (request.SessionId == 0)
-        {
-            var id = Sessions.NextSessionId();
-            Sessions.Add(id, timeout, now);
-            var state = _sessions.Open(id, connection);
-            connection.SessionId = id;
-            var header = new TxnHeader(id, 0, _nextZxid++, _clock.WallMillis, OpCode.CreateSession);
-            var prepared = new PreparedTxn(header, new CreateSessionTxn(timeout), []);
-            Append(prepared, null, connection);
-            state.WriteQueued(header.Zxid);
-            _logger.LogInformation("Creating new session 0x{Session:x} for {Address} with timeout {Timeout} ms", id, connection.RemoteAddress, timeout);
-            return;
-        }
-
-        var session = Sessions.Get(request.SessionId);
-        var valid = session is not null && !session.IsClosing && SessionPassword.Matches(request.SessionId, request.Password);
-        if (!valid)
-        {
-            RefuseSession(connection, request.SessionId);
-            return;
-        }
-
-        Sessions.Add(request.SessionId, timeout, now);
-        AttachSession(connection, request.SessionId, timeout);
-    }
-
-    private void RefuseSession(IClientConnection connection, long sessionId)
-    {
-        _logger.LogInformation("Invalid session 0x{Session:x} for client {Address}, probably expired", sessionId, connection.RemoteAddress);
-        Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, 0, 0, new byte[SessionPassword.Length], false)));
-        connection.Close("session expired or password wrong");
-    }
-
-    /// <summary>A live session continues on a new connection: the old one, if any, is closed.</summary>
-    private void AttachSession(IClientConnection connection, long sessionId, int timeout)
-    {
-        if (_sessions.Reattach(sessionId, connection) is { } previous)
-        {
-            previous.Close("session moved to a new connection");
-            Tree.RemoveWatcher(previous);
-        }
-
-        _logger.LogInformation("Reconnected session 0x{Session:x} from {Address}", sessionId, connection.RemoteAddress);
-        Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, sessionId, SessionPassword.For(sessionId), false)));
+        _handshake.Connect(connection, request);
     }
 
     /// <summary>A follower hears from the leader whether a reconnecting session is alive.</summary>
-    public void OnRevalidated(long sessionId, bool valid)
-    {
-        if (!_sessions.TakeRevalidation(sessionId, out var waiting) || waiting.Connection.IsClosed)
-        {
-            return;
-        }
-
-        if (!valid)
-        {
-            RefuseSession(waiting.Connection, sessionId);
-            return;
-        }
-
-        if (Sessions.Get(sessionId) is null)
-        {
-            Sessions.Add(sessionId, waiting.Timeout, _clock.MonotonicMillis);
-        }
-
-        _sessions.Touch(sessionId);
-        AttachSession(waiting.Connection, sessionId, waiting.Timeout);
-    }
+    public void OnRevalidated(long sessionId, bool valid) => _handshake.Revalidated(sessionId, valid);
 
     private void OnRequest(ClientRequest request)
     {
@@ -519,7 +394,7 @@ public sealed class ServerCore
         {
             var session = Sessions.Get(request.SessionId)!;
             session.IsClosing = true;
-            var close = _preparer.PrepareCloseSession(request.SessionId, _nextZxid++, _clock.WallMillis);
+            var close = _preparer.PrepareCloseSession(request.SessionId, _txns.TakeZxid(), _clock.WallMillis);
             var prepared = close with { Header = close.Header with { Cxid = request.Xid } };
             Append(prepared, request, connection);
             state.WriteQueued(prepared.Header.Zxid);
@@ -528,7 +403,7 @@ public sealed class ServerCore
 
         if (request.IsWrite)
         {
-            var prepared = _preparer.Prepare(request, _nextZxid++, _clock.WallMillis, connection.AuthInfo);
+            var prepared = _preparer.Prepare(request, _txns.TakeZxid(), _clock.WallMillis, connection.AuthInfo);
             Append(prepared, request, connection);
             state.WriteQueued(prepared.Header.Zxid);
             return;
@@ -544,58 +419,18 @@ public sealed class ServerCore
         }
     }
 
-    private void Append(PreparedTxn prepared, ClientRequest? request, IClientConnection? connection)
-    {
-        byte[]? body = null;
-        if (_pipeline.Proposer is { } proposer)
-        {
-            // One serialization serves the log, the proposal sent to every learner and the committed log.
-            TxnLogFormat.WriteBody(_scratch, prepared.Header, prepared.Txn);
-            body = _scratch.WrittenSpan.ToArray();
-            _log.Append(prepared.Header, prepared.Txn, body);
-            proposer.Proposed(prepared.Header.Zxid, body);
-        }
-        else
-        {
-            _log.Append(prepared.Header, prepared.Txn);
-        }
+    private void Append(PreparedTxn prepared, ClientRequest? request, IClientConnection? connection) =>
+        _txns.Append(prepared, request, connection, _pipeline.Proposer);
 
-        _outstanding.Enqueue(new Outstanding(prepared, request, connection, body));
-        _appendedZxid = prepared.Header.Zxid;
-        _appended = true;
-    }
-
-    private void OnSynced(long zxid)
-    {
-        _durableZxid = Math.Max(_durableZxid, zxid);
-        for (var i = _durableWaiters.Count - 1; i >= 0; i--)
-        {
-            if (_durableWaiters[i].Zxid <= _durableZxid)
-            {
-                _durableWaiters[i].Waiter.TrySetResult();
-                _durableWaiters.RemoveAt(i);
-            }
-        }
-
-        _replication.LocallyDurable(DurableThroughZxid);
-    }
+    private void OnSynced(long zxid) => _replication.LocallyDurable(_txns.Synced(zxid));
 
     /// <summary>Applies every txn appended so far up to <paramref name="zxid"/>, in order, and answers their clients.</summary>
     public void Commit(long zxid)
     {
         var snapshotDue = false;
-        while (_outstanding.Count > 0 && _outstanding.Peek().Prepared.Header.Zxid <= zxid)
+        while (_txns.TryApplyNext(zxid, out var applied, out var result))
         {
-            var outstanding = _outstanding.Dequeue();
-            var prepared = outstanding.Prepared;
-            var result = Tree.ProcessTxn(prepared.Header, prepared.Txn);
-            _pending.Applied(prepared.Header.Zxid, prepared.Touched);
-            if (outstanding.Body is { } body)
-            {
-                Committed.Add(prepared.Header.Zxid, body);
-            }
-
-            Complete(outstanding, result);
+            Complete(applied, result);
             snapshotDue |= _housekeeping.Applied();
         }
 
@@ -605,7 +440,7 @@ public sealed class ServerCore
         }
     }
 
-    private void Complete(Outstanding outstanding, ProcessTxnResult result)
+    private void Complete(OutstandingTxn outstanding, ProcessTxnResult result)
     {
         var header = outstanding.Prepared.Header;
         var sessionId = header.ClientId;
@@ -630,7 +465,7 @@ public sealed class ServerCore
 
                     if (connection is { IsClosed: false })
                     {
-                        SendConnectResponse(connection, sessionId, timeout);
+                        SendConnectResponse(connection, ClientHandshake.Accepted(sessionId, timeout));
                     }
 
                     break;
@@ -676,9 +511,18 @@ public sealed class ServerCore
         }
     }
 
-    // Its own method: a lambda in Complete capturing sessionId would allocate a closure on every call.
-    private void SendConnectResponse(IClientConnection connection, long sessionId, int timeout) =>
-        Send(connection, c => c.SendConnectResponse(new ConnectResponse(0, timeout, sessionId, SessionPassword.For(sessionId), false)));
+    private void SendConnectResponse(IClientConnection connection, ConnectResponse response)
+    {
+        if (connection.IsClosed)
+        {
+            return;
+        }
+
+        connection.SendConnectResponse(response);
+        Stats.PacketSent();
+        connection.Stats.PacketSent();
+        _dirty.Add(connection);
+    }
 
     /// <summary>On a follower: the leader answered the oldest forwarded sync (after every write before it committed).</summary>
     public void OnSyncReply()
@@ -742,60 +586,26 @@ public sealed class ServerCore
         return false;
     }
 
-    /// <summary>
-    /// One step of a SASL DIGEST-MD5 exchange (as Apache's processSasl: zxid 0 in the reply). The
-    /// completed exchange adds the sasl id (and super for zookeeper.superUser); a failed one, or SASL
-    /// on a server without it, is answered AUTHFAILED and the connection closed.
-    /// </summary>
-    private void Authenticate(ClientRequest request, IClientConnection connection)
+    /// <summary>As ZooKeeper: an unknown request type is answered with Unimplemented (zxid 0) and the connection closed.</summary>
+    private void RejectUnknown(IClientConnection connection, int xid)
     {
-        if (_options.SaslUsers is not { } users)
+        if (connection.IsClosed)
         {
-            _logger.LogWarning("Client {Address} asked for SASL authentication, which is not configured here (java.security.auth.login.config)", connection.RemoteAddress);
-            Reply(request, ErrorCode.AuthFailed, new SaslResponse(null), 0);
-            connection.Close("SASL is not configured");
             return;
         }
 
-        if (!_saslExchanges.TryGetValue(connection, out var exchange))
+        connection.SendReply(new ReplyHeader(xid, 0, ErrorCode.Unimplemented), null);
+        connection.Close("unknown request type");
+    }
+
+    /// <summary>One step of a SASL exchange; the reply carries zxid 0, as Apache's.</summary>
+    private void Authenticate(ClientRequest request, IClientConnection connection)
+    {
+        var step = _sasl.Evaluate(connection, request.SaslToken);
+        Reply(request, step.Err, new SaslResponse(step.Token), 0);
+        if (step.CloseReason is { } reason)
         {
-            exchange = new DigestMd5Server(name => users.GetValueOrDefault(name));
-            _saslExchanges[connection] = exchange;
-        }
-
-        try
-        {
-            var token = exchange.Evaluate(request.SaslToken ?? []);
-            if (exchange.AuthorizationId is { } user)
-            {
-                _saslExchanges.Remove(connection);
-                var ids = new List<Id> { new(AuthProviders.Sasl, user) };
-                if (_options.SaslSuperUser == user)
-                {
-                    ids.Add(new Id(AuthProviders.Super, ""));
-                }
-
-                connection.AuthInfo = [.. ids, .. connection.AuthInfo.Where(id => !ids.Contains(id))];
-                _logger.LogInformation("Client {Address} authenticated with SASL DIGEST-MD5 as {User}", connection.RemoteAddress, user);
-            }
-
-            Reply(request, ErrorCode.Ok, new SaslResponse(token), 0);
-        }
-        catch (SaslFailure e)
-        {
-            _saslExchanges.Remove(connection);
-            _logger.LogWarning("Client {Address} failed to SASL authenticate: {Reason}", connection.RemoteAddress, e.Message);
-            var saslRequired = _options.EnforcedAuthSchemes?.Contains(AuthProviders.Sasl) == true;
-            if (_options.AllowSaslFailedClients && !saslRequired)
-            {
-                // As Apache with allowSaslFailedClients: the client stays, unauthenticated.
-                _logger.LogWarning("Keeping client {Address} connected despite its SASL failure (allowSaslFailedClients)", connection.RemoteAddress);
-                Reply(request, ErrorCode.Ok, new SaslResponse(null), 0);
-                return;
-            }
-
-            Reply(request, saslRequired ? ErrorCode.SessionClosedRequireSaslAuth : ErrorCode.AuthFailed, new SaslResponse(null), 0);
-            connection.Close("SASL authentication failed");
+            connection.Close(reason);
         }
     }
 
@@ -834,19 +644,6 @@ public sealed class ServerCore
         _dirty.Add(connection);
     }
 
-    private void Send(IClientConnection connection, Action<IClientConnection> send)
-    {
-        if (connection.IsClosed)
-        {
-            return;
-        }
-
-        send(connection);
-        Stats.PacketSent();
-        connection.Stats.PacketSent();
-        _dirty.Add(connection);
-    }
-
     // ---- Ensemble roles (all on the core thread) ----
 
     /// <summary>
@@ -864,9 +661,9 @@ public sealed class ServerCore
         }
 
         _forwardedSyncs.Clear();
-        if (_outstanding.Count > 0)
+        if (_txns.LastOutstandingZxid is { } last)
         {
-            Commit(_outstanding.Last().Prepared.Header.Zxid);
+            Commit(last);
         }
 
         _pending.Clear();
@@ -884,7 +681,7 @@ public sealed class ServerCore
         UsePipeline(replication);
         if (nextZxid is { } zxid)
         {
-            _nextZxid = zxid;
+            _txns.StartZxidsAt(zxid);
         }
 
         // As Apache: the new epoch's first zxid counts as processed, so clients that saw it from
@@ -915,40 +712,21 @@ public sealed class ServerCore
     /// <summary>A follower logs a txn the leader proposed; it is applied when the leader commits it.</summary>
     public void AcceptProposal(in TxnHeader header, Txn txn, byte[] body)
     {
-        if (header.Zxid <= LastLoggedZxid)
+        if (!_txns.AcceptProposal(header, txn, body))
         {
             _logger.LogWarning("Ignoring proposal 0x{Zxid:x}: already logged through 0x{Last:x}", header.Zxid, LastLoggedZxid);
-            return;
         }
-
-        var prepared = new PreparedTxn(header, txn, []);
-        _log.Append(header, txn, body);
-        _outstanding.Enqueue(new Outstanding(prepared, null, null, body));
-        _appendedZxid = header.Zxid;
-        _appended = true;
     }
 
     /// <summary>Completes once the local log is durable through <paramref name="zxid"/> (see <see cref="IsDurableThrough"/>).</summary>
-    public Task WaitDurableAsync(long zxid)
-    {
-        if (IsDurableThrough(zxid))
-        {
-            return Task.CompletedTask;
-        }
-
-        zxid = Math.Min(zxid, _appendedZxid);
-
-        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _durableWaiters.Add((zxid, waiter));
-        return waiter.Task;
-    }
+    public Task WaitDurableAsync(long zxid) => _txns.WaitDurableAsync(zxid);
 
     /// <summary>Replaces the whole tree (a follower that received a snapshot or truncated its log).</summary>
     public void ReplaceTree(DataTree tree, IReadOnlyDictionary<long, int> sessions)
     {
-        _outstanding.Clear();
         Tree = tree;
         _pending = new PendingChanges(Tree);
+        _txns.Replace(tree, _pending);
         _preparer = new RequestPreparer(_pending, Tree, _options.ExtendedTypesEnabled, _options.ProviderSchemes, _options.SkipAcl);
         _reads = new ReadRequestHandler(Tree, _options.SuperDigest, _options.SkipAcl);
         var now = _clock.MonotonicMillis;
@@ -961,14 +739,6 @@ public sealed class ServerCore
         {
             Sessions.Add(id, timeout, now);
         }
-
-        // The caller has made the new tree durable (a snapshot written) before handing it over.
-        _durableZxid = Tree.LastProcessedZxid;
-        _appendedZxid = _durableZxid;
-
-        // What the history held is older than the new tree or was cut off; a caller that recovered
-        // from its own log seeds it again.
-        Committed.Reset(Tree.LastProcessedZxid);
     }
 
     /// <summary>A leader handles a request a follower forwarded: it is prepared and proposed; the follower answers its client.</summary>
@@ -982,7 +752,7 @@ public sealed class ServerCore
                 {
                     var timeout = Math.Clamp(request.CreateTimeout, _options.MinSessionTimeoutMs, _options.MaxSessionTimeoutMs);
                     Sessions.Add(sessionId, timeout, _clock.MonotonicMillis);
-                    var header = new TxnHeader(sessionId, 0, _nextZxid++, _clock.WallMillis, OpCode.CreateSession);
+                    var header = new TxnHeader(sessionId, 0, _txns.TakeZxid(), _clock.WallMillis, OpCode.CreateSession);
                     var prepared = new PreparedTxn(header, new CreateSessionTxn(timeout), []);
                     Append(prepared, null, null);
                     return;
@@ -995,7 +765,7 @@ public sealed class ServerCore
                         session.IsClosing = true;
                     }
 
-                    var close = _preparer.PrepareCloseSession(sessionId, _nextZxid++, _clock.WallMillis);
+                    var close = _preparer.PrepareCloseSession(sessionId, _txns.TakeZxid(), _clock.WallMillis);
                     var prepared = close with { Header = close.Header with { Cxid = request.Xid } };
                     Append(prepared, null, null);
                     return;
@@ -1004,7 +774,7 @@ public sealed class ServerCore
             default:
                 {
                     Sessions.Touch(sessionId, _clock.MonotonicMillis);
-                    var prepared = _preparer.Prepare(request, _nextZxid++, _clock.WallMillis, request.ForwardedAuth ?? []);
+                    var prepared = _preparer.Prepare(request, _txns.TakeZxid(), _clock.WallMillis, request.ForwardedAuth ?? []);
                     Append(prepared, null, null);
                     return;
                 }
@@ -1043,10 +813,33 @@ public sealed class ServerCore
         return touched;
     }
 
+    /// <summary>The handshake's view of this core: its state, and the txn that creates a session here.</summary>
+    private sealed class HandshakeHost(ServerCore core) : IHandshakeHost
+    {
+        public bool IsServing => core._serving;
+
+        public bool CanLog => !core._logFailed;
+
+        public long LastZxid => core.Tree.LastProcessedZxid;
+
+        public IWriteForwarder? Forwarder => core._pipeline.Forwarder;
+
+        public void CreateSession(IClientConnection connection, SessionState state, long sessionId, int timeout)
+        {
+            var header = new TxnHeader(sessionId, 0, core._txns.TakeZxid(), core._clock.WallMillis, OpCode.CreateSession);
+            core.Append(new PreparedTxn(header, new CreateSessionTxn(timeout), []), null, connection);
+            state.WriteQueued(header.Zxid);
+        }
+
+        public void SendConnectResponse(IClientConnection connection, ConnectResponse response) => core.SendConnectResponse(connection, response);
+
+        public void Forget(IClientConnection connection) => core.Tree.RemoveWatcher(connection);
+    }
+
     private void OnConnectionClosed(IClientConnection connection)
     {
         connection.Close("connection ended");
-        _saslExchanges.Remove(connection);
+        _sasl.Forget(connection);
         _dirty.Remove(connection);
         Tree.RemoveWatcher(connection);
         if (_sessions.Disconnected(connection) is { } state)
@@ -1089,7 +882,7 @@ public sealed class ServerCore
         foreach (var session in _housekeeping.ExpiredSessions(Sessions, now))
         {
             _logger.LogInformation("Expiring session 0x{Session:x}, timeout of {Timeout} ms exceeded", session.Id, session.TimeoutMs);
-            var prepared = _preparer.PrepareCloseSession(session.Id, _nextZxid++, _clock.WallMillis);
+            var prepared = _preparer.PrepareCloseSession(session.Id, _txns.TakeZxid(), _clock.WallMillis);
             Append(prepared, null, null);
         }
 
@@ -1104,10 +897,7 @@ public sealed class ServerCore
                 Type = OpCode.DeleteContainer,
                 Body = new PathVersionRequest(path, -1),
             };
-            Append(_preparer.Prepare(request, _nextZxid++, wallNow, []), null, null);
+            Append(_preparer.Prepare(request, _txns.TakeZxid(), wallNow, []), null, null);
         }
     }
-
-    /// <summary>A txn handed to the log, waiting to be committed; <paramref name="Body"/> is its serialized form on an ensemble member (kept in <see cref="Committed"/> once applied).</summary>
-    private sealed record Outstanding(PreparedTxn Prepared, ClientRequest? Request, IClientConnection? Connection, byte[]? Body);
 }
