@@ -55,6 +55,8 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 MaxSessionTimeoutMs = config.MaxSessionTimeout,
                 ExtendedTypesEnabled = config.ExtendedTypesEnabled,
                 SkipAcl = config.SkipAcl,
+                LocalSessionsEnabled = config.LocalSessionsEnabled && !config.IsStandalone,
+                LocalSessionsUpgradingEnabled = config.LocalSessionsUpgradingEnabled,
                 GlobalOutstandingLimit = config.GlobalOutstandingLimit,
                 SuperDigest = config.SuperDigest,
                 SaslUsers = config.SaslUsers,

@@ -285,7 +285,7 @@ public sealed class FourLetterWordHandler(SharpKeeperServer server)
             ["open_file_descriptor_count"] = openFileDescriptors.ToString(Invariant),
 
             // Local sessions are not supported: every session is global.
-            ["local_sessions"] = "0",
+            ["local_sessions"] = Core.LocalSessions.Count.ToString(Invariant),
             ["uptime"] = ((long)(DateTimeOffset.UtcNow - server.StartedAt).TotalMilliseconds).ToString(Invariant),
             ["max_latency"] = stats.MaxLatency.ToString(Invariant),
         };

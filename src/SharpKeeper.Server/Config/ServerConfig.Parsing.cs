@@ -577,8 +577,8 @@ public sealed partial class ServerConfig
         SnapshotTrustEmpty = values.Bool("snapshot.trust.empty");
         DataDirAutoCreate = values.Bool("datadir.autocreate");
         ReadOnlyModeEnabled = values.Bool("readonlymode.enabled");
-        values.Bool("localSessionsEnabled");
-        values.Bool("localSessionsUpgradingEnabled");
+        LocalSessionsEnabled = values.Bool("localSessionsEnabled");
+        LocalSessionsUpgradingEnabled = values.Bool("localSessionsUpgradingEnabled");
         ContainerCheckIntervalMs = values.Int("znode.container.checkIntervalMs");
         ContainerMaxPerMinute = values.Int("znode.container.maxPerMinute");
         ContainerMaxNeverUsedIntervalMs = values.Long("znode.container.maxNeverUsedIntervalMs");
@@ -981,15 +981,14 @@ public sealed partial class ServerConfig
 
 
         // Features of Apache that SharpKeeper does not have yet: accepted, and said to be ignored.
-        foreach (var key in new[] { "readonlymode.enabled", "localSessionsEnabled", "localSessionsUpgradingEnabled", "reconfigEnabled", "digest.enabled" })
+        foreach (var key in new[] { "readonlymode.enabled", "reconfigEnabled", "digest.enabled" })
         {
             Warn(values.Find(key) is { } on && on.Value.Trim().Equals("true", StringComparison.OrdinalIgnoreCase) ? on : null,
                 key switch
                 {
                     "readonlymode.enabled" => "read-only mode is not supported yet; ignored (a server cut off from its quorum stops serving)",
                     "reconfigEnabled" => "dynamic reconfiguration is not supported yet; ignored (reconfig answers ReconfigDisabled)",
-                    "digest.enabled" => "SharpKeeper keeps no data tree digest; ignored",
-                    _ => "local sessions are not supported yet; ignored (every session is global)",
+                    _ => "SharpKeeper keeps no data tree digest; ignored",
                 });
         }
 

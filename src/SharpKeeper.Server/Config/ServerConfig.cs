@@ -172,6 +172,12 @@ public sealed partial class ServerConfig
     /// <summary>readonlymode.enabled (a -D flag for Apache, a zoo.cfg key here): serve reads when cut off from the quorum.</summary>
     public bool ReadOnlyModeEnabled { get; private set; }
 
+    /// <summary>localSessionsEnabled: on an ensemble member, new sessions are local to the server they connect to.</summary>
+    public bool LocalSessionsEnabled { get; private set; }
+
+    /// <summary>localSessionsUpgradingEnabled: a local session's first ephemeral create makes it global.</summary>
+    public bool LocalSessionsUpgradingEnabled { get; private set; }
+
     /// <summary>znode.container.checkIntervalMs (default one minute).</summary>
     public int ContainerCheckIntervalMs { get; private set; }
 

@@ -21,6 +21,9 @@ public interface IHandshakeHost
     /// <summary>On a learner, the leader that creates and revalidates sessions; null where sessions are owned.</summary>
     IWriteForwarder? Forwarder { get; }
 
+    /// <summary>Where new sessions are local (localSessionsEnabled on an ensemble member), their tracker; null where every session is global.</summary>
+    SessionTracker? LocalSessions { get; }
+
     /// <summary>Logs the txn that creates a session owned here; the core answers the handshake once it is applied.</summary>
     void CreateSession(IClientConnection connection, SessionState state, long sessionId, int timeout);
 
@@ -33,9 +36,9 @@ public interface IHandshakeHost
 /// <summary>
 /// How a connection becomes a session's, as ZooKeeper does it: refused while the server has no
 /// leader or when the client has seen a later zxid than this server; a new session is created by
-/// a txn (logged here, or by the leader for a learner); a returning one is checked by its password
-/// and liveness (here, or by the leader) and moves to the new connection, closing the old one.
-/// Core thread only.
+/// a txn (logged here, or by the leader for a learner), or lives here alone when it is local; a
+/// returning one is checked by its password and liveness (here for a session owned or local here,
+/// else by the leader) and moves to the new connection, closing the old one. Core thread only.
 /// </summary>
 public sealed class ClientHandshake(
     IHandshakeHost host, SessionHost sessions, SessionTracker tracker, CoreOptions options, IClock clock, ILogger logger)
@@ -82,6 +85,16 @@ public sealed class ClientHandshake(
 
         var id = tracker.NextSessionId();
         connection.SessionId = id;
+        if (host.LocalSessions is { } local)
+        {
+            // As Apache: a local session needs no txn, so the handshake is answered at once.
+            local.Add(id, timeout, clock.MonotonicMillis);
+            sessions.Open(id, connection);
+            host.SendConnectResponse(connection, Accepted(id, timeout));
+            logger.LogInformation("Created new local session 0x{Session:x} for {Address} with timeout {Timeout} ms", id, connection.RemoteAddress, timeout);
+            return;
+        }
+
         if (host.Forwarder is { } leader)
         {
             // The leader owns sessions: the session is created by a txn it commits.
@@ -101,6 +114,13 @@ public sealed class ClientHandshake(
     private void Resume(IClientConnection connection, ConnectRequest request, int timeout)
     {
         var sessionId = request.SessionId;
+        if (host.LocalSessions?.Get(sessionId) is { IsClosing: false } && SessionPassword.Matches(sessionId, request.Password))
+        {
+            host.LocalSessions.Add(sessionId, timeout, clock.MonotonicMillis);
+            Attach(connection, sessionId, timeout);
+            return;
+        }
+
         if (host.Forwarder is { } leader)
         {
             // Only the leader knows whether the session is still alive.

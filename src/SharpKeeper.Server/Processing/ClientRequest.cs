@@ -33,5 +33,8 @@ public sealed class ClientRequest
     /// <summary>For a request a follower forwarded: the ids its session authenticated as there.</summary>
     public IReadOnlyList<Id>? ForwardedAuth { get; init; }
 
+    /// <summary>Set when the request is to be refused with this error in its session's order (EphemeralOnLocalSession).</summary>
+    public ErrorCode? Refusal { get; set; }
+
     public bool IsWrite => Operations.IsWrite(Type);
 }

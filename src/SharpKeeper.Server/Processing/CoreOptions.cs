@@ -50,4 +50,14 @@ public sealed record CoreOptions
 
     /// <summary>znode.container.maxNeverUsedIntervalMs: a container that never had a child is removed once this old (0: never).</summary>
     public long ContainerMaxNeverUsedIntervalMs { get; init; }
+
+    /// <summary>
+    /// localSessionsEnabled on an ensemble member: a new session lives on the server it connected to
+    /// only (no txn, not seen by the others), until it creates an ephemeral node. Standalone servers
+    /// have global sessions only, as Apache's.
+    /// </summary>
+    public bool LocalSessionsEnabled { get; init; }
+
+    /// <summary>localSessionsUpgradingEnabled: a local session's first ephemeral create makes it global (else EphemeralOnLocalSession).</summary>
+    public bool LocalSessionsUpgradingEnabled { get; init; }
 }

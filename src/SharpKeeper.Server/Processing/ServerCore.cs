@@ -51,6 +51,7 @@ public sealed class ServerCore
         _logger = logger;
         Tree = tree ?? new DataTree();
         Sessions = new SessionTracker(options.TickTimeMs, options.ServerId, clock.WallMillis);
+        LocalSessions = NewLocalSessions();
         _pending = new PendingChanges(Tree);
         _preparer = new RequestPreparer(_pending, Tree, options.ExtendedTypesEnabled, options.ProviderSchemes, options.SkipAcl);
         _reads = new ReadRequestHandler(Tree, options.SuperDigest, options.SkipAcl);
@@ -83,7 +84,20 @@ public sealed class ServerCore
 
     /// <inheritdoc cref="TxnPipeline.LastLoggedZxid"/>
     public long LastLoggedZxid => _txns.LastLoggedZxid;
+    /// <summary>Global sessions: created and closed by txns, known to every server of an ensemble.</summary>
     public SessionTracker Sessions { get; }
+
+    /// <summary>
+    /// Local sessions (localSessionsEnabled on an ensemble member): hosted here only, created and
+    /// expired without a txn, gone when the server changes role. Their ids come from
+    /// <see cref="Sessions"/>, so the two never collide.
+    /// </summary>
+    public SessionTracker LocalSessions { get; private set; }
+
+    private SessionTracker NewLocalSessions() => new(_options.TickTimeMs, _options.ServerId, _clock.WallMillis);
+
+    /// <summary>New sessions are local here: local sessions are enabled and this server is an ensemble member serving.</summary>
+    private bool CreatesLocalSessions => _options.LocalSessionsEnabled && (_pipeline.Proposer is not null || _pipeline.Forwarder is not null);
 
     /// <inheritdoc cref="TxnPipeline.Committed"/>
     public CommittedLog Committed => _txns.Committed;
@@ -319,7 +333,8 @@ public sealed class ServerCore
             return;
         }
 
-        if (!Sessions.Touch(request.SessionId, _clock.MonotonicMillis))
+        var now = _clock.MonotonicMillis;
+        if (!LocalSessions.Touch(request.SessionId, now) && !Sessions.Touch(request.SessionId, now))
         {
             // As ZooKeeper: a request of a session that is closing is dropped unanswered (answering it
             // now would overtake the session's earlier replies); the connection closes with the session.
@@ -349,6 +364,11 @@ public sealed class ServerCore
                 connection.RemoteAddress, string.Join(",", connection.AuthInfo.Select(id => id.Scheme).Distinct()), string.Join(",", required));
             Reply(request, ErrorCode.SessionClosedRequireSaslAuth, null, 0);
             connection.Close("authentication required");
+            return;
+        }
+
+        if (LocalSessions.Get(request.SessionId) is { } local && HandledAsLocal(request, state, local))
+        {
             return;
         }
 
@@ -444,7 +464,7 @@ public sealed class ServerCore
     {
         var header = outstanding.Prepared.Header;
         var sessionId = header.ClientId;
-        var request = outstanding.Request ?? _sessions.TakeForwarded(header);
+        var request = outstanding.Request ?? (header.Type == OpCode.CreateSession ? null : _sessions.TakeForwarded(header));
         switch (header.Type)
         {
             case OpCode.CreateSession:
@@ -551,6 +571,18 @@ public sealed class ServerCore
     private void ExecuteRead(ClientRequest request)
     {
         var connection = request.Connection!;
+        if (request.Refusal is { } refusal)
+        {
+            Reply(request, refusal, null, Tree.LastProcessedZxid);
+            return;
+        }
+
+        if (request.Type == OpCode.CloseSession)
+        {
+            CloseLocalSession(request.SessionId, request);
+            return;
+        }
+
         if (request.IsWrite)
         {
             Reply(request, ErrorCode.NotReadOnly, null, Tree.LastProcessedZxid);
@@ -661,6 +693,7 @@ public sealed class ServerCore
         }
 
         _forwardedSyncs.Clear();
+        LocalSessions = NewLocalSessions();
         if (_txns.LastOutstandingZxid is { } last)
         {
             Commit(last);
@@ -813,6 +846,90 @@ public sealed class ServerCore
         return touched;
     }
 
+    /// <summary>
+    /// What a local session may not do as it is, as Apache's learners and leader check it: its
+    /// closeSession needs no txn (answered in order with its other requests); its first ephemeral
+    /// create makes it global first (localSessionsUpgradingEnabled) or is refused with
+    /// EphemeralOnLocalSession. True when the request was dealt with here.
+    /// </summary>
+    private bool HandledAsLocal(ClientRequest request, SessionState state, Session local)
+    {
+        if (request.Type == OpCode.CloseSession)
+        {
+            local.IsClosing = true;
+        }
+        else if (CreatesEphemeral(request))
+        {
+            if (!_options.LocalSessionsUpgradingEnabled)
+            {
+                request.Refusal = ErrorCode.EphemeralOnLocalSession;
+            }
+            else
+            {
+                UpgradeSession(local);
+                return false;
+            }
+        }
+        else
+        {
+            return false;
+        }
+
+        if (state.IsIdle)
+        {
+            ExecuteRead(request);
+        }
+        else
+        {
+            state.ReadQueued(request);
+        }
+
+        return true;
+    }
+
+    private static bool CreatesEphemeral(ClientRequest request) => request.Type switch
+    {
+        OpCode.Create or OpCode.Create2 => request.Body is CreateRequest create && ((CreateMode)create.Flags).IsEphemeral(),
+        OpCode.Multi => request.MultiOps?.Any(op => op.Type is OpCode.Create or OpCode.Create2 && op.Request is CreateRequest create && ((CreateMode)create.Flags).IsEphemeral()) == true,
+        _ => false,
+    };
+
+    /// <summary>A local session becomes global: a createSession txn (here on a leader, by the leader on a learner) goes before the request that needs it.</summary>
+    private void UpgradeSession(Session local)
+    {
+        var (id, timeout) = (local.Id, local.TimeoutMs);
+        LocalSessions.Remove(id);
+        Sessions.Add(id, timeout, _clock.MonotonicMillis);
+        _logger.LogInformation("Upgrading local session 0x{Session:x} to a global one for its first ephemeral node", id);
+        if (_pipeline.Forwarder is { } leader)
+        {
+            leader.Forward(new ClientRequest { Connection = null, Xid = 0, Type = OpCode.CreateSession, Body = null, CreateTimeout = timeout }, id);
+            return;
+        }
+
+        var header = new TxnHeader(id, 0, _txns.TakeZxid(), _clock.WallMillis, OpCode.CreateSession);
+        Append(new PreparedTxn(header, new CreateSessionTxn(timeout), []), null, null);
+    }
+
+    /// <summary>A local session ends (closed by its client, or expired) without a txn: it had no ephemerals.</summary>
+    private void CloseLocalSession(long sessionId, ClientRequest? request)
+    {
+        LocalSessions.Remove(sessionId);
+        var state = _sessions.Close(sessionId);
+        if (request is not null)
+        {
+            Reply(request, ErrorCode.Ok, null, Tree.LastProcessedZxid);
+        }
+
+        if (state?.Owner is { } owner)
+        {
+            owner.Close(request is null ? "session expired" : "client closed the session");
+            Tree.RemoveWatcher(owner);
+        }
+
+        _logger.LogInformation(request is null ? "Expired local session 0x{Session:x}" : "Closed local session 0x{Session:x}", sessionId);
+    }
+
     /// <summary>The handshake's view of this core: its state, and the txn that creates a session here.</summary>
     private sealed class HandshakeHost(ServerCore core) : IHandshakeHost
     {
@@ -823,6 +940,8 @@ public sealed class ServerCore
         public long LastZxid => core.Tree.LastProcessedZxid;
 
         public IWriteForwarder? Forwarder => core._pipeline.Forwarder;
+
+        public SessionTracker? LocalSessions => core.CreatesLocalSessions ? core.LocalSessions : null;
 
         public void CreateSession(IClientConnection connection, SessionState state, long sessionId, int timeout)
         {
@@ -874,6 +993,12 @@ public sealed class ServerCore
         }
 
         _replication.OnTick(now);
+        foreach (var session in LocalSessions.Expire(now))
+        {
+            _logger.LogInformation("Expiring local session 0x{Session:x}, timeout of {Timeout} ms exceeded", session.Id, session.TimeoutMs);
+            CloseLocalSession(session.Id, null);
+        }
+
         if (!_serving || !_pipeline.OwnsSessions)
         {
             return;

@@ -123,11 +123,12 @@ public sealed class ServerConfigTests : IDisposable
         Assert.True(config.SnapshotTrustEmpty);
         Assert.False(config.DataDirAutoCreate);
         Assert.True(config.ReadOnlyModeEnabled);
+        Assert.True(config.LocalSessionsEnabled && config.LocalSessionsUpgradingEnabled);
         Assert.Equal((500, 20, 1000L), (config.ContainerCheckIntervalMs, config.ContainerMaxPerMinute, config.ContainerMaxNeverUsedIntervalMs));
 
         // Read, and the features SharpKeeper lacks said to be ignored; "abc" can never be a SHA1 digest.
         Assert.Equal(
-            ["snapSizeLimitInKb", "txnLogSizeLimitInKb", "DigestAuthenticationProvider.superDigest", "readonlymode.enabled", "localSessionsEnabled", "localSessionsUpgradingEnabled"],
+            ["snapSizeLimitInKb", "txnLogSizeLimitInKb", "DigestAuthenticationProvider.superDigest", "readonlymode.enabled"],
             config.Warnings.Select(w => w.Key));
     }
 

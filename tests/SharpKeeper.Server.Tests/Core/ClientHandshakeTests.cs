@@ -161,12 +161,51 @@ public sealed class ClientHandshakeTests
         Assert.Null(_tracker.Get(0x43));
     }
 
+    [Fact]
+    public void ALocalSessionIsAnsweredAtOnceWithoutATxnOrTheLeader()
+    {
+        var leader = new FakeLeader();
+        _host.Forwarder = leader;
+        _host.LocalSessions = new SessionTracker(2000, 1, _clock.WallMillis);
+        var connection = new FakeConnection();
+        _handshake.Connect(connection, Request(timeout: 6000));
+        Assert.Equal(connection.SessionId, connection.Handshake!.SessionId);
+        Assert.Equal(6000, connection.Handshake.Timeout);
+        Assert.Empty(leader.Forwarded);
+        Assert.Empty(_host.Created);
+        Assert.NotNull(_host.LocalSessions.Get(connection.SessionId));
+        Assert.Null(_tracker.Get(connection.SessionId));
+    }
+
+    [Fact]
+    public void ALocalSessionResumesHereWithoutAskingTheLeaderButOnlyWithItsPassword()
+    {
+        var leader = new FakeLeader();
+        _host.Forwarder = leader;
+        _host.LocalSessions = new SessionTracker(2000, 1, _clock.WallMillis);
+        var first = new FakeConnection();
+        _handshake.Connect(first, Request());
+        var id = first.SessionId;
+
+        var wrong = new FakeConnection();
+        _handshake.Connect(wrong, Request(id, password: new byte[16]));
+        Assert.True(wrong.IsClosed);
+        Assert.False(first.IsClosed);
+
+        var second = new FakeConnection();
+        _handshake.Connect(second, Request(id, password: SessionPassword.For(id)));
+        Assert.Equal(id, second.Handshake!.SessionId);
+        Assert.True(first.IsClosed);
+        Assert.Empty(leader.Revalidated);
+    }
+
     private sealed class FakeHost : IHandshakeHost
     {
         public bool IsServing { get; set; } = true;
         public bool CanLog { get; set; } = true;
         public long LastZxid { get; set; }
         public IWriteForwarder? Forwarder { get; set; }
+        public SessionTracker? LocalSessions { get; set; }
         public List<(IClientConnection Connection, long SessionId, int Timeout)> Created { get; } = [];
         public List<IClientConnection> Forgotten { get; } = [];
 
