@@ -157,11 +157,11 @@ public static class ConfigKeyTable
             new IntKey("metricsProvider.maxQueueSize", 1_000_000, "read and checked; summaries are recorded without a queue", 1),
             new IntKey("metricsProvider.workerShutdownTimeoutMs", 1000, "read and checked; summaries are recorded without a pool", 0),
 
+            new BoolKey("readonlymode.enabled", false, "Quorum/QuorumPeer (serve read-only clients while looking; -Dreadonlymode.enabled in SERVER_JVMFLAGS too)"),
             new BoolKey("localSessionsEnabled", false, "Processing/ClientHandshake (new sessions local on ensemble members)"),
             new BoolKey("localSessionsUpgradingEnabled", false, "Processing/ServerCore (a local session's first ephemeral makes it global)"),
 
             // Read, and warned about when set to what SharpKeeper does not do.
-            new BoolKey("readonlymode.enabled", false, "warned about: read-only mode is not supported yet"),
             new BoolKey("reconfigEnabled", false, "warned about: reconfig is not supported yet"),
             new BoolKey("digest.enabled", true, "warned about: no data tree digest is kept") { SystemProperty = true },
             new BoolKey("syncEnabled", true, "warned about when false: learners always log to disk"),

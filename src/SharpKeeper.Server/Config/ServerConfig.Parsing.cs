@@ -981,12 +981,11 @@ public sealed partial class ServerConfig
 
 
         // Features of Apache that SharpKeeper does not have yet: accepted, and said to be ignored.
-        foreach (var key in new[] { "readonlymode.enabled", "reconfigEnabled", "digest.enabled" })
+        foreach (var key in new[] { "reconfigEnabled", "digest.enabled" })
         {
             Warn(values.Find(key) is { } on && on.Value.Trim().Equals("true", StringComparison.OrdinalIgnoreCase) ? on : null,
                 key switch
                 {
-                    "readonlymode.enabled" => "read-only mode is not supported yet; ignored (a server cut off from its quorum stops serving)",
                     "reconfigEnabled" => "dynamic reconfiguration is not supported yet; ignored (reconfig answers ReconfigDisabled)",
                     _ => "SharpKeeper keeps no data tree digest; ignored",
                 });

@@ -169,7 +169,7 @@ public sealed partial class ServerConfig
     /// <summary>datadir.autocreate (default true): create missing data directories at start-up.</summary>
     public bool DataDirAutoCreate { get; private set; }
 
-    /// <summary>readonlymode.enabled (a -D flag for Apache, a zoo.cfg key here): serve reads when cut off from the quorum.</summary>
+    /// <summary>readonlymode.enabled (a -D flag for Apache, a zoo.cfg key here too): serve read-only clients when cut off from the quorum.</summary>
     public bool ReadOnlyModeEnabled { get; private set; }
 
     /// <summary>localSessionsEnabled: on an ensemble member, new sessions are local to the server they connect to.</summary>

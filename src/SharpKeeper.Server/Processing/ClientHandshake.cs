@@ -21,6 +21,9 @@ public interface IHandshakeHost
     /// <summary>On a learner, the leader that creates and revalidates sessions; null where sessions are owned.</summary>
     IWriteForwarder? Forwarder { get; }
 
+    /// <summary>Serving read-only clients only, cut off from the quorum (readonlymode.enabled).</summary>
+    bool IsReadOnly { get; }
+
     /// <summary>Where new sessions are local (localSessionsEnabled on an ensemble member), their tracker; null where every session is global.</summary>
     SessionTracker? LocalSessions { get; }
 
@@ -49,6 +52,14 @@ public sealed class ClientHandshake(
         {
             // As ZooKeeper without a leader: the client must try another server.
             connection.Close("this server is not serving: it has no leader");
+            return;
+        }
+
+        if (host.IsReadOnly && !request.ReadOnly)
+        {
+            // As Apache's read-only server: a client that did not ask for read-only must find a quorum.
+            logger.LogInformation("Refusing session request for not-read-only client {Address}", connection.RemoteAddress);
+            connection.Close("not a read-only client");
             return;
         }
 
@@ -90,7 +101,7 @@ public sealed class ClientHandshake(
             // As Apache: a local session needs no txn, so the handshake is answered at once.
             local.Add(id, timeout, clock.MonotonicMillis);
             sessions.Open(id, connection);
-            host.SendConnectResponse(connection, Accepted(id, timeout));
+            host.SendConnectResponse(connection, Accepted(id, timeout, host.IsReadOnly));
             logger.LogInformation("Created new local session 0x{Session:x} for {Address} with timeout {Timeout} ms", id, connection.RemoteAddress, timeout);
             return;
         }
@@ -118,6 +129,21 @@ public sealed class ClientHandshake(
         {
             host.LocalSessions.Add(sessionId, timeout, clock.MonotonicMillis);
             Attach(connection, sessionId, timeout);
+            return;
+        }
+
+        if (host.IsReadOnly)
+        {
+            if (tracker.Get(sessionId) is not null)
+            {
+                // As Apache: a global session is the quorum's to keep alive; renewing it here could
+                // outlive its expiry there. The client must find the quorum.
+                logger.LogInformation("Refusing global session 0x{Session:x} reconnection in read-only mode from {Address}", sessionId, connection.RemoteAddress);
+                connection.Close("global session in read-only mode");
+                return;
+            }
+
+            Refuse(connection, sessionId);
             return;
         }
 
@@ -169,9 +195,9 @@ public sealed class ClientHandshake(
         Attach(waiting.Connection, sessionId, waiting.Timeout);
     }
 
-    /// <summary>The answer to a handshake whose session now exists (its creating txn applied).</summary>
-    public static ConnectResponse Accepted(long sessionId, int timeout) =>
-        new(0, timeout, sessionId, SessionPassword.For(sessionId), false);
+    /// <summary>The answer to a handshake whose session now exists (its creating txn applied, or local); it says whether the server is read-only.</summary>
+    public static ConnectResponse Accepted(long sessionId, int timeout, bool readOnly = false) =>
+        new(0, timeout, sessionId, SessionPassword.For(sessionId), readOnly);
 
     private void Refuse(IClientConnection connection, long sessionId)
     {
@@ -190,6 +216,6 @@ public sealed class ClientHandshake(
         }
 
         logger.LogInformation("Reconnected session 0x{Session:x} from {Address}", sessionId, connection.RemoteAddress);
-        host.SendConnectResponse(connection, Accepted(sessionId, timeout));
+        host.SendConnectResponse(connection, Accepted(sessionId, timeout, host.IsReadOnly));
     }
 }

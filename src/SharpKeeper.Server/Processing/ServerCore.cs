@@ -37,6 +37,7 @@ public sealed class ServerCore
     private readonly Housekeeping _housekeeping;
     private readonly TxnPipeline _txns;
     private bool _serving = true;
+    private bool _readOnly;
     private readonly SessionHost _sessions = new();
     private readonly ClientHandshake _handshake;
     private readonly HashSet<IClientConnection> _dirty = new(ReferenceEqualityComparer.Instance);
@@ -70,6 +71,9 @@ public sealed class ServerCore
 
     public IReplication Replication => _replication;
 
+    /// <summary>True while an ensemble member cut off from its quorum serves read-only clients (readonlymode.enabled).</summary>
+    public bool IsReadOnly => _readOnly;
+
     /// <summary>The txns between prepare and reply: what is logged, durable and committed.</summary>
     public TxnPipeline Txns => _txns;
 
@@ -97,7 +101,7 @@ public sealed class ServerCore
     private SessionTracker NewLocalSessions() => new(_options.TickTimeMs, _options.ServerId, _clock.WallMillis);
 
     /// <summary>New sessions are local here: local sessions are enabled and this server is an ensemble member serving.</summary>
-    private bool CreatesLocalSessions => _options.LocalSessionsEnabled && (_pipeline.Proposer is not null || _pipeline.Forwarder is not null);
+    private bool CreatesLocalSessions => _readOnly || (_options.LocalSessionsEnabled && (_pipeline.Proposer is not null || _pipeline.Forwarder is not null));
 
     /// <inheritdoc cref="TxnPipeline.Committed"/>
     public CommittedLog Committed => _txns.Committed;
@@ -364,6 +368,14 @@ public sealed class ServerCore
                 connection.RemoteAddress, string.Join(",", connection.AuthInfo.Select(id => id.Scheme).Distinct()), string.Join(",", required));
             Reply(request, ErrorCode.SessionClosedRequireSaslAuth, null, 0);
             connection.Close("authentication required");
+            return;
+        }
+
+        if (_readOnly && (request.IsWrite || request.Type == OpCode.Sync) && !(request.Type == OpCode.CloseSession && LocalSessions.Get(request.SessionId) is not null))
+        {
+            // As Apache's ReadOnlyRequestProcessor: every change, and sync, is refused in order.
+            request.Refusal = ErrorCode.NotReadOnly;
+            AnswerInOrder(request, state);
             return;
         }
 
@@ -686,6 +698,7 @@ public sealed class ServerCore
     public long StepDown()
     {
         _serving = false;
+        _readOnly = false;
         foreach (var connection in _sessions.Clear())
         {
             connection.Close("this server is looking for a leader");
@@ -706,6 +719,26 @@ public sealed class ServerCore
         Stats.OutstandingRequests = 0;
         Throttle.Set(0);
         return Tree.LastProcessedZxid;
+    }
+
+    /// <summary>
+    /// Serves read-only clients while the server has no leader, as Apache's ReadOnlyZooKeeperServer:
+    /// reads from the tree as it is, every change refused with NotReadOnly, sessions local (nothing
+    /// can be logged), no expiry of global sessions. Left by <see cref="StepDown"/>. False when the
+    /// server serves already.
+    /// </summary>
+    public bool ServeReadOnly()
+    {
+        if (_serving)
+        {
+            return false;
+        }
+
+        UsePipeline(new StandaloneReplication(this));
+        _readOnly = true;
+        _serving = true;
+        _logger.LogInformation("Serving read-only clients: this server is cut off from its quorum");
+        return true;
     }
 
     /// <summary>Takes a role in an ensemble and starts serving; a leader starts its zxids at <paramref name="nextZxid"/>.</summary>
@@ -875,6 +908,13 @@ public sealed class ServerCore
             return false;
         }
 
+        AnswerInOrder(request, state);
+        return true;
+    }
+
+    /// <summary>A request answered here without a txn: now when nothing of its session waits, else in its turn.</summary>
+    private void AnswerInOrder(ClientRequest request, SessionState state)
+    {
         if (state.IsIdle)
         {
             ExecuteRead(request);
@@ -883,8 +923,6 @@ public sealed class ServerCore
         {
             state.ReadQueued(request);
         }
-
-        return true;
     }
 
     private static bool CreatesEphemeral(ClientRequest request) => request.Type switch
@@ -943,6 +981,8 @@ public sealed class ServerCore
 
         public SessionTracker? LocalSessions => core.CreatesLocalSessions ? core.LocalSessions : null;
 
+        public bool IsReadOnly => core._readOnly;
+
         public void CreateSession(IClientConnection connection, SessionState state, long sessionId, int timeout)
         {
             var header = new TxnHeader(sessionId, 0, core._txns.TakeZxid(), core._clock.WallMillis, OpCode.CreateSession);
@@ -999,7 +1039,7 @@ public sealed class ServerCore
             CloseLocalSession(session.Id, null);
         }
 
-        if (!_serving || !_pipeline.OwnsSessions)
+        if (!_serving || !_pipeline.OwnsSessions || _readOnly)
         {
             return;
         }

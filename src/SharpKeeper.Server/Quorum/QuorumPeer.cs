@@ -25,6 +25,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
     private volatile Leader? _leader;
     private volatile string _mode = "looking";
     private long _leaderId = -1;
+    private volatile bool _readOnly;
 
     public QuorumPeer(QuorumContext context)
     {
@@ -42,7 +43,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
 
     public bool IsServing => _context.Core.IsServing;
 
-    public bool IsReadOnly => false;
+    public bool IsReadOnly => _readOnly;
 
     public long ServerId => _context.MyId;
 
@@ -268,7 +269,27 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 _election!.SetState(PeerState.Looking);
                 var lastZxid = await core.AskAsync(new StepDownRequested()).ConfigureAwait(false);
                 var currentEpoch = _context.Epochs.Read(EpochFiles.Current, lastZxid);
-                var vote = await _election.LookForLeaderAsync(lastZxid, currentEpoch).WaitAsync(cancellationToken).ConfigureAwait(false);
+                Vote vote;
+                using (var looking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    var readOnly = _context.Config.ReadOnlyModeEnabled ? ServeReadOnlyWhileLookingAsync(looking.Token) : Task.FromResult(false);
+                    try
+                    {
+                        vote = await _election.LookForLeaderAsync(lastZxid, currentEpoch).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        await looking.CancelAsync().ConfigureAwait(false);
+                        if (await readOnly.ConfigureAwait(false))
+                        {
+                            // As Apache: the read-only server's clients are disconnected before the role starts.
+                            _readOnly = false;
+                            _mode = "looking";
+                            await core.AskAsync(new StepDownRequested()).ConfigureAwait(false);
+                        }
+                    }
+                }
+
                 Interlocked.Exchange(ref _leaderId, vote.Leader);
                 if (vote.Leader == _context.MyId)
                 {
@@ -300,6 +321,33 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 _logger.LogWarning("Leaving the current role: {Message}", e.Message);
             }
         }
+    }
+
+    /// <summary>
+    /// As Apache's QuorumPeer with readonlymode.enabled: still looking for a leader after a grace
+    /// period (tickTime, at least 2 s), the server serves read-only clients until the election ends.
+    /// True when it did.
+    /// </summary>
+    private async Task<bool> ServeReadOnlyWhileLookingAsync(CancellationToken stillLooking)
+    {
+        try
+        {
+            await Task.Delay(Math.Max(2000, _context.Config.TickTime), stillLooking).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+
+        if (!await _context.Core.AskAsync(new ReadOnlyServingRequested()).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        _logger.LogInformation("No leader after {Grace} ms: serving read-only clients until one is elected", Math.Max(2000, _context.Config.TickTime));
+        _readOnly = true;
+        _mode = "read-only";
+        return true;
     }
 
     private Action<long> Established(string mode) => epoch =>

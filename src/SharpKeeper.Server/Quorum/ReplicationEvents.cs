@@ -77,6 +77,15 @@ public sealed record StepDownRequested : ReplicationRequest<long>
     protected override long Answer(ServerCore core) => core.StepDown();
 }
 
+/// <summary>
+/// Cut off from its quorum for the grace period, the server serves read-only clients from what it
+/// has (readonlymode.enabled); answered with whether it does (not when it serves already).
+/// </summary>
+public sealed record ReadOnlyServingRequested : ReplicationRequest<bool>
+{
+    protected override bool Answer(ServerCore core) => core.ServeReadOnly();
+}
+
 /// <summary>A learner starts with what its disk holds: its state machine is built, becomes the core's replication and sends FOLLOWERINFO.</summary>
 public sealed record LearningBegins(LearnerSettings Settings, EpochFiles Epochs, PeerLink Leader, ILearnerHost Host) : ReplicationRequest<(FollowerReplication Learner, LearnerProgress Progress)>
 {

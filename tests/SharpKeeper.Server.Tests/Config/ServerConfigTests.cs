@@ -128,7 +128,7 @@ public sealed class ServerConfigTests : IDisposable
 
         // Read, and the features SharpKeeper lacks said to be ignored; "abc" can never be a SHA1 digest.
         Assert.Equal(
-            ["snapSizeLimitInKb", "txnLogSizeLimitInKb", "DigestAuthenticationProvider.superDigest", "readonlymode.enabled"],
+            ["snapSizeLimitInKb", "txnLogSizeLimitInKb", "DigestAuthenticationProvider.superDigest"],
             config.Warnings.Select(w => w.Key));
     }
 

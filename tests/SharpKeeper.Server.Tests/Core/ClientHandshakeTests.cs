@@ -199,6 +199,32 @@ public sealed class ClientHandshakeTests
         Assert.Empty(leader.Revalidated);
     }
 
+    [Fact]
+    public void AReadOnlyServerTakesOnlyReadOnlyClientsGivesThemLocalSessionsAndRefusesGlobalOnes()
+    {
+        _host.IsReadOnly = true;
+        _host.LocalSessions = new SessionTracker(2000, 1, _clock.WallMillis);
+        var readWrite = new FakeConnection();
+        _handshake.Connect(readWrite, Request());
+        Assert.True(readWrite.IsClosed);
+        Assert.Null(readWrite.Handshake);
+
+        var readOnly = new FakeConnection();
+        _handshake.Connect(readOnly, Request() with { ReadOnly = true });
+        Assert.True(readOnly.Handshake!.ReadOnly);
+        Assert.NotNull(_host.LocalSessions.Get(readOnly.SessionId));
+
+        // A global session is the quorum's: closed without an answer. An unknown one has expired.
+        _tracker.Add(0x42, 10_000, _clock.MonotonicMillis);
+        var global = new FakeConnection();
+        _handshake.Connect(global, Request(0x42, password: SessionPassword.For(0x42)) with { ReadOnly = true });
+        Assert.True(global.IsClosed);
+        Assert.Null(global.Handshake);
+        var unknown = new FakeConnection();
+        _handshake.Connect(unknown, Request(0x43, password: SessionPassword.For(0x43)) with { ReadOnly = true });
+        Assert.Equal(0, unknown.Handshake!.SessionId);
+    }
+
     private sealed class FakeHost : IHandshakeHost
     {
         public bool IsServing { get; set; } = true;
@@ -206,6 +232,7 @@ public sealed class ClientHandshakeTests
         public long LastZxid { get; set; }
         public IWriteForwarder? Forwarder { get; set; }
         public SessionTracker? LocalSessions { get; set; }
+        public bool IsReadOnly { get; set; }
         public List<(IClientConnection Connection, long SessionId, int Timeout)> Created { get; } = [];
         public List<IClientConnection> Forgotten { get; } = [];
 
