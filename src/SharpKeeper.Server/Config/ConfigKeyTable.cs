@@ -165,7 +165,7 @@ public static class ConfigKeyTable
             new BoolKey("reconfigEnabled", false, "warned about: reconfig is not supported yet"),
             new BoolKey("digest.enabled", true, "warned about: no data tree digest is kept") { SystemProperty = true },
             new BoolKey("syncEnabled", true, "warned about when false: learners always log to disk"),
-            new BoolKey("multiAddress.enabled", false, "read and checked; multi-address lines are not supported yet"),
+            new BoolKey("multiAddress.enabled", false, "Config/ServerLine, Quorum (several addresses per server, the version-2 election greeting)") { SystemProperty = true },
             new IntKey("observerMasterPort", 0, "warned about: observer masters are not supported", 0, 65535),
             new IntKey("connectToLearnerMasterLimit", 0, "warned about: observer masters are not supported", 0),
             new LongKey("snapSizeLimitInKb", 4L * 1024 * 1024, "warned about: snapshots follow snapCount") { SystemProperty = true },
@@ -245,7 +245,7 @@ public static class ConfigKeyTable
 
         foreach (var name in new[] { "multiAddress.reachabilityCheckTimeoutMs", "multiAddress.reachabilityCheckEnabled" })
         {
-            keys.Add(new IgnoredKey(name, "multi-address server lines are not supported yet"));
+            keys.Add(new IgnoredKey(name, "each address is tried in turn by a TCP connect, which is the reachability check"));
         }
 
         return keys;

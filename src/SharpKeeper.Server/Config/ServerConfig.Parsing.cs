@@ -674,6 +674,7 @@ public sealed partial class ServerConfig
     private void ReadQuorum(ConfigValues values, List<ConfigEntry> entries, string file, string baseDirectory,
         List<ConfigWarning> warnings, OrderedDictionary<string, string> raw)
     {
+        MultiAddressEnabled = values.Bool("multiAddress.enabled");
         var staticLines = entries.Where(e => IsServerKey(e.Key) || IsHierarchicalKey(e.Key)).ToList();
         var version = values.Find("version");
         List<ConfigEntry> quorumLines;
@@ -716,7 +717,7 @@ public sealed partial class ServerConfig
                 throw ConfigValues.Error(entry, $"'{idText}' is not a server id (a non-negative number)");
             }
 
-            var spec = ServerLine.Parse(id, entry);
+            var spec = ServerLine.Parse(id, entry, MultiAddressEnabled);
             if (lines.TryGetValue(id, out var earlier))
             {
                 throw ConfigValues.Error(entry, $"server id {id} is already defined by {earlier.Key} at {Where(earlier, entry)}");
@@ -751,8 +752,12 @@ public sealed partial class ServerConfig
     /// <summary>The addresses a server listens on that no other server may share; wildcard client addresses are not compared, as in Apache.</summary>
     private static IEnumerable<(string Host, int Port, string What)> Endpoints(ServerSpec spec)
     {
-        yield return (spec.Host, spec.QuorumPort, "quorum address");
-        yield return (spec.Host, spec.ElectionPort, "election address");
+        foreach (var server in spec.Addresses)
+        {
+            yield return (server.Host, server.QuorumPort, "quorum address");
+            yield return (server.Host, server.ElectionPort, "election address");
+        }
+
         if (spec.ClientPort is { } clientPort && spec.ClientAddress is { } address && !IsWildcard(address))
         {
             yield return (address, clientPort, "client address");
@@ -977,7 +982,6 @@ public sealed partial class ServerConfig
         }
 
         // Booleans Apache parses strictly even when it is unused here.
-        values.Bool("multiAddress.enabled");
 
 
         // Features of Apache that SharpKeeper does not have yet: accepted, and said to be ignored.

@@ -172,6 +172,9 @@ public sealed partial class ServerConfig
     /// <summary>readonlymode.enabled (a -D flag for Apache, a zoo.cfg key here too): serve read-only clients when cut off from the quorum.</summary>
     public bool ReadOnlyModeEnabled { get; private set; }
 
+    /// <summary>multiAddress.enabled (or -Dzookeeper.multiAddress.enabled): server lines may list several addresses joined by '|'.</summary>
+    public bool MultiAddressEnabled { get; private set; }
+
     /// <summary>localSessionsEnabled: on an ensemble member, new sessions are local to the server they connect to.</summary>
     public bool LocalSessionsEnabled { get; private set; }
 

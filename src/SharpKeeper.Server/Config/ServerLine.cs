@@ -4,13 +4,13 @@ namespace SharpKeeper.Server.Config;
 
 /// <summary>
 /// Parses the value of a <c>server.N</c> line: <c>host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort]</c>,
-/// with IPv6 addresses in brackets, as QuorumPeer.QuorumServer reads it.
+/// with IPv6 addresses in brackets and, with multiAddress.enabled, several addresses joined by '|', as QuorumPeer.QuorumServer reads it.
 /// </summary>
 internal static class ServerLine
 {
     private const string Form = "host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort]";
 
-    public static ServerSpec Parse(long id, ConfigEntry entry)
+    public static ServerSpec Parse(long id, ConfigEntry entry, bool multiAddressEnabled = false)
     {
         var value = entry.Value;
         var parts = value.Split(';');
@@ -25,41 +25,28 @@ internal static class ServerLine
             throw Error(entry, $"'{value}' has more than one ';': expected {Form}");
         }
 
-        var serverPart = parts[0].Trim();
-        if (serverPart.Contains('|', StringComparison.Ordinal))
+        var addressTexts = parts[0].Trim().Split('|');
+        if (addressTexts.Length > 1 && !multiAddressEnabled)
         {
-            throw Error(entry, $"'{value}' lists several addresses ('|', multiAddress.enabled), which SharpKeeper does not support");
+            throw Error(entry, $"'{value}' lists several addresses ('|'), but multiAddress.enabled is false (set it to true in zoo.cfg or -Dzookeeper.multiAddress.enabled=true)");
         }
 
-        var fields = SplitHostAndPorts(serverPart, entry);
-        if (fields.Length is < 3 or > 4)
+        var addresses = new List<ServerAddress>();
+        ServerRole? role = null;
+        foreach (var addressText in addressTexts)
         {
-            var hint = fields.Length > 4 ? " (an IPv6 address goes in brackets: [::1]:2888:3888)" : "";
-            throw Error(entry, $"'{value}' is not {Form}{hint}");
-        }
-
-        var host = fields[0].Trim();
-        if (host.Length == 0)
-        {
-            throw Error(entry, $"'{value}' has no host");
-        }
-
-        var quorumPort = Port(fields[1], "quorum port", entry);
-        var electionPort = Port(fields[2], "election port", entry);
-        if (quorumPort == electionPort)
-        {
-            throw Error(entry, $"the quorum port and the election port must differ (both are {quorumPort})");
-        }
-
-        var role = ServerRole.Participant;
-        if (fields.Length == 4)
-        {
-            role = fields[3].Trim().ToLowerInvariant() switch
+            var (address, addressRole) = ParseAddress(addressText.Trim(), value, entry);
+            if (addressRole is { } stated)
             {
-                "participant" => ServerRole.Participant,
-                "observer" => ServerRole.Observer,
-                _ => throw Error(entry, $"'{fields[3].Trim()}' is not participant or observer"),
-            };
+                if (role is { } earlier && earlier != stated)
+                {
+                    throw Error(entry, $"'{value}' gives its addresses different roles ({earlier} and {stated}): they must be alike");
+                }
+
+                role = stated;
+            }
+
+            addresses.Add(address);
         }
 
         string? clientAddress = null;
@@ -84,7 +71,47 @@ internal static class ServerLine
             clientPort = Port(clientFields[^1], "client port", entry);
         }
 
-        return new ServerSpec(id, host, quorumPort, electionPort, role, clientAddress, clientPort);
+        var first = addresses[0];
+        return new ServerSpec(id, first.Host, first.QuorumPort, first.ElectionPort, role ?? ServerRole.Participant, clientAddress, clientPort)
+        {
+            Addresses = addresses,
+        };
+    }
+
+    private static (ServerAddress Address, ServerRole? Role) ParseAddress(string serverPart, string value, ConfigEntry entry)
+    {
+        var fields = SplitHostAndPorts(serverPart, entry);
+        if (fields.Length is < 3 or > 4)
+        {
+            var hint = fields.Length > 4 ? " (an IPv6 address goes in brackets: [::1]:2888:3888)" : "";
+            throw Error(entry, $"'{value}' is not {Form}{hint}");
+        }
+
+        var host = fields[0].Trim();
+        if (host.Length == 0)
+        {
+            throw Error(entry, $"'{value}' has no host");
+        }
+
+        var quorumPort = Port(fields[1], "quorum port", entry);
+        var electionPort = Port(fields[2], "election port", entry);
+        if (quorumPort == electionPort)
+        {
+            throw Error(entry, $"the quorum port and the election port must differ (both are {quorumPort})");
+        }
+
+        ServerRole? role = null;
+        if (fields.Length == 4)
+        {
+            role = fields[3].Trim().ToLowerInvariant() switch
+            {
+                "participant" => ServerRole.Participant,
+                "observer" => ServerRole.Observer,
+                _ => throw Error(entry, $"'{fields[3].Trim()}' is not participant or observer"),
+            };
+        }
+
+        return (new ServerAddress(host, quorumPort, electionPort), role);
     }
 
     /// <summary>Splits on ':', keeping a leading bracketed IPv6 address whole (without its brackets).</summary>

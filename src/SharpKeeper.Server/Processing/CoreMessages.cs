@@ -27,6 +27,12 @@ public sealed record LogFailedMessage : CoreMessage
 /// <summary>A client sent a request type no ZooKeeper knows: it is answered Unimplemented and its connection closed.</summary>
 public sealed record UnknownRequestMessage(IClientConnection Connection, int Xid) : CoreMessage;
 
+/// <summary>
+/// An ensemble member's quorum configuration, as Apache's initConfigInZKDatabase puts it in
+/// /zookeeper/config: the membership text (server lines and version=hex), at mzxid = the config's version.
+/// </summary>
+public sealed record QuorumConfigMessage(string Text, long Version) : CoreMessage;
+
 /// <summary>A snapshot is wanted now (after a replay at start-up), as when snapCount txns were applied.</summary>
 public sealed record SnapshotRequestedMessage : CoreMessage
 {

@@ -38,6 +38,7 @@ public sealed class ServerCore
     private readonly TxnPipeline _txns;
     private bool _serving = true;
     private bool _readOnly;
+    private (byte[] Text, long Version)? _quorumConfig;
     private readonly SessionHost _sessions = new();
     private readonly ClientHandshake _handshake;
     private readonly HashSet<IClientConnection> _dirty = new(ReferenceEqualityComparer.Instance);
@@ -262,6 +263,9 @@ public sealed class ServerCore
                     break;
                 case UnknownRequestMessage m:
                     RejectUnknown(m.Connection, m.Xid);
+                    break;
+                case QuorumConfigMessage m:
+                    PublishQuorumConfig(System.Text.Encoding.UTF8.GetBytes(m.Text), m.Version);
                     break;
                 case LogFailedMessage:
                     OnLogFailed();
@@ -630,6 +634,16 @@ public sealed class ServerCore
         return false;
     }
 
+    /// <summary>
+    /// /zookeeper/config holds the quorum configuration, as Apache sets it at start and after a
+    /// learner's sync: data version -1, mzxid the config's version. Kept to set again on a new tree.
+    /// </summary>
+    private void PublishQuorumConfig(byte[] text, long version)
+    {
+        _quorumConfig = (text, version);
+        Tree.SetData(DataTree.ConfigPath, text, -1, version, _clock.WallMillis);
+    }
+
     /// <summary>As ZooKeeper: an unknown request type is answered with Unimplemented (zxid 0) and the connection closed.</summary>
     private void RejectUnknown(IClientConnection connection, int xid)
     {
@@ -793,6 +807,11 @@ public sealed class ServerCore
         Tree = tree;
         _pending = new PendingChanges(Tree);
         _txns.Replace(tree, _pending);
+        if (_quorumConfig is { } config)
+        {
+            PublishQuorumConfig(config.Text, config.Version);
+        }
+
         _preparer = new RequestPreparer(_pending, Tree, _options.ExtendedTypesEnabled, _options.ProviderSchemes, _options.SkipAcl);
         _reads = new ReadRequestHandler(Tree, _options.SuperDigest, _options.SkipAcl);
         var now = _clock.MonotonicMillis;

@@ -1,3 +1,4 @@
+using SharpKeeper.Server.Config;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Server.Persistence;
@@ -25,19 +26,19 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         Socket? socket = null;
         try
         {
-            socket = await ConnectAsync(leaderSpec.Host, leaderSpec.QuorumPort, cancellationToken).ConfigureAwait(false);
+            (socket, var leaderHost) = await ConnectAsync(leaderSpec, cancellationToken).ConfigureAwait(false);
             Stream connection;
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 // TLS and SASL come before FOLLOWERINFO, within initLimit.
                 timeout.CancelAfter(context.InitLimit);
-                connection = await context.Transport.OpenAsync(socket, leaderSpec.Host, timeout.Token).ConfigureAwait(false);
+                connection = await context.Transport.OpenAsync(socket, leaderHost.Host, timeout.Token).ConfigureAwait(false);
                 socket = null;
                 if (context.Sasl is { } sasl)
                 {
                     try
                     {
-                        await sasl.AuthenticateAsLearnerAsync(connection, $"{leaderId} at {leaderSpec.Host}:{leaderSpec.QuorumPort}", timeout.Token).ConfigureAwait(false);
+                        await sasl.AuthenticateAsLearnerAsync(connection, $"{leaderId} at {leaderHost.Host}:{leaderHost.QuorumPort}", timeout.Token).ConfigureAwait(false);
                     }
                     catch
                     {
@@ -61,29 +62,40 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         }
     }
 
-    private async Task<Socket> ConnectAsync(string host, int port, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects to the leader's quorum port, trying each of its addresses in turn (several with
+    /// multiAddress.enabled, as Apache's learner tries them), round after round until initLimit.
+    /// </summary>
+    private async Task<(Socket Socket, ServerAddress Address)> ConnectAsync(ServerSpec leader, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + context.InitLimit;
         while (true)
         {
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
+            Exception? last = null;
+            foreach (var address in leader.Addresses)
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(TimeSpan.FromSeconds(5));
-                await socket.ConnectAsync(QuorumContext.EndPointOf(host, port), timeout.Token).ConfigureAwait(false);
-                return socket;
-            }
-            catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                socket.Dispose();
-                if (DateTime.UtcNow > deadline)
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
                 {
-                    throw new QuorumException($"cannot connect to the leader at {host}:{port}: {e.Message}");
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    timeout.CancelAfter(TimeSpan.FromSeconds(5));
+                    await socket.ConnectAsync(QuorumContext.EndPointOf(address.Host, address.QuorumPort), timeout.Token).ConfigureAwait(false);
+                    return (socket, address);
                 }
-
-                await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
+                catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    socket.Dispose();
+                    last = e;
+                }
             }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                var tried = string.Join(", ", leader.Addresses.Select(a => $"{a.Host}:{a.QuorumPort}"));
+                throw new QuorumException($"cannot connect to the leader at {tried}: {last?.Message}");
+            }
+
+            await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
         }
     }
 

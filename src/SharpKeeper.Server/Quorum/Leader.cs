@@ -40,23 +40,43 @@ public sealed class Leader
     public async Task LeadAsync(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        var endpoint = _context.ListenEndPoint(_context.Me.QuorumPort);
-        if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
+        var listeners = new List<Socket>();
+        try
         {
-            listener.DualMode = true;
-        }
+            foreach (var endpoint in _context.ListenEndPoints(a => a.QuorumPort))
+            {
+                var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                listeners.Add(listener);
+                if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
+                {
+                    listener.DualMode = true;
+                }
 
-        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(endpoint);
-        listener.Listen(64);
+                listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                listener.Bind(endpoint);
+                listener.Listen(64);
+            }
+
+            await LeadOnAsync(listeners, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Dispose();
+            }
+        }
+    }
+
+    private async Task LeadOnAsync(List<Socket> listeners, CancellationTokenSource stop)
+    {
         var handlers = new List<Task>();
         var host = new Host(this);
         var settings = new LeaderSettings(_context.MyId, _context.Voters, _context.Config.Servers.Keys.ToHashSet(), (long)_context.InitLimit.TotalMilliseconds);
         var (role, durable) = await Core.AskAsync(new LeadingBegins(settings, _context.Epochs, host)).ConfigureAwait(false);
         _role = role;
         _ = durable.ContinueWith(_ => Core.Post(new LeaderLogDurable(role)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        var accepting = AcceptLoopAsync(listener, role, handlers, stop.Token);
+        var accepting = Task.WhenAll(listeners.Select(listener => AcceptLoopAsync(listener, role, handlers, stop.Token)));
         var ticking = TickAsync(role, stop.Token);
         try
         {
@@ -66,7 +86,11 @@ public sealed class Leader
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
-            listener.Close();
+            foreach (var listener in listeners)
+            {
+                listener.Close();
+            }
+
             foreach (var connection in _connections.Values)
             {
                 connection.Drop("leadership ended");

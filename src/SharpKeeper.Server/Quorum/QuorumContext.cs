@@ -67,16 +67,18 @@ public sealed class QuorumContext
     public static EndPoint EndPointOf(string host, int port) =>
         IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port);
 
-    /// <summary>Where this server listens: its own address, or every address with quorumListenOnAllIPs.</summary>
-    public IPEndPoint ListenEndPoint(int port)
+    /// <summary>Where this server listens: its own addresses, or every interface with quorumListenOnAllIPs.</summary>
+    public IReadOnlyList<IPEndPoint> ListenEndPoints(Func<ServerAddress, int> port)
     {
         if (Config.QuorumListenOnAllIPs)
         {
-            return new IPEndPoint(IPAddress.IPv6Any, port);
+            return [new IPEndPoint(IPAddress.IPv6Any, port(Me.Addresses[0]))];
         }
 
-        var host = Me.Host;
-        var address = IPAddress.TryParse(host, out var parsed) ? parsed : Dns.GetHostAddresses(host).First();
-        return new IPEndPoint(address, port);
+        return [.. Me.Addresses.Select(a => new IPEndPoint(IPAddress.TryParse(a.Host, out var parsed) ? parsed : Dns.GetHostAddresses(a.Host).First(), port(a)))];
     }
+
+    /// <summary>A server's quorum or election endpoints, in the order of its line.</summary>
+    public static IReadOnlyList<EndPoint> EndPointsOf(ServerSpec spec, Func<ServerAddress, int> port) =>
+        [.. spec.Addresses.Select(a => EndPointOf(a.Host, port(a)))];
 }

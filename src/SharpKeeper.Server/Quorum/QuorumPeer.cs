@@ -120,8 +120,8 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                     var view = _context.Config.Servers.Values.Where(s => s.Role == ServerRole.Participant).OrderBy(s => s.Id)
                         .Select(s => F(s.Id.ToString(CultureInfo.InvariantCulture), new List<KeyValuePair<string, object?>>
                         {
-                            F("server_addresses", new List<object> { $"{s.Host}:{s.QuorumPort}" }),
-                            F("election_addresses", new List<object> { $"{s.Host}:{s.ElectionPort}" }),
+                            F("server_addresses", s.Addresses.Select(a => (object)$"{a.Host}:{a.QuorumPort}").ToList()),
+                            F("election_addresses", s.Addresses.Select(a => (object)$"{a.Host}:{a.ElectionPort}").ToList()),
 
                             // As Apache: this server's own client address, and the others' as their server lines give them.
                             F("client_address", s.Id == _context.MyId ? clientAddress ?? "" : s.ClientPort is { } port ? $"{s.ClientAddress ?? "0.0.0.0"}:{port}" : ""),
@@ -203,12 +203,14 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
     {
         var me = _context.Me;
         RefuseDuplicateId(me);
+        _context.Core.Post(new Processing.QuorumConfigMessage(_context.MembershipText, _context.Config.QuorumConfigVersion));
         var peers = _context.Config.Servers.Values
             .Where(s => s.Id != _context.MyId)
-            .ToDictionary(s => s.Id, s => QuorumContext.EndPointOf(s.Host, s.ElectionPort));
+            .ToDictionary(s => s.Id, s => QuorumContext.EndPointsOf(s, a => a.ElectionPort));
         var channelLogger = _context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Election");
         _channel = new ElectionChannel(
-            _context.MyId, _context.ListenEndPoint(me.ElectionPort), $"{me.Host}:{me.ElectionPort}", peers, channelLogger, _context.Transport, _context.Sasl);
+            _context.MyId, _context.ListenEndPoints(a => a.ElectionPort), me.ElectionAddressText(), peers, channelLogger, _context.Transport, _context.Sasl,
+            multiAddress: _context.Config.MultiAddressEnabled);
         try
         {
             _channel.Start();

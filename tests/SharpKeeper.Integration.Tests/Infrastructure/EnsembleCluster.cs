@@ -162,7 +162,8 @@ public sealed class EnsembleCluster : IAsyncDisposable
     public string ConnectString => string.Join(",", Members.Select(m => m.ConnectString));
 
     /// <summary>Creates the members' folders, myid files and the shared configuration (nothing is started).</summary>
-    public static EnsembleCluster Create(IReadOnlyList<MemberKind> kinds, string extraConfig = "", IReadOnlySet<int>? observers = null)
+    /// <param name="secondAddress">Each server line lists a second address too (127.0.0.2, the same ports), for multiAddress.enabled.</param>
+    public static EnsembleCluster Create(IReadOnlyList<MemberKind> kinds, string extraConfig = "", IReadOnlySet<int>? observers = null, bool secondAddress = false)
     {
         var root = Path.Combine(Path.GetTempPath(), "sharpkeeper-ens-" + Guid.NewGuid().ToString("N")[..10]);
         var members = new List<EnsembleMember>();
@@ -176,7 +177,7 @@ public sealed class EnsembleCluster : IAsyncDisposable
 
         observers ??= new HashSet<int>();
         var servers = string.Join("\n", members.Select(m =>
-            $"server.{m.Id}=127.0.0.1:{m.QuorumPort}:{m.ElectionPort}{(observers.Contains(m.Id) ? ":observer" : "")}"));
+            $"server.{m.Id}=127.0.0.1:{m.QuorumPort}:{m.ElectionPort}{(secondAddress ? $"|127.0.0.2:{m.QuorumPort}:{m.ElectionPort}" : "")}{(observers.Contains(m.Id) ? ":observer" : "")}"));
         foreach (var member in members)
         {
             File.WriteAllText(member.ConfigPath, $"""

@@ -78,4 +78,33 @@ public sealed class ServerLineTests
         Assert.Equal(expected, spec.ToConfigValue());
         Assert.Equal(expected, Parse(spec.ToConfigValue()).ToConfigValue());
     }
+
+    [Fact]
+    public void WithMultiAddressEnabledALineListsSeveralAddressesAndTheFirstIsTheServersHost()
+    {
+        var spec = ServerLine.Parse(1, new ConfigEntry("server.1", "10.0.0.2:2889:3889|10.0.0.1:2888:3888:observer;2181", "zoo.cfg", 7), multiAddressEnabled: true);
+        Assert.Equal([new ServerAddress("10.0.0.2", 2889, 3889), new ServerAddress("10.0.0.1", 2888, 3888)], spec.Addresses);
+        Assert.Equal(("10.0.0.2", 2889, 3889, ServerRole.Observer), (spec.Host, spec.QuorumPort, spec.ElectionPort, spec.Role));
+
+        // As Apache prints its address sets: each sorted by host.
+        Assert.Equal("10.0.0.1:2888:3888|10.0.0.2:2889:3889:observer;0.0.0.0:2181", spec.ToConfigValue());
+        Assert.Equal("10.0.0.2:3889|10.0.0.1:3888", spec.ElectionAddressText());
+    }
+
+    [Fact]
+    public void SeveralAddressesWithoutMultiAddressEnabledNameTheLineAndTheSetting()
+    {
+        var error = Assert.Throws<ConfigException>(() => Parse("10.0.0.1:2888:3888|10.0.0.2:2888:3888"));
+        Assert.Contains("zoo.cfg", error.Message);
+        Assert.Contains("7", error.Message);
+        Assert.Contains("multiAddress.enabled", error.Message);
+    }
+
+    [Fact]
+    public void SeveralAddressesMustNotGiveDifferentRoles()
+    {
+        var error = Assert.Throws<ConfigException>(() => ServerLine.Parse(
+            1, new ConfigEntry("server.1", "10.0.0.1:2888:3888:observer|10.0.0.2:2888:3888:participant", "zoo.cfg", 7), multiAddressEnabled: true));
+        Assert.Contains("different roles", error.Message);
+    }
 }

@@ -16,16 +16,16 @@ public class ElectionChannelTests
         // id believing a call back is still under way.
         var lowPort = FreePort.Pick();
         var highPort = FreePort.Pick();
-        var peers = new Dictionary<long, EndPoint>
+        var peers = new Dictionary<long, IReadOnlyList<EndPoint>>
         {
-            [1] = new IPEndPoint(IPAddress.Loopback, lowPort),
-            [3] = new IPEndPoint(IPAddress.Loopback, highPort),
+            [1] = [new IPEndPoint(IPAddress.Loopback, lowPort)],
+            [3] = [new IPEndPoint(IPAddress.Loopback, highPort)],
         };
-        await using var high = new ElectionChannel(3, new IPEndPoint(IPAddress.Loopback, highPort), $"127.0.0.1:{highPort}", peers, NullLogger.Instance);
+        await using var high = new ElectionChannel(3, [new IPEndPoint(IPAddress.Loopback, highPort)], $"127.0.0.1:{highPort}", peers, NullLogger.Instance);
         high.Start();
         for (var restart = 0; restart < 30; restart++)
         {
-            await using var low = new ElectionChannel(1, new IPEndPoint(IPAddress.Loopback, lowPort), $"127.0.0.1:{lowPort}", peers, NullLogger.Instance);
+            await using var low = new ElectionChannel(1, [new IPEndPoint(IPAddress.Loopback, lowPort)], $"127.0.0.1:{lowPort}", peers, NullLogger.Instance);
             low.Start();
             var hello = new byte[] { (byte)restart, 1 };
             low.Send(3, hello);
@@ -41,11 +41,50 @@ public class ElectionChannelTests
     public async Task AMessageToItselfIsDeliveredWithoutANetwork()
     {
         var port = FreePort.Pick();
-        var peers = new Dictionary<long, EndPoint> { [5] = new IPEndPoint(IPAddress.Loopback, port) };
-        await using var channel = new ElectionChannel(5, new IPEndPoint(IPAddress.Loopback, port), $"127.0.0.1:{port}", peers, NullLogger.Instance);
+        var peers = new Dictionary<long, IReadOnlyList<EndPoint>> { [5] = [new IPEndPoint(IPAddress.Loopback, port)] };
+        await using var channel = new ElectionChannel(5, [new IPEndPoint(IPAddress.Loopback, port)], $"127.0.0.1:{port}", peers, NullLogger.Instance);
         channel.Start();
         channel.Send(5, [7]);
         Assert.Equal(5, await ReceiveFromAsync(channel, [7]));
+    }
+
+    [Fact]
+    public async Task WithSeveralAddressesAPeerIsReachedOnWhicheverOfThemAnswersAndGreetedWithVersionTwo()
+    {
+        // Server 3 listens on two loopback addresses; the first address the others have for it is
+        // dead (nothing listens), so every dial must move on to the second.
+        var dead = FreePort.Pick();
+        var lowPort = FreePort.Pick();
+        var highPorts = (First: FreePort.Pick(), Second: FreePort.Pick());
+        var second = IPAddress.Parse("127.0.0.2");
+        var peers = new Dictionary<long, IReadOnlyList<EndPoint>>
+        {
+            [1] = [new IPEndPoint(IPAddress.Loopback, dead), new IPEndPoint(IPAddress.Loopback, lowPort)],
+            [3] = [new IPEndPoint(IPAddress.Loopback, dead), new IPEndPoint(second, highPorts.Second)],
+        };
+        await using var high = new ElectionChannel(
+            3, [new IPEndPoint(IPAddress.Loopback, highPorts.First), new IPEndPoint(second, highPorts.Second)],
+            $"127.0.0.1:{highPorts.First}|127.0.0.2:{highPorts.Second}", peers, NullLogger.Instance, multiAddress: true);
+        high.Start();
+        await using var low = new ElectionChannel(1, [new IPEndPoint(IPAddress.Loopback, lowPort)], $"127.0.0.1:{lowPort}", peers, NullLogger.Instance, multiAddress: true);
+        low.Start();
+
+        low.Send(3, [1]);
+        Assert.Equal(1, await ReceiveFromAsync(high, [1]));
+        high.Send(1, [3]);
+        Assert.Equal(3, await ReceiveFromAsync(low, [3]));
+    }
+
+    [Fact]
+    public async Task AVersionTwoGreetingWithSeveralAddressesIsRead()
+    {
+        var addresses = System.Text.Encoding.UTF8.GetBytes("127.0.0.1:3888|127.0.0.2:3889");
+        var greeting = new byte[20 + addresses.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(greeting, ElectionChannel.ProtocolVersionV2);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(greeting.AsSpan(8), 7);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(greeting.AsSpan(16), addresses.Length);
+        addresses.CopyTo(greeting, 20);
+        Assert.Equal(7, await ElectionChannel.ReadGreetingAsync(new MemoryStream(greeting), CancellationToken.None));
     }
 
     /// <summary>Reads until the expected message arrives (a restarted peer's last message may be repeated first); returns its sender.</summary>

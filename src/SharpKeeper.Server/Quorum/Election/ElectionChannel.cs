@@ -11,8 +11,8 @@ namespace SharpKeeper.Server.Quorum.Election;
 /// <summary>
 /// The election port, as Apache ZooKeeper's QuorumCnxManager runs it: one TCP connection per pair of
 /// servers, always kept by the one with the larger id (a smaller id that dials is hung up on and
-/// called back). A connection opens with the dialer's protocol version (-65536), id and election
-/// address; then each message is an int length and the notification bytes. Only the newest
+/// called back). A connection opens with the dialer's protocol version (-65536, or -65535 with
+/// multiAddress.enabled), id and election addresses; a peer's addresses are dialled in turn. Then each message is an int length and the notification bytes. Only the newest
 /// undelivered message per peer is kept, and the last one sent is repeated on a new connection.
 /// With sslQuorum the connection is TLS from its first byte; with quorum SASL the dialer
 /// authenticates right after its initial message, before the larger-id rule drops the connection.
@@ -25,9 +25,10 @@ public sealed class ElectionChannel : IAsyncDisposable
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
     private readonly long _myId;
-    private readonly IReadOnlyDictionary<long, EndPoint> _peers;
+    private readonly IReadOnlyDictionary<long, IReadOnlyList<EndPoint>> _peers;
     private readonly string _myAddressText;
-    private readonly IPEndPoint _listenOn;
+    private readonly long _protocolVersion;
+    private readonly IReadOnlyList<IPEndPoint> _listenOn;
     private readonly ILogger _logger;
     private readonly QuorumTransport _transport;
     private readonly QuorumSasl? _sasl;
@@ -38,13 +39,18 @@ public sealed class ElectionChannel : IAsyncDisposable
     private readonly HashSet<long> _dialing = [];
     private readonly HashSet<long> _dialAgain = [];
     private readonly CancellationTokenSource _stop = new();
-    private Socket? _listener;
-    private Task? _acceptLoop;
+    private readonly List<Socket> _listeners = [];
+    private readonly List<Task> _acceptLoops = [];
 
+    /// <param name="listenOn">Every address this server listens on (several with multiAddress.enabled).</param>
+    /// <param name="myAddressText">This server's election addresses as its initial message names them (<c>host:port</c>, '|' between several).</param>
+    /// <param name="peers">Each peer's election addresses, tried in turn until one connects.</param>
+    /// <param name="multiAddress">Greets with protocol version 2 (several addresses), as Apache does with multiAddress.enabled.</param>
     public ElectionChannel(
-        long myId, IPEndPoint listenOn, string myAddressText, IReadOnlyDictionary<long, EndPoint> peers, ILogger logger,
-        QuorumTransport? transport = null, QuorumSasl? sasl = null)
+        long myId, IReadOnlyList<IPEndPoint> listenOn, string myAddressText, IReadOnlyDictionary<long, IReadOnlyList<EndPoint>> peers, ILogger logger,
+        QuorumTransport? transport = null, QuorumSasl? sasl = null, bool multiAddress = false)
     {
+        _protocolVersion = multiAddress ? ProtocolVersionV2 : ProtocolVersionV1;
         _transport = transport ?? QuorumTransport.Plain(logger);
         _sasl = sasl;
         _myId = myId;
@@ -56,29 +62,42 @@ public sealed class ElectionChannel : IAsyncDisposable
 
     public ChannelReader<(long From, byte[] Message)> Received => _received.Reader;
 
-    public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
+    public IPEndPoint? LocalEndPoint => _listeners.Count > 0 ? _listeners[0].LocalEndPoint as IPEndPoint : null;
 
     public void Start()
     {
-        var listener = new Socket(_listenOn.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        if (_listenOn.AddressFamily == AddressFamily.InterNetworkV6)
+        foreach (var endpoint in _listenOn)
         {
-            listener.DualMode = true;
+            var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                listener.DualMode = true;
+            }
+
+            try
+            {
+                listener.Bind(endpoint);
+                listener.Listen(64);
+            }
+            catch
+            {
+                listener.Dispose();
+                foreach (var opened in _listeners)
+                {
+                    opened.Dispose();
+                }
+
+                _listeners.Clear();
+                throw;
+            }
+
+            _listeners.Add(listener);
         }
 
-        try
+        foreach (var listener in _listeners)
         {
-            listener.Bind(_listenOn);
-            listener.Listen(64);
+            _acceptLoops.Add(AcceptLoopAsync(listener));
         }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
-
-        _listener = listener;
-        _acceptLoop = AcceptLoopAsync(listener);
     }
 
     /// <summary>Queues a message for a server (this one included), connecting if needed.</summary>
@@ -102,7 +121,7 @@ public sealed class ElectionChannel : IAsyncDisposable
 
     private void Dial(long sid)
     {
-        if (!_peers.TryGetValue(sid, out var address) || _stop.IsCancellationRequested)
+        if (!_peers.TryGetValue(sid, out var addresses) || _stop.IsCancellationRequested)
         {
             return;
         }
@@ -123,7 +142,7 @@ public sealed class ElectionChannel : IAsyncDisposable
         {
             try
             {
-                await DialAsync(sid, address).ConfigureAwait(false);
+                await DialAsync(sid, addresses).ConfigureAwait(false);
             }
             finally
             {
@@ -144,22 +163,37 @@ public sealed class ElectionChannel : IAsyncDisposable
 
     private PeerLink? OpenLink(long sid) => _links.TryGetValue(sid, out var link) && !link.IsClosed ? link : null;
 
-    private async Task DialAsync(long sid, EndPoint address)
+    /// <summary>Dials a peer's addresses in turn; the first that accepts carries the connection.</summary>
+    private async Task DialAsync(long sid, IReadOnlyList<EndPoint> addresses)
+    {
+        foreach (var address in addresses)
+        {
+            if (await DialAsync(sid, address).ConfigureAwait(false) || _stop.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One address of a peer; false when no TCP connection could be made there (the next address is worth a try).</summary>
+    private async Task<bool> DialAsync(long sid, EndPoint address)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
         var attached = false;
+        var connected = false;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             timeout.CancelAfter(ConnectTimeout);
             await socket.ConnectAsync(address, timeout.Token).ConfigureAwait(false);
+            connected = true;
             var host = address is DnsEndPoint named ? named.Host : ((IPEndPoint)address).Address.ToString();
             stream = await _transport.OpenAsync(socket, host, timeout.Token).ConfigureAwait(false);
 
             var hello = Encoding.UTF8.GetBytes(_myAddressText);
             var header = new byte[20 + hello.Length];
-            BinaryPrimitives.WriteInt64BigEndian(header, ProtocolVersionV1);
+            BinaryPrimitives.WriteInt64BigEndian(header, _protocolVersion);
             BinaryPrimitives.WriteInt64BigEndian(header.AsSpan(8), _myId);
             BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(16), hello.Length);
             hello.CopyTo(header, 20);
@@ -173,7 +207,7 @@ public sealed class ElectionChannel : IAsyncDisposable
             if (sid > _myId)
             {
                 // The larger id keeps the connection: it will call back (the stream is closed below).
-                return;
+                return true;
             }
 
             Attach(sid, stream);
@@ -200,6 +234,8 @@ public sealed class ElectionChannel : IAsyncDisposable
                 socket.Dispose();
             }
         }
+
+        return connected;
     }
 
     private async Task AcceptLoopAsync(Socket listener)
@@ -373,15 +409,19 @@ public sealed class ElectionChannel : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        _listener?.Dispose();
+        foreach (var listener in _listeners)
+        {
+            listener.Dispose();
+        }
+
         foreach (var link in _links.Values)
         {
             link.Close();
         }
 
-        if (_acceptLoop is not null)
+        foreach (var loop in _acceptLoops)
         {
-            await _acceptLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         _received.Writer.TryComplete();
