@@ -43,6 +43,8 @@ internal sealed class PendingRequest(RequestKind kind, OpCode op)
 
     public AuthPacket? Auth { get; init; }
 
+    public ReconfigRequest? Reconfig { get; init; }
+
     /// <summary>The watch to register when the reply says the server set one.</summary>
     public WatchKind Watch { get; init; }
 

@@ -52,6 +52,22 @@ public sealed partial class ZooKeeperClient
 
     public Task<(byte[] Data, Stat Stat)> GetDataAsync(string path, bool watch, CancellationToken ct = default) => GetDataAsync(path, DefaultWatcherFor(watch), ct);
 
+    /// <summary>The ensemble's configuration as /zookeeper/config holds it (server lines and version=hex), as zkCli's config prints it.</summary>
+    public Task<(byte[] Data, Stat Stat)> GetConfigAsync(Watcher? watcher = null, CancellationToken ct = default) =>
+        GetDataAsync("/zookeeper/config", watcher, ct);
+
+    /// <summary>
+    /// reconfig, as ZooKeeperAdmin.reconfigure: servers to add ("server.N=host:q:e[:role];[host:]clientPort",
+    /// comma-separated) and ids to remove (comma-separated), or the whole new membership; -1 for
+    /// <paramref name="fromConfig"/> accepts any current version. Returns the new configuration.
+    /// </summary>
+    public async Task<(byte[] Data, Stat Stat)> ReconfigAsync(string? joining, string? leaving, string? newMembers, long fromConfig = -1, CancellationToken ct = default)
+    {
+        var result = await Submit(new PendingRequest(RequestKind.Normal, OpCode.Reconfig) { Reconfig = new ReconfigRequest(joining, leaving, newMembers, fromConfig) }, ct).ConfigureAwait(false);
+        var body = result.ThrowIfError().BodyAs<GetDataResponse>();
+        return (body.Data ?? [], body.Stat);
+    }
+
     public async Task<Stat> SetDataAsync(string path, byte[]? data, int version = -1, CancellationToken ct = default)
     {
         ValidatePath(path);

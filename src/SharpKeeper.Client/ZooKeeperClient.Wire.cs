@@ -270,6 +270,10 @@ public sealed partial class ZooKeeperClient
                     {
                         RequestCodec.WriteMulti(w, request.Ops);
                     }
+                    else
+                    {
+                        request.Reconfig?.Write(w);
+                    }
 
                     break;
             }

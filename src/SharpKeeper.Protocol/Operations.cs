@@ -5,8 +5,11 @@ namespace SharpKeeper.Protocol;
 /// <summary>The jute record a request's body is after its header, by the operation.</summary>
 public enum RequestBody
 {
-    /// <summary>No body (ping, closeSession, whoAmI; reconfig's is not read: it is refused).</summary>
+    /// <summary>No body (ping, closeSession, whoAmI).</summary>
     None,
+
+    /// <summary>reconfig's ReconfigRequest.</summary>
+    Reconfig,
     Create,
     CreateTtl,
     PathVersion,
@@ -74,7 +77,7 @@ public static class Operations
         new(OpCode.SetAcl, "SETA", RequestBody.SetAcl, ReplyBody.Stat, IsWrite: true),
         new(OpCode.Check, "CHEC", RequestBody.PathVersion, ReplyBody.Empty, IsWrite: true, InMulti: true),
         new(OpCode.Multi, "MULT", RequestBody.Multi, ReplyBody.Multi, IsWrite: true),
-        new(OpCode.Reconfig, "NA", RequestBody.None, ReplyBody.Empty, IsWrite: true),
+        new(OpCode.Reconfig, "NA", RequestBody.Reconfig, ReplyBody.GetData, IsWrite: true),
         new(OpCode.CreateSession, "SESS", RequestBody.SessionTimeout, ReplyBody.Empty, IsWrite: true, FromClients: false),
         new(OpCode.CloseSession, "CLOS", RequestBody.None, ReplyBody.Empty, IsWrite: true),
         new(OpCode.Exists, "EXIS", RequestBody.PathWatch, ReplyBody.Stat, IsWrite: false),

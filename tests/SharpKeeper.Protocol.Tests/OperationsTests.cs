@@ -59,4 +59,20 @@ public sealed class OperationsTests
             (Operations.ShortName(OpCode.CreateTtl), Operations.ShortName(OpCode.GetData), Operations.ShortName(OpCode.MultiRead),
              Operations.ShortName(OpCode.SetWatches2), Operations.ShortName(OpCode.WhoAmI), Operations.ShortName((OpCode)999)));
     }
+
+    [Fact]
+    public void AReconfigRequestKeepsItsNullStringsApartFromEmptyOnes()
+    {
+        var request = new ReconfigRequest("server.4=h:1:2;3", null, "", 0x100000002);
+        var w = new JuteWriter(64);
+        request.Write(w);
+        var bytes = w.WrittenSpan.ToArray();
+
+        // -1 is the length of a null string; "" has length 0.
+        Assert.Equal([0xff, 0xff, 0xff, 0xff], bytes[(4 + 16)..(4 + 16 + 4)]);
+        var r = new JuteReader(bytes);
+        Assert.Equal(request, ReconfigRequest.Read(ref r));
+        Assert.True(r.AtEnd);
+        Assert.Equal((RequestBody.Reconfig, ReplyBody.GetData), (Operations.Find(OpCode.Reconfig)!.Request, Operations.Find(OpCode.Reconfig)!.Reply));
+    }
 }

@@ -118,6 +118,25 @@ public sealed record AuthPacket(int Type, string Scheme, byte[] Auth)
     }
 }
 
+/// <summary>
+/// reconfig (opcode 16): servers to add ("server.N=spec" or "N=spec", comma-separated), ids to
+/// remove (comma-separated), or the whole new membership; null strings are absent (incremental
+/// when <see cref="NewMembers"/> is null). <see cref="CurConfigId"/> is the version the client
+/// expects, -1 for any.
+/// </summary>
+public sealed record ReconfigRequest(string? JoiningServers, string? LeavingServers, string? NewMembers, long CurConfigId)
+{
+    public static ReconfigRequest Read(ref JuteReader r) => new(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadLong());
+
+    public void Write(JuteWriter w)
+    {
+        w.WriteString(JoiningServers);
+        w.WriteString(LeavingServers);
+        w.WriteString(NewMembers);
+        w.WriteLong(CurConfigId);
+    }
+}
+
 /// <summary>setWatches (opcode 101) and setWatches2 (105, with the persistent lists).</summary>
 public sealed record SetWatchesRequest(
     long RelativeZxid,

@@ -266,6 +266,7 @@ public sealed class ClientConnection : IClientConnection
             SetWatches = decoded.SetWatches,
             Auth = decoded.Auth,
             SaslToken = decoded.SaslToken,
+            Reconfig = decoded.Reconfig,
             ReceivedMonotonicMillis = _core.Clock.MonotonicMillis,
         };
     }

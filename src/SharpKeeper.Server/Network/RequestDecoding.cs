@@ -7,7 +7,7 @@ namespace SharpKeeper.Server.Network;
 /// <summary>A client request frame after the handshake, decoded: its header and the body its type has.</summary>
 public readonly record struct DecodedRequest(
     RequestHeader Header, bool IsKnown, PathRequest? Body = null, List<MultiOp>? MultiOps = null,
-    SetWatchesRequest? SetWatches = null, AuthPacket? Auth = null, byte[]? SaslToken = null);
+    SetWatchesRequest? SetWatches = null, AuthPacket? Auth = null, byte[]? SaslToken = null, ReconfigRequest? Reconfig = null);
 
 /// <summary>
 /// Decodes a client's request frame by its type, as Apache's server reads them. A malformed body
@@ -16,6 +16,18 @@ public readonly record struct DecodedRequest(
 /// </summary>
 public static class RequestDecoding
 {
+    private static ReconfigRequest? TryReadReconfig(ref JuteReader r)
+    {
+        try
+        {
+            return ReconfigRequest.Read(ref r);
+        }
+        catch (JuteException)
+        {
+            return null;
+        }
+    }
+
     public static DecodedRequest Decode(ref JuteReader r)
     {
         var header = RequestHeader.Read(ref r);
@@ -28,8 +40,11 @@ public static class RequestDecoding
         switch (operation.Request)
         {
             case RequestBody.None:
-                // No body needed: reconfig is refused (ReconfigDisabled) as a standalone Apache server refuses it.
                 return new DecodedRequest(header, true);
+            case RequestBody.Reconfig:
+                // A malformed one is left unread here (null): Apache answers it MarshallingError and
+                // keeps the connection.
+                return new DecodedRequest(header, true, Reconfig: TryReadReconfig(ref r));
             case RequestBody.Multi:
                 return new DecodedRequest(header, true, MultiOps: RequestCodec.ReadMulti(ref r));
             case RequestBody.SetWatches or RequestBody.SetWatches2:

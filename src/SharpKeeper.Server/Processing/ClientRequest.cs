@@ -25,6 +25,9 @@ public sealed class ClientRequest
     /// <summary>A sasl request's token (GetSASLRequest).</summary>
     public byte[]? SaslToken { get; init; }
 
+    /// <summary>A reconfig request's body; null when it could not be read.</summary>
+    public ReconfigRequest? Reconfig { get; init; }
+
     public long ReceivedMonotonicMillis { get; init; }
 
     /// <summary>For a createSession a follower forwards: the negotiated timeout.</summary>

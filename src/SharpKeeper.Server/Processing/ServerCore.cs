@@ -375,6 +375,14 @@ public sealed class ServerCore
             return;
         }
 
+        if (request.Type == OpCode.Reconfig && request.Reconfig is null)
+        {
+            // As Apache: a body that is no ReconfigRequest is refused before any txn (no zxid used).
+            request.Refusal = ErrorCode.MarshallingError;
+            AnswerInOrder(request, state);
+            return;
+        }
+
         if (_readOnly && (request.IsWrite || request.Type == OpCode.Sync) && !(request.Type == OpCode.CloseSession && LocalSessions.Get(request.SessionId) is not null))
         {
             // As Apache's ReadOnlyRequestProcessor: every change, and sync, is refused in order.

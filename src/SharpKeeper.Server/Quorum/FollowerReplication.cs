@@ -121,6 +121,11 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader, Learne
             case OpCode.Multi:
                 RequestCodec.WriteMulti(_scratch, request.MultiOps ?? []);
                 break;
+            case OpCode.Reconfig:
+                // An unreadable body goes as an empty incremental request; the leader refuses reconfig
+                // today (ReconfigDisabled) whatever the body.
+                (request.Reconfig ?? new ReconfigRequest(null, null, null, -1)).Write(_scratch);
+                break;
             default:
                 RequestCodec.WritePathRequest(_scratch, request.Type, request.Body!);
                 break;

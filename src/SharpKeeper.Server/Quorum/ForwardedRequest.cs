@@ -15,12 +15,16 @@ public static class ForwardedRequest
         var timeout = 0;
         PathRequest? path = null;
         List<MultiOp>? ops = null;
+        ReconfigRequest? reconfig = null;
         switch (Operations.Find(type)?.Request)
         {
             case RequestBody.SessionTimeout:
                 timeout = r.ReadInt();
                 break;
             case RequestBody.None:
+                break;
+            case RequestBody.Reconfig:
+                reconfig = ReconfigRequest.Read(ref r);
                 break;
             case RequestBody.Multi:
                 ops = RequestCodec.ReadMulti(ref r);
@@ -38,6 +42,7 @@ public static class ForwardedRequest
             Type = type,
             Body = path,
             MultiOps = ops,
+            Reconfig = reconfig,
             CreateTimeout = timeout,
             ForwardedAuth = auth ?? [],
         };

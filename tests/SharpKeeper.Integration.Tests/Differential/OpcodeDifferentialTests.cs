@@ -290,4 +290,13 @@ public sealed class OpcodeDifferentialTests(DifferentialFixture fixture) : Diffe
         t.Note($"reconfig -> {reply.Header.Err}");
         await t.OpAsync(0, OpCode.Exists, Watch("/zookeeper/config", false));
     });
+
+    /// <summary>A reconfig whose body is not a ReconfigRequest: refused all the same, the connection kept.</summary>
+    [Fact]
+    public Task ReconfigWithAnUnreadableBodyIsRefusedAndTheSessionGoesOn() => AssertSameAsync(1, async t =>
+    {
+        var reply = await t.Session(0).SendAsync(OpCode.Reconfig, w => w.WriteInt(7));
+        t.Note($"reconfig with a 4-byte body -> {reply.Header.Err}");
+        await t.OpAsync(0, OpCode.Exists, Watch("/zookeeper/config", false));
+    });
 }
