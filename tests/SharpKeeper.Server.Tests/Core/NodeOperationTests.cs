@@ -315,9 +315,26 @@ public sealed class NodeOperationTests
     [Fact]
     public void ReconfigIsRefusedLikeAStandaloneApacheServerAndTakesAZxid()
     {
-        var reply = _h.Call(_c, OpCode.Reconfig);
-        Assert.Equal(new ReplyHeader(reply.Xid, 2, ErrorCode.ReconfigDisabled), reply.Header);
+        _h.Core.Handle(new RequestMessage(new ClientRequest
+        {
+            Connection = _c,
+            Xid = 41,
+            Type = OpCode.Reconfig,
+            Reconfig = new ReconfigRequest("server.5=h:1:2;3", null, null, -1),
+        }));
+        _h.Core.EndBatch();
+        _h.Sync();
+        Assert.Equal(new ReplyHeader(41, 2, ErrorCode.ReconfigDisabled), _c.ReplyTo(41).Header);
         Assert.Equal(new ErrorTxn(ErrorCode.ReconfigDisabled), _h.Log.Entries[^1].Txn);
+    }
+
+    [Fact]
+    public void AReconfigWhoseBodyCouldNotBeReadIsAMarshallingErrorWithoutATxn()
+    {
+        var logged = _h.Log.Entries.Count;
+        var reply = _h.Call(_c, OpCode.Reconfig);
+        Assert.Equal(new ReplyHeader(reply.Xid, 1, ErrorCode.MarshallingError), reply.Header);
+        Assert.Equal(logged, _h.Log.Entries.Count);
     }
 
     [Fact]
