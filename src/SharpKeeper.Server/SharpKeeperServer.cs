@@ -55,6 +55,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
                 MaxSessionTimeoutMs = config.MaxSessionTimeout,
                 ExtendedTypesEnabled = config.ExtendedTypesEnabled,
                 SkipAcl = config.SkipAcl,
+                ReconfigEnabled = config.ReconfigEnabled,
                 LocalSessionsEnabled = config.LocalSessionsEnabled && !config.IsStandalone,
                 LocalSessionsUpgradingEnabled = config.LocalSessionsUpgradingEnabled,
                 GlobalOutstandingLimit = config.GlobalOutstandingLimit,

@@ -152,7 +152,8 @@ public static class TxnCodec
     {
         OpCode.Create or OpCode.Create2 or OpCode.CreateTtl or OpCode.CreateContainer => CreateTxn.Read(ref r, type),
         OpCode.Delete or OpCode.DeleteContainer => new DeleteTxn(r.ReadRequiredString()),
-        OpCode.SetData => new SetDataTxn(r.ReadRequiredString(), r.ReadBuffer(), r.ReadInt()),
+        // A reconfig's txn sets /zookeeper/config to the new membership, as Apache logs it.
+        OpCode.SetData or OpCode.Reconfig => new SetDataTxn(r.ReadRequiredString(), r.ReadBuffer(), r.ReadInt()),
         OpCode.Check => new CheckVersionTxn(r.ReadRequiredString(), r.ReadInt()),
         OpCode.SetAcl => new SetAclTxn(r.ReadRequiredString(), ReadAcl(ref r), r.ReadInt()),
         OpCode.CreateSession => new CreateSessionTxn(r.ReadInt()),

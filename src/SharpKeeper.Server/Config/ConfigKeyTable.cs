@@ -160,9 +160,9 @@ public static class ConfigKeyTable
             new BoolKey("readonlymode.enabled", false, "Quorum/QuorumPeer (serve read-only clients while looking; -Dreadonlymode.enabled in SERVER_JVMFLAGS too)"),
             new BoolKey("localSessionsEnabled", false, "Processing/ClientHandshake (new sessions local on ensemble members)"),
             new BoolKey("localSessionsUpgradingEnabled", false, "Processing/ServerCore (a local session's first ephemeral makes it global)"),
+            new BoolKey("reconfigEnabled", false, "Processing/RequestPreparer, Quorum/Reconfig (reconfig, dynamic configuration files)"),
 
             // Read, and warned about when set to what SharpKeeper does not do.
-            new BoolKey("reconfigEnabled", false, "warned about: reconfig is not supported yet"),
             new BoolKey("digest.enabled", true, "warned about: no data tree digest is kept") { SystemProperty = true },
             new BoolKey("syncEnabled", true, "warned about when false: learners always log to disk"),
             new BoolKey("multiAddress.enabled", false, "Config/ServerLine, Quorum (several addresses per server, the version-2 election greeting)") { SystemProperty = true },

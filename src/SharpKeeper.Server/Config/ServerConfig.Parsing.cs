@@ -583,7 +583,7 @@ public sealed partial class ServerConfig
         ContainerMaxPerMinute = values.Int("znode.container.maxPerMinute");
         ContainerMaxNeverUsedIntervalMs = values.Long("znode.container.maxNeverUsedIntervalMs");
         StandaloneEnabled = values.Bool("standaloneEnabled");
-        values.Bool("reconfigEnabled");
+        ReconfigEnabled = values.Bool("reconfigEnabled");
         QuorumListenOnAllIPs = values.Bool("quorumListenOnAllIPs");
         values.Bool("syncEnabled");
 
@@ -985,15 +985,8 @@ public sealed partial class ServerConfig
 
 
         // Features of Apache that SharpKeeper does not have yet: accepted, and said to be ignored.
-        foreach (var key in new[] { "reconfigEnabled", "digest.enabled" })
-        {
-            Warn(values.Find(key) is { } on && on.Value.Trim().Equals("true", StringComparison.OrdinalIgnoreCase) ? on : null,
-                key switch
-                {
-                    "reconfigEnabled" => "dynamic reconfiguration is not supported yet; ignored (reconfig answers ReconfigDisabled)",
-                    _ => "SharpKeeper keeps no data tree digest; ignored",
-                });
-        }
+        Warn(values.Find("digest.enabled") is { } digest && digest.Value.Trim().Equals("true", StringComparison.OrdinalIgnoreCase) ? digest : null,
+            "SharpKeeper keeps no data tree digest; ignored");
 
         Warn(values.Find("syncEnabled") is { } sync && sync.Value.Trim().Equals("false", StringComparison.OrdinalIgnoreCase) ? sync : null,
             "learners always write their txn log to disk here; ignored");

@@ -205,6 +205,9 @@ public sealed partial class ServerConfig
     /// </summary>
     public bool IsStandalone { get; private set; }
 
+    /// <summary>reconfigEnabled (default false): the ensemble accepts reconfig and keeps dynamic configuration files.</summary>
+    public bool ReconfigEnabled { get; private set; }
+
     /// <summary>standaloneEnabled (default true).</summary>
     public bool StandaloneEnabled { get; private set; }
 

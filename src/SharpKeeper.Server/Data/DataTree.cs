@@ -181,6 +181,7 @@ public sealed class DataTree
                 case SetDataTxn setData:
                     result.Path = setData.Path;
                     result.Stat = SetData(setData.Path, setData.Data, setData.Version, header.Zxid, header.Time);
+                    result.Data = header.Type == OpCode.Reconfig ? setData.Data : null;
                     break;
                 case SetAclTxn setAcl:
                     result.Path = setAcl.Path;

@@ -10,5 +10,8 @@ public sealed class ProcessTxnResult
     public ErrorCode Err { get; set; }
     public string? Path { get; set; }
     public Stat? Stat { get; set; }
+
+    /// <summary>The data a reconfig set on /zookeeper/config: its reply carries it.</summary>
+    public byte[]? Data { get; set; }
     public List<ProcessTxnResult>? Multi { get; set; }
 }

@@ -13,6 +13,10 @@ public sealed record CoreOptions
 
     /// <summary>skipACL=yes: no ACL check anywhere (Apache's checkACL returns at once); a warning says so at start.</summary>
     public bool SkipAcl { get; init; }
+
+    /// <summary>reconfigEnabled: a leader accepts reconfig requests (otherwise ReconfigDisabled, as Apache).</summary>
+    public bool ReconfigEnabled { get; init; }
+
     public long ServerId { get; init; } = 1;
 
     /// <summary>"super:base64digest": an addAuth digest that produces it authenticates as super.</summary>

@@ -23,6 +23,16 @@ public interface ITxnProposer
     void Proposed(long zxid, byte[] body);
 }
 
+/// <summary>A leader's part in reconfig: the checks that need the quorum, in Apache's order.</summary>
+public interface IMembershipChanger
+{
+    /// <summary>
+    /// The membership text a reconfig at <paramref name="zxid"/> would commit (ReconfigInProgress,
+    /// BadVersion, BadArguments and NewConfigNoQuorum are thrown as <see cref="Protocol.KeeperException"/>).
+    /// </summary>
+    string PlanReconfig(Protocol.Records.ReconfigRequest request, long zxid);
+}
+
 /// <summary>A learner: client writes and session checks go to the leader, which prepares every txn.</summary>
 public interface IWriteForwarder
 {
@@ -43,6 +53,9 @@ public sealed record RolePipeline(IReplication Replication, ITxnProposer? Propos
 {
     public static RolePipeline Of(IReplication replication) =>
         new(replication, replication as ITxnProposer, replication as IWriteForwarder);
+
+    /// <summary>Where reconfig can be decided: a leader (a standalone server answers Unimplemented).</summary>
+    public IMembershipChanger? MembershipChanger => Replication as IMembershipChanger;
 
     /// <summary>True where txns are prepared (standalone, leader): sessions expire and containers are swept here.</summary>
     public bool OwnsSessions => Forwarder is null;

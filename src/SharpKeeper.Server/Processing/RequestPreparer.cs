@@ -14,9 +14,10 @@ public sealed record PreparedTxn(TxnHeader Header, Txn Txn, List<string> Touched
 /// against the pending view, assigns the zxid and fixes every derived value (sequential names,
 /// parent cversion, ephemeral owner). A request that fails becomes an ErrorTxn, as in ZooKeeper.
 /// </summary>
-public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool extendedTypesEnabled, IReadOnlySet<string> providerSchemes, bool skipAcl = false)
+public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool extendedTypesEnabled, IReadOnlySet<string> providerSchemes, bool skipAcl = false,
+    bool reconfigEnabled = false)
 {
-    public PreparedTxn Prepare(ClientRequest request, long zxid, long time, IReadOnlyList<Id> authInfo)
+    public PreparedTxn Prepare(ClientRequest request, long zxid, long time, IReadOnlyList<Id> authInfo, IMembershipChanger? membership = null)
     {
         var touched = new List<string>();
         var header = new TxnHeader(request.SessionId, request.Xid, zxid, time, request.Type);
@@ -25,6 +26,11 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
             if (request.Type == OpCode.Multi)
             {
                 return new PreparedTxn(header, PrepareMulti(request, header, authInfo, touched), touched);
+            }
+
+            if (request.Type == OpCode.Reconfig)
+            {
+                return new PreparedTxn(header, PrepareReconfig(request.Reconfig!, header, authInfo, membership, touched), touched);
             }
 
             var txn = PrepareOne(request.Type, request.Body, request.SessionId, header, authInfo, touched);
@@ -171,12 +177,35 @@ public sealed class RequestPreparer(PendingChanges pending, DataTree tree, bool 
                     return new CheckVersionTxn(check.Path, CheckVersion(node.Version, check.Version, check.Path));
                 }
 
-            case (OpCode.Reconfig, _):
-                throw new KeeperException(ErrorCode.ReconfigDisabled);
-
             default:
                 throw new KeeperException(ErrorCode.Unimplemented);
         }
+    }
+
+    /// <summary>
+    /// As Apache's PrepRequestProcessor: reconfigEnabled, then a leader (a standalone server answers
+    /// Unimplemented), then the leader's checks of the new membership, and last the WRITE permission on
+    /// /zookeeper/config (read-only for all unless changed: only super, or skipACL, may reconfig).
+    /// </summary>
+    private SetDataTxn PrepareReconfig(ReconfigRequest request, TxnHeader header, IReadOnlyList<Id> authInfo, IMembershipChanger? membership, List<string> touched)
+    {
+        if (!reconfigEnabled)
+        {
+            throw new KeeperException(ErrorCode.ReconfigDisabled);
+        }
+
+        if (membership is null)
+        {
+            throw new KeeperException(ErrorCode.Unimplemented);
+        }
+
+        var text = membership.PlanReconfig(request, header.Zxid);
+        var node = pending.Get(DataTree.ConfigPath);
+        CheckAcl(node.Acl, Perms.Write, authInfo);
+        var changed = node.Duplicate(header.Zxid);
+        changed.Version = -1;
+        Record(changed, touched);
+        return new SetDataTxn(DataTree.ConfigPath, System.Text.Encoding.UTF8.GetBytes(text), -1);
     }
 
     private Txn PrepareCreate(OpCode type, CreateRequest create, long sessionId, TxnHeader header, IReadOnlyList<Id> authInfo, List<string> touched)

@@ -55,7 +55,7 @@ public sealed class ServerCore
         Sessions = new SessionTracker(options.TickTimeMs, options.ServerId, clock.WallMillis);
         LocalSessions = NewLocalSessions();
         _pending = new PendingChanges(Tree);
-        _preparer = new RequestPreparer(_pending, Tree, options.ExtendedTypesEnabled, options.ProviderSchemes, options.SkipAcl);
+        _preparer = new RequestPreparer(_pending, Tree, options.ExtendedTypesEnabled, options.ProviderSchemes, options.SkipAcl, options.ReconfigEnabled);
         _reads = new ReadRequestHandler(Tree, options.SuperDigest, options.SkipAcl);
         _txns = new TxnPipeline(log, Tree, _pending, options.CommitLogCount);
         _housekeeping = new Housekeeping(options, clock.MonotonicMillis);
@@ -447,7 +447,7 @@ public sealed class ServerCore
 
         if (request.IsWrite)
         {
-            var prepared = _preparer.Prepare(request, _txns.TakeZxid(), _clock.WallMillis, connection.AuthInfo);
+            var prepared = _preparer.Prepare(request, _txns.TakeZxid(), _clock.WallMillis, connection.AuthInfo, _pipeline.MembershipChanger);
             Append(prepared, request, connection);
             state.WriteQueued(prepared.Header.Zxid);
             return;
@@ -820,7 +820,7 @@ public sealed class ServerCore
             PublishQuorumConfig(config.Text, config.Version);
         }
 
-        _preparer = new RequestPreparer(_pending, Tree, _options.ExtendedTypesEnabled, _options.ProviderSchemes, _options.SkipAcl);
+        _preparer = new RequestPreparer(_pending, Tree, _options.ExtendedTypesEnabled, _options.ProviderSchemes, _options.SkipAcl, _options.ReconfigEnabled);
         _reads = new ReadRequestHandler(Tree, _options.SuperDigest, _options.SkipAcl);
         var now = _clock.MonotonicMillis;
         foreach (var session in Sessions.Sessions.ToList())
@@ -867,7 +867,7 @@ public sealed class ServerCore
             default:
                 {
                     Sessions.Touch(sessionId, _clock.MonotonicMillis);
-                    var prepared = _preparer.Prepare(request, _txns.TakeZxid(), _clock.WallMillis, request.ForwardedAuth ?? []);
+                    var prepared = _preparer.Prepare(request, _txns.TakeZxid(), _clock.WallMillis, request.ForwardedAuth ?? [], _pipeline.MembershipChanger);
                     Append(prepared, null, null);
                     return;
                 }

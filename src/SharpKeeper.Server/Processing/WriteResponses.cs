@@ -29,6 +29,9 @@ public static class WriteResponses
             OpCode.Create => new CreateResponse(result.Path!, null),
             OpCode.Create2 or OpCode.CreateTtl or OpCode.CreateContainer => new CreateResponse(result.Path!, result.Stat),
             OpCode.SetData or OpCode.SetAcl or OpCode.Check => new StatResponse(result.Stat ?? default),
+
+            // As Apache: the new membership and the stat of /zookeeper/config.
+            OpCode.Reconfig => new GetDataResponse(result.Data, result.Stat ?? default),
             _ => null,
         };
         return (ErrorCode.Ok, body);

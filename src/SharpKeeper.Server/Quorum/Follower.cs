@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
+using SharpKeeper.Server.Quorum.Reconfig;
 using SharpKeeper.Server.Quorum.Sync;
 
 namespace SharpKeeper.Server.Quorum;
@@ -19,10 +20,13 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
     private readonly ILogger _logger = context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Follower");
     private ServerCore Core => context.Core;
 
+    /// <summary>Set when a committed reconfig named this server's next leader: the peer follows it (or leads) without an election.</summary>
+    public long? DesignatedLeader { get; private set; }
+
     /// <summary>Follows until the connection to the leader ends (returns) or the server stops (cancelled).</summary>
     public async Task FollowAsync(CancellationToken cancellationToken)
     {
-        var leaderSpec = context.Config.Servers[leaderId];
+        var leaderSpec = context.Membership.AllKnownServers.TryGetValue(leaderId, out var known) ? known : context.Config.Servers[leaderId];
         Socket? socket = null;
         try
         {
@@ -104,8 +108,11 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var link = new PeerLink(leaderId, stream, _logger);
         var host = new Host(context.Epochs, established, _logger, leaderId, link, abandon);
+        var membership = context.Reconfig.Enabled
+            ? new LearnerMembership(context.Membership, context.MyId, observer, leaderId, context.Config.MultiAddressEnabled)
+            : null;
         var settings = new LearnerSettings(
-            context.MyId, observer, context.Config.QuorumConfigVersion, (long)context.InitLimit.TotalMilliseconds, (long)context.SyncLimit.TotalMilliseconds);
+            context.MyId, observer, context.Membership.Committed.Version, (long)context.InitLimit.TotalMilliseconds, (long)context.SyncLimit.TotalMilliseconds, membership);
         var (replication, progress) = await Core.AskAsync(new LearningBegins(settings, context.Epochs, link, host)).ConfigureAwait(false);
         var sending = link.RunSendLoopAsync(cancellationToken);
         try
@@ -118,6 +125,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         }
         finally
         {
+            DesignatedLeader = host.DesignatedLeader;
             link.Close();
             await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -139,7 +147,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
             {
                 Core.Stats.LearnerProposalsReceived.Increment();
             }
-            else if (packet.Type is PacketType.Commit or PacketType.Inform)
+            else if (packet.Type is PacketType.Commit or PacketType.Inform or PacketType.CommitAndActivate or PacketType.InformAndActivate)
             {
                 Core.Stats.LearnerCommitsReceived.Increment();
             }
@@ -244,5 +252,15 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         }
 
         public void Warn(string text) => logger.LogWarning("{Warning}", text);
+
+        /// <summary>Whom to follow next without an election, after a reconfig named the leader.</summary>
+        public long? DesignatedLeader { get; private set; }
+
+        public void Reconfigured(string reason, long? designatedLeader)
+        {
+            DesignatedLeader = designatedLeader;
+            logger.LogInformation("Leaving leader {Leader}: {Reason}", leaderId, reason);
+            Abandon(reason);
+        }
     }
 }

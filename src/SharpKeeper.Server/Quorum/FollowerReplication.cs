@@ -3,6 +3,7 @@ using SharpKeeper.Protocol;
 using SharpKeeper.Protocol.Jute;
 using SharpKeeper.Protocol.Records;
 using SharpKeeper.Server.Processing;
+using SharpKeeper.Server.Quorum.Reconfig;
 using SharpKeeper.Server.Quorum.Sync;
 
 namespace SharpKeeper.Server.Quorum;
@@ -26,6 +27,9 @@ public interface ILearnerHost
 
     void Abandon(string reason);
 
+    /// <summary>A committed reconfig changed this server's role or leader: the role ends, to follow <paramref name="designatedLeader"/> or to an election.</summary>
+    void Reconfigured(string reason, long? designatedLeader);
+
     void Warn(string text);
 }
 
@@ -35,7 +39,7 @@ public interface ILearnerHost
 /// the rest to its <see cref="ILearnerHost"/>. As the core's replication it forwards client writes
 /// to the leader and answers PINGs with the sessions active here.
 /// </summary>
-public sealed class FollowerReplication(ServerCore core, PeerLink leader, LearnerSync sync, ILearnerHost host) : IReplication, IWriteForwarder
+public sealed class FollowerReplication(ServerCore core, PeerLink leader, LearnerSync sync, ILearnerHost host, LearnerMembership? membership = null) : IReplication, IWriteForwarder
 {
     private readonly JuteWriter _scratch = new(1024);
 
@@ -45,8 +49,49 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader, Learne
 
     public void Start() => Execute(sync.Start(core.Clock.MonotonicMillis));
 
-    /// <summary>A packet from the leader (its txn decoded off the core thread).</summary>
-    public void Receive(QuorumPacket packet, DecodedTxn? txn) => Execute(sync.Receive(packet, txn, core.Clock.MonotonicMillis));
+    /// <summary>
+    /// A packet from the leader (its txn decoded off the core thread). COMMITANDACTIVATE and
+    /// INFORMANDACTIVATE are a COMMIT and an INFORM to the sync; with reconfigEnabled they, a
+    /// reconfig's PROPOSAL, NEWLEADER and UPTODATE also change the membership.
+    /// </summary>
+    public void Receive(QuorumPacket packet, DecodedTxn? txn)
+    {
+        var now = core.Clock.MonotonicMillis;
+        switch (packet.Type)
+        {
+            case PacketType.CommitAndActivate:
+                Execute(sync.Receive(new QuorumPacket(PacketType.Commit, packet.Zxid), null, now));
+                Leave(membership?.CommitAndActivate(packet.Zxid, DesignatedLeader(packet)));
+                return;
+            case PacketType.InformAndActivate:
+                Execute(sync.Receive(new QuorumPacket(PacketType.Inform, packet.Zxid, txn?.Body), txn, now));
+                Leave(txn is null ? null : membership?.InformAndActivate(txn, DesignatedLeader(packet)));
+                return;
+            case PacketType.Proposal when txn is not null:
+                membership?.Proposed(txn);
+                break;
+            case PacketType.NewLeader:
+                membership?.NewLeader(packet.Data);
+                break;
+        }
+
+        Execute(sync.Receive(packet, txn, now));
+        if (packet.Type == PacketType.UpToDate && sync.Phase == LearnerPhase.Serving)
+        {
+            Leave(membership?.UpToDate());
+        }
+    }
+
+    private static long DesignatedLeader(QuorumPacket packet) =>
+        packet.Data is { Length: >= 8 } data ? BinaryPrimitives.ReadInt64BigEndian(data) : throw new InvalidDataException($"{packet} names no designated leader");
+
+    private void Leave(MembershipChange? change)
+    {
+        if (change is not null)
+        {
+            host.Reconfigured(change.Reason, change.DesignatedLeader);
+        }
+    }
 
     public void SnapshotInstalled(long zxid) => Execute(sync.SnapshotInstalled(zxid, core.Clock.MonotonicMillis));
 

@@ -25,6 +25,9 @@ public sealed class Leader
     private readonly ConcurrentDictionary<PeerLink, LearnerConnection> _connections = new();
     private volatile LeaderRole? _role;
 
+    /// <summary>Set when a committed reconfig handed leadership to another server: the peer follows it without an election.</summary>
+    public long? DesignatedLeader { get; private set; }
+
     public Leader(QuorumContext context, Action<long> established)
     {
         _context = context;
@@ -72,7 +75,9 @@ public sealed class Leader
     {
         var handlers = new List<Task>();
         var host = new Host(this);
-        var settings = new LeaderSettings(_context.MyId, _context.Voters, _context.Config.Servers.Keys.ToHashSet(), (long)_context.InitLimit.TotalMilliseconds);
+        // With reconfig a server not yet in the membership may join, as a follower without a vote.
+        var members = _context.Reconfig.Enabled ? null : _context.Membership.AllKnownServers.Keys.ToHashSet();
+        var settings = new LeaderSettings(_context.MyId, _context.Voters, members, (long)_context.InitLimit.TotalMilliseconds);
         var (role, durable) = await Core.AskAsync(new LeadingBegins(settings, _context.Epochs, host)).ConfigureAwait(false);
         _role = role;
         _ = durable.ContinueWith(_ => Core.Post(new LeaderLogDurable(role)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -211,7 +216,7 @@ public sealed class Leader
             sid = BinaryPrimitives.ReadInt64BigEndian(learnerInfo);
             var link = new PeerLink(sid, stream, _logger)
             {
-                IsVoter = _context.Voters.Contains(sid),
+                IsFollower = info.Type == PacketType.FollowerInfo,
                 LastHeardMillis = Core.Clock.MonotonicMillis,
                 RemoteAddress = remote is IPEndPoint endPoint ? Admin.JavaText.SocketAddress(endPoint) : "<null>",
             };
@@ -294,9 +299,14 @@ public sealed class Leader
         {
             var context = leader._context;
             var replication = new LeaderReplication(
-                context.Core, context.Voters.Count, epoch, context.MembershipText, context.TickTimeMs, context.Config.SyncLimit,
+                context.Core, context.MyId, context.Membership, context.Reconfig, epoch, context.TickTimeMs, context.Config.SyncLimit,
                 context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Replication"));
             replication.LostQuorum += reason => leader._ended.TrySetResult(reason);
+            replication.HandedOff += designated =>
+            {
+                leader.DesignatedLeader = designated;
+                leader._ended.TrySetResult($"a reconfig made server {designated} the leader");
+            };
             return replication;
         }
 

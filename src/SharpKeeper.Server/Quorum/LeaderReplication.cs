@@ -3,42 +3,61 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Protocol;
 using SharpKeeper.Protocol.Jute;
+using SharpKeeper.Protocol.Records;
+using SharpKeeper.Server.Data;
 using SharpKeeper.Server.Processing;
+using SharpKeeper.Server.Quorum.Reconfig;
 
 namespace SharpKeeper.Server.Quorum;
 
 /// <summary>
 /// The leader's side of ZAB broadcast, on the core thread: every txn the core prepares is proposed
-/// to the learners; it commits once a majority of voters (this server included) has logged it,
-/// and COMMIT goes to every learner in zxid order. It also brings joining learners up to date
-/// (DIFF from the core's committed history, TRUNC of a history that diverged, or SNAP of the whole tree).
+/// to the followers; it commits once a quorum of the membership's voters (this server included) has
+/// logged it (of both memberships while a reconfig is in progress), and COMMIT goes to every
+/// follower in zxid order (INFORM to observers). A reconfig commits with COMMITANDACTIVATE (and
+/// INFORMANDACTIVATE), naming the leader of the new membership. It also brings joining learners up
+/// to date (DIFF from the core's committed history, TRUNC of a history that diverged, or SNAP of the whole tree).
 /// </summary>
-public sealed class LeaderReplication : IReplication, ITxnProposer
+public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipChanger
 {
     private readonly ServerCore _core;
-    private readonly int _voterCount;
+    private readonly long _myId;
+    private readonly QuorumMembership _membership;
+    private readonly ReconfigSettings _reconfig;
     private readonly long _epoch;
-    private readonly byte[] _configBytes;
     private readonly ILogger _logger;
     private readonly List<PeerLink> _learners = [];
-    private readonly Queue<(long Zxid, byte[] Data)> _proposals = new();
+    private readonly Queue<Proposal> _proposals = new();
     private readonly List<(PeerLink Learner, long AfterZxid)> _pendingSyncs = [];
     private long _selfDurable;
     private long _lastCommitted;
     private long _nextPing;
+    private bool _handedOff;
 
-    public LeaderReplication(ServerCore core, int voterCount, long epoch, string config, int tickTimeMs, int syncLimit, ILogger logger)
+    public LeaderReplication(ServerCore core, long myId, QuorumMembership membership, ReconfigSettings reconfig, long epoch, int tickTimeMs, int syncLimit, ILogger logger)
     {
         _core = core;
-        _voterCount = voterCount;
+        _myId = myId;
+        _membership = membership;
+        _reconfig = reconfig;
         _epoch = epoch;
-        _configBytes = Encoding.UTF8.GetBytes(config);
         _logger = logger;
         TickTimeMs = tickTimeMs;
         SyncLimit = syncLimit;
         _lastCommitted = core.Tree.LastProcessedZxid;
         _selfDurable = _lastCommitted;
+        if (reconfig.Enabled && membership.Committed.Version == 0 && membership.LastSeen.Version == 0)
+        {
+            // As Apache: a membership never established takes the version of the epoch that establishes it.
+            membership.SetLastSeen(membership.Committed.WithVersion(Zxid.Make(epoch, 0)));
+        }
     }
+
+    /// <summary>A proposal in flight: the memberships whose quorums must log it, and the membership it proposes if it is a reconfig.</summary>
+    private sealed record Proposal(long Zxid, byte[] Data, QuorumVerifier[] Verifiers, QuorumVerifier? Membership);
+
+    /// <summary>Raised on the core thread when a reconfig committed that hands leadership to another server (its id).</summary>
+    public event Action<long>? HandedOff;
 
     public int TickTimeMs { get; }
 
@@ -52,9 +71,12 @@ public sealed class LeaderReplication : IReplication, ITxnProposer
 
     public IReadOnlyList<PeerLink> Learners => _learners;
 
-    public int SyncedVoters => _learners.Count(l => l.IsSynced && l.IsVoter && !l.IsClosed);
+    public int SyncedVoters => _learners.Count(l => l.IsSynced && l.IsFollower && !l.IsClosed && _membership.Committed.IsVoter(l.Sid));
 
-    public int SyncedObservers => _learners.Count(l => l.IsSynced && !l.IsVoter && !l.IsClosed);
+    /// <summary>Followers the committed membership does not count (joining, or removed by a reconfig).</summary>
+    public int SyncedNonVotingFollowers => _learners.Count(l => l.IsSynced && l.IsFollower && !l.IsClosed && !_membership.Committed.IsVoter(l.Sid));
+
+    public int SyncedObservers => _learners.Count(l => l.IsSynced && !l.IsFollower && !l.IsClosed);
 
     public int PendingSyncs => _pendingSyncs.Count;
 
@@ -69,10 +91,29 @@ public sealed class LeaderReplication : IReplication, ITxnProposer
 
     public long LastProposed => _proposals.Count > 0 ? _proposals.Last().Zxid : _lastCommitted;
 
+    /// <summary>The epoch began: a membership this leader saw proposed (or versioned at its start) is now the committed one.</summary>
+    public void Established()
+    {
+        if (_reconfig.Enabled)
+        {
+            _membership.Activate(_membership.LastSeen);
+        }
+    }
+
     public void Proposed(long zxid, byte[] data)
     {
         _core.Stats.Proposals.Increment();
-        _proposals.Enqueue((zxid, data));
+        var proposed = _reconfig.Enabled ? ReconfigTxn.MembershipOf(data, _reconfig.MultiAddressEnabled) : null;
+        if (proposed is not null)
+        {
+            _membership.SetLastSeen(proposed);
+        }
+
+        // While a reconfig is in progress every proposal needs a quorum of both memberships.
+        var committed = _membership.Committed;
+        var lastSeen = _membership.LastSeen;
+        QuorumVerifier[] verifiers = lastSeen.Version > committed.Version ? [committed, lastSeen] : [committed];
+        _proposals.Enqueue(new Proposal(zxid, data, verifiers, proposed));
         LastProposalSize = data.Length;
         MinProposalSize = MinProposalSize < 0 ? data.Length : Math.Min(MinProposalSize, data.Length);
         MaxProposalSize = Math.Max(MaxProposalSize, data.Length);
@@ -80,9 +121,45 @@ public sealed class LeaderReplication : IReplication, ITxnProposer
         foreach (var learner in _learners)
         {
             // Observers do not vote: they hear of a txn once it is committed (INFORM).
-            if (learner.IsVoter)
+            if (learner.IsFollower)
             {
                 learner.Send(packet);
+            }
+        }
+    }
+
+    /// <summary>Apache's reconfig checks that need the quorum, in its order; the membership text the txn will carry.</summary>
+    public string PlanReconfig(ReconfigRequest request, long zxid)
+    {
+        if (_membership.IsReconfigPending)
+        {
+            throw new KeeperException(ErrorCode.ReconfigInProgress);
+        }
+
+        var current = _membership.LastSeen;
+        if (request.CurConfigId != -1 && request.CurConfigId != current.Version)
+        {
+            throw new KeeperException(ErrorCode.BadVersion, DataTree.ConfigPath);
+        }
+
+        var next = ReconfigPlanner.Plan(request, current, zxid, _reconfig.StandaloneEnabled, _reconfig.MultiAddressEnabled);
+        if (!next.ContainsQuorum(SyncedServers()))
+        {
+            throw new KeeperException(ErrorCode.NewConfigNoQuorum);
+        }
+
+        return next.Text;
+    }
+
+    /// <summary>This server and every synchronized follower still connected.</summary>
+    private IEnumerable<long> SyncedServers()
+    {
+        yield return _myId;
+        foreach (var learner in _learners)
+        {
+            if (learner.IsFollower && learner.IsSynced && !learner.IsClosed)
+            {
+                yield return learner.Sid;
             }
         }
     }
@@ -107,51 +184,124 @@ public sealed class LeaderReplication : IReplication, ITxnProposer
 
     private void TryCommit()
     {
-        if (_proposals.Count == 0)
-        {
-            return;
-        }
+        var committed = false;
 
-        // The highest zxid a majority of voters has logged: acks are cumulative as logs are written in order.
-        var acked = new List<long>(_learners.Count + 1) { _selfDurable };
-        foreach (var learner in _learners)
+        // In zxid order, each once a quorum of each of its memberships has logged it: acks are
+        // cumulative as logs are written in order. A leader that handed off commits nothing more.
+        while (!_handedOff && _proposals.Count > 0 && IsLoggedByQuorums(_proposals.Peek()))
         {
-            if (learner.IsVoter && learner.IsSynced && !learner.IsClosed)
+            var proposal = _proposals.Dequeue();
+            var zxid = proposal.Zxid;
+            if (proposal.Membership is { } membership)
             {
-                acked.Add(learner.AckedZxid);
+                CommitReconfig(proposal, membership);
             }
-        }
-
-        var needed = _voterCount / 2 + 1;
-        if (acked.Count < needed)
-        {
-            return;
-        }
-
-        acked.Sort((a, b) => b.CompareTo(a));
-        var committable = acked[needed - 1];
-        if (committable <= _lastCommitted)
-        {
-            return;
-        }
-
-        while (_proposals.Count > 0 && _proposals.Peek().Zxid <= committable)
-        {
-            var (zxid, data) = _proposals.Dequeue();
-            var commit = new QuorumPacket(PacketType.Commit, zxid);
-            QuorumPacket? inform = null;
-            foreach (var learner in _learners)
+            else
             {
-                learner.Send(learner.IsVoter ? commit : inform ??= new QuorumPacket(PacketType.Inform, zxid, data));
+                var commit = new QuorumPacket(PacketType.Commit, zxid);
+                QuorumPacket? inform = null;
+                foreach (var learner in _learners)
+                {
+                    learner.Send(learner.IsFollower ? commit : inform ??= new QuorumPacket(PacketType.Inform, zxid, proposal.Data));
+                }
             }
 
             _lastCommitted = zxid;
             _core.Stats.Commits.Increment();
+            committed = true;
         }
 
-        _core.Commit(_lastCommitted);
-        AnswerSyncs();
+        if (committed)
+        {
+            _core.Commit(_lastCommitted);
+            AnswerSyncs();
+        }
     }
+
+    private bool IsLoggedByQuorums(Proposal proposal)
+    {
+        foreach (var verifier in proposal.Verifiers)
+        {
+            var logged = _selfDurable >= proposal.Zxid && verifier.IsVoter(_myId) ? 1 : 0;
+            foreach (var learner in _learners)
+            {
+                if (learner.IsFollower && learner.IsSynced && !learner.IsClosed && learner.AckedZxid >= proposal.Zxid && verifier.IsVoter(learner.Sid))
+                {
+                    logged++;
+                }
+            }
+
+            if (logged <= verifier.Voters.Count / 2)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// As Apache's tryToCommit for a reconfig: the new membership becomes the committed one here, the
+    /// followers get COMMITANDACTIVATE and the observers INFORMANDACTIVATE, both naming the leader of
+    /// the new membership; when that is another server, this one commits nothing more.
+    /// </summary>
+    private void CommitReconfig(Proposal proposal, QuorumVerifier membership)
+    {
+        var designated = DesignatedLeader(proposal, membership);
+        _membership.Activate(membership);
+        var leaderId = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(leaderId, designated);
+        var commit = new QuorumPacket(PacketType.CommitAndActivate, proposal.Zxid, leaderId);
+        QuorumPacket? inform = null;
+        foreach (var learner in _learners)
+        {
+            learner.Send(learner.IsFollower ? commit : inform ??= new QuorumPacket(PacketType.InformAndActivate, proposal.Zxid, [.. leaderId, .. proposal.Data]));
+        }
+
+        _logger.LogInformation(
+            "Reconfig 0x{Zxid:x} committed: voters {Voters}, leader {Leader}", proposal.Zxid, string.Join(",", membership.Voters.Order()), designated);
+        if (designated != _myId)
+        {
+            _handedOff = true;
+            HandedOff?.Invoke(designated);
+        }
+    }
+
+    /// <summary>
+    /// As Apache's getDesignatedLeader: this server while it votes in the new membership at the same
+    /// quorum address; otherwise a voter of the new membership that logged the reconfig and, as far
+    /// as that narrows it to someone, the proposals after it (the lowest id among equals).
+    /// </summary>
+    private long DesignatedLeader(Proposal proposal, QuorumVerifier membership)
+    {
+        var current = _membership.Committed;
+        if (membership.IsVoter(_myId) && current.Members.TryGetValue(_myId, out var before)
+            && membership.Members[_myId].Addresses.Select(a => (a.Host, a.QuorumPort)).SequenceEqual(before.Addresses.Select(a => (a.Host, a.QuorumPort))))
+        {
+            return _myId;
+        }
+
+        var candidates = AckedBy(proposal.Zxid).Where(membership.IsVoter).ToHashSet();
+        foreach (var later in _proposals)
+        {
+            var narrowed = candidates.Intersect(AckedBy(later.Zxid)).ToHashSet();
+            if (narrowed.Count == 0)
+            {
+                break;
+            }
+
+            candidates = narrowed;
+            if (candidates.Count == 1)
+            {
+                break;
+            }
+        }
+
+        return candidates.Count > 0 ? candidates.Min() : _myId;
+    }
+
+    private IEnumerable<long> AckedBy(long zxid) =>
+        _learners.Where(l => l.IsFollower && l.IsSynced && !l.IsClosed && l.AckedZxid >= zxid).Select(l => l.Sid);
 
     /// <summary>A learner's sync(): answered once every txn proposed before it is committed.</summary>
     public void OnSyncRequest(PeerLink learner)
@@ -184,15 +334,16 @@ public sealed class LeaderReplication : IReplication, ITxnProposer
     {
         var kind = Synchronize(learner, peerLastZxid, fromLog);
         (kind.StartsWith("SNAP", StringComparison.Ordinal) ? _core.Stats.Snaps : _core.Stats.Diffs).Increment();
-        if (learner.IsVoter)
+        if (learner.IsFollower)
         {
-            foreach (var (zxid, data) in _proposals)
+            foreach (var proposal in _proposals)
             {
-                learner.Send(new QuorumPacket(PacketType.Proposal, zxid, data));
+                learner.Send(new QuorumPacket(PacketType.Proposal, proposal.Zxid, proposal.Data));
             }
         }
 
-        learner.Send(new QuorumPacket(PacketType.NewLeader, Zxid.Make(_epoch, 0), _configBytes));
+        // As Apache: NEWLEADER carries the last membership seen; the learner activates it at UPTODATE.
+        learner.Send(new QuorumPacket(PacketType.NewLeader, Zxid.Make(_epoch, 0), Encoding.UTF8.GetBytes(_membership.LastSeen.Text)));
         _learners.Add(learner);
         return kind;
     }
@@ -375,7 +526,7 @@ public sealed class LeaderReplication : IReplication, ITxnProposer
 
         _nextPing = now + Math.Max(1, TickTimeMs / 2);
         var ping = new QuorumPacket(PacketType.Ping, _lastCommitted);
-        var alive = 1;
+        var alive = new List<long>(_learners.Count + 1) { _myId };
         var deadline = (long)TickTimeMs * SyncLimit;
         foreach (var learner in _learners.ToList())
         {
@@ -386,15 +537,21 @@ public sealed class LeaderReplication : IReplication, ITxnProposer
             }
 
             learner.Send(ping);
-            if (learner.IsVoter && learner.IsSynced && now - learner.LastHeardMillis <= deadline)
+            if (learner.IsFollower && learner.IsSynced && now - learner.LastHeardMillis <= deadline)
             {
-                alive++;
+                alive.Add(learner.Sid);
             }
         }
 
-        if (alive <= _voterCount / 2)
+        // A quorum of the committed membership, and of the next one while a reconfig is in progress.
+        foreach (var verifier in new[] { _membership.Committed, _membership.LastSeen }.Distinct())
         {
-            LostQuorum?.Invoke($"only {alive} of {_voterCount} voters answered within syncLimit ({deadline} ms)");
+            if (!verifier.ContainsQuorum(alive))
+            {
+                var voting = alive.Count(verifier.IsVoter);
+                LostQuorum?.Invoke($"only {voting} of {verifier.Voters.Count} voters answered within syncLimit ({deadline} ms)");
+                return;
+            }
         }
     }
 }

@@ -108,6 +108,7 @@ public sealed class LeaderRole(ServerCore core, LeaderSync sync, ILeaderHost hos
                     break;
                 case StartLeading start:
                     core.TakeRole(Replication!, Zxid.Make(start.Epoch, 1), Zxid.Make(start.Epoch, 0));
+                    Replication!.Established();
                     host.StartedLeading(start.Epoch);
                     break;
                 case DropLearner drop:

@@ -39,7 +39,11 @@ public sealed class PeerLink
     /// <summary>Leader side: true once the learner acknowledged NEWLEADER (it counts towards commits).</summary>
     public bool IsSynced { get; set; }
 
-    public bool IsVoter { get; init; } = true;
+    /// <summary>
+    /// Leader side: a follower (it sent FOLLOWERINFO) gets proposals and acknowledges them, whether or
+    /// not it votes in the membership; an observer (OBSERVERINFO) hears of committed txns by INFORM.
+    /// </summary>
+    public bool IsFollower { get; init; } = true;
 
     /// <summary>The peer's socket address as Java prints it ("/ip:port"), for the observers command.</summary>
     public string RemoteAddress { get; init; } = "<null>";

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SharpKeeper.Server.Config;
 using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
+using SharpKeeper.Server.Quorum.Reconfig;
 
 namespace SharpKeeper.Server.Quorum;
 
@@ -33,7 +34,28 @@ public sealed class QuorumContext
         return new QuorumTransport(tls, dialTls: Config.SslQuorum, acceptPlain: !Config.SslQuorum || Config.PortUnification, logger, warnings);
     }
 
-    public IReadOnlySet<long> Voters => field ??= Config.Servers.Values.Where(s => s.Role == ServerRole.Participant).Select(s => s.Id).ToHashSet();
+    /// <summary>The committed membership's voters (it changes with reconfig).</summary>
+    public IReadOnlySet<long> Voters => Membership.Committed.Voters;
+
+    public ReconfigSettings Reconfig => field ??= new ReconfigSettings(Config.ReconfigEnabled, Config.StandaloneEnabled, Config.MultiAddressEnabled);
+
+    /// <summary>
+    /// The committed and the last seen membership: from the configuration (and, with reconfigEnabled,
+    /// a <c>.dynamic.next</c> left by a reconfig this server saw proposed and not committed).
+    /// </summary>
+    public QuorumMembership Membership => field ??= BuildMembership();
+
+    private QuorumMembership BuildMembership()
+    {
+        var committed = new QuorumVerifier(Config.Servers.Values, Config.QuorumConfigVersion);
+        if (!Config.ReconfigEnabled || Config.SourceFile is not { } file || !File.Exists(file))
+        {
+            return new QuorumMembership(committed);
+        }
+
+        var files = new DynamicConfigFiles(file, MyId, LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Reconfig"));
+        return new QuorumMembership(committed, files.ReadNext(Config.MultiAddressEnabled), files);
+    }
 
     public int TickTimeMs => Config.TickTime;
 
@@ -43,23 +65,11 @@ public sealed class QuorumContext
 
     public int MaxPacket => Config.JuteMaxBuffer + Config.JuteMaxBufferExtraSize + 1024 * 1024;
 
-    /// <summary>The membership as Apache ZooKeeper prints it (election notifications, NEWLEADER, /zookeeper/config).</summary>
-    public string MembershipText => field ??= BuildMembershipText();
+    /// <summary>The committed membership as Apache ZooKeeper prints it (election notifications, /zookeeper/config).</summary>
+    public string MembershipText => Membership.Committed.Text;
 
-    private string BuildMembershipText()
-    {
-        var text = new System.Text.StringBuilder();
-        foreach (var spec in Config.Servers.Values.OrderBy(s => s.Id))
-        {
-            // A client address only when the server line gives one, as Apache prints it.
-            text.Append("server.").Append(spec.Id).Append('=').Append(spec.ToConfigValue()).Append('\n');
-        }
-
-        text.Append("version=").Append(Config.QuorumConfigVersion.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
-        return text.ToString();
-    }
-
-    public ServerSpec Me => Config.Servers[MyId];
+    /// <summary>This server's line: in the committed membership, else (removed, or not yet added) in the configuration.</summary>
+    public ServerSpec Me => Membership.Committed.Members.TryGetValue(MyId, out var me) ? me : Config.Servers[MyId];
 
     /// <summary>An observer learns every committed txn but never votes, in elections or on proposals.</summary>
     public bool IsObserver => Me.Role == ServerRole.Observer;

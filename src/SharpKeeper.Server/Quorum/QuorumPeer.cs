@@ -71,7 +71,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 var learners = replication.Learners.Count(l => !l.IsClosed);
                 yield return ("learners", learners.ToString(CultureInfo.InvariantCulture));
                 yield return ("synced_followers", replication.SyncedVoters.ToString(CultureInfo.InvariantCulture));
-                yield return ("synced_non_voting_followers", "0");
+                yield return ("synced_non_voting_followers", replication.SyncedNonVotingFollowers.ToString(CultureInfo.InvariantCulture));
                 yield return ("synced_observers", replication.SyncedObservers.ToString(CultureInfo.InvariantCulture));
                 yield return ("pending_syncs", replication.PendingSyncs.ToString(CultureInfo.InvariantCulture));
                 yield return ("leader_uptime", (Environment.TickCount64 - replication.StartedMillis).ToString(CultureInfo.InvariantCulture));
@@ -134,7 +134,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
             case "observers" when State == PeerState.Leading && _leader?.Replication is { } replication:
                 {
                     // As Apache: every observer connection the leader holds, synced or not.
-                    var observers = replication.Learners.Where(l => !l.IsVoter && !l.IsClosed).ToList();
+                    var observers = replication.Learners.Where(l => !l.IsFollower && !l.IsClosed).ToList();
                     return
                     [
                         F("synced_observers", (long)observers.Count),
@@ -154,7 +154,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 }
 
             case "observer_connection_stat_reset" when State == PeerState.Leading && _leader?.Replication is { } replication:
-                foreach (var observer in replication.Learners.Where(l => !l.IsVoter))
+                foreach (var observer in replication.Learners.Where(l => !l.IsFollower))
                 {
                     observer.ResetStats();
                 }
@@ -204,9 +204,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
         var me = _context.Me;
         RefuseDuplicateId(me);
         _context.Core.Post(new Processing.QuorumConfigMessage(_context.MembershipText, _context.Config.QuorumConfigVersion));
-        var peers = _context.Config.Servers.Values
-            .Where(s => s.Id != _context.MyId)
-            .ToDictionary(s => s.Id, s => QuorumContext.EndPointsOf(s, a => a.ElectionPort));
+        var peers = ElectionPeers();
         var channelLogger = _context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Election");
         _channel = new ElectionChannel(
             _context.MyId, _context.ListenEndPoints(a => a.ElectionPort), me.ElectionAddressText(), peers, channelLogger, _context.Transport, _context.Sasl,
@@ -224,8 +222,56 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
         }
 
         _election = new ElectionService(_context.MyId, _context.Voters, _context.MembershipText, _channel, _context.Core.Clock, channelLogger);
+        _context.Membership.Changed += OnMembershipChanged;
+        if (_context.Reconfig.Enabled)
+        {
+            _election.MembershipHeard += OnMembershipHeard;
+        }
+
         _electionLoop = _election.RunAsync(_stop.Token);
         _roleLoop = Task.Run(() => RunAsync(_stop.Token));
+    }
+
+    private Dictionary<long, IReadOnlyList<EndPoint>> ElectionPeers() =>
+        _context.Membership.AllKnownServers.Values
+            .Where(s => s.Id != _context.MyId)
+            .ToDictionary(s => s.Id, s => QuorumContext.EndPointsOf(s, a => a.ElectionPort));
+
+    /// <summary>
+    /// A reconfig changed a membership: /zookeeper/config shows the committed one (as Apache's
+    /// initConfigInZKDatabase), elections count its voters, and the servers of both can be dialled.
+    /// </summary>
+    private void OnMembershipChanged()
+    {
+        var committed = _context.Membership.Committed;
+        _context.Core.Post(new Processing.QuorumConfigMessage(committed.Text, committed.Version));
+        _channel?.UpdatePeers(ElectionPeers());
+        _election?.UpdateView(committed.Voters, committed.Text);
+    }
+
+    /// <summary>
+    /// As Apache's election with reconfigEnabled: a looking server that hears of a newer committed
+    /// membership takes it (it missed the reconfig while it was away).
+    /// </summary>
+    private void OnMembershipHeard(string text)
+    {
+        if (State != PeerState.Looking)
+        {
+            return;
+        }
+
+        try
+        {
+            var heard = Reconfig.QuorumVerifier.Parse(text, "election notification", _context.Config.MultiAddressEnabled);
+            if (heard.Version > _context.Membership.Committed.Version && _context.Membership.Activate(heard) is not null)
+            {
+                _logger.LogInformation("An election notification carried membership version 0x{Version:x}: taking it", heard.Version);
+            }
+        }
+        catch (ConfigException e)
+        {
+            _logger.LogWarning("Ignoring the membership of an election notification: {Message}", e.Message);
+        }
     }
 
     /// <summary>
@@ -260,6 +306,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var core = _context.Core;
+        long? designated = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -272,22 +319,32 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 var lastZxid = await core.AskAsync(new StepDownRequested()).ConfigureAwait(false);
                 var currentEpoch = _context.Epochs.Read(EpochFiles.Current, lastZxid);
                 Vote vote;
-                using (var looking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                if (designated is { } next)
                 {
-                    var readOnly = _context.Config.ReadOnlyModeEnabled ? ServeReadOnlyWhileLookingAsync(looking.Token) : Task.FromResult(false);
-                    try
+                    // As Apache after a reconfig named the leader: no election, straight to the new role.
+                    designated = null;
+                    vote = new Vote(next, lastZxid, 0, currentEpoch);
+                    _logger.LogInformation("A reconfig named server {Leader} the leader: taking the role without an election", next);
+                }
+                else
+                {
+                    using (var looking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                     {
-                        vote = await _election.LookForLeaderAsync(lastZxid, currentEpoch).WaitAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        await looking.CancelAsync().ConfigureAwait(false);
-                        if (await readOnly.ConfigureAwait(false))
+                        var readOnly = _context.Config.ReadOnlyModeEnabled ? ServeReadOnlyWhileLookingAsync(looking.Token) : Task.FromResult(false);
+                        try
                         {
-                            // As Apache: the read-only server's clients are disconnected before the role starts.
-                            _readOnly = false;
-                            _mode = "looking";
-                            await core.AskAsync(new StepDownRequested()).ConfigureAwait(false);
+                            vote = await _election.LookForLeaderAsync(lastZxid, currentEpoch).WaitAsync(cancellationToken).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            await looking.CancelAsync().ConfigureAwait(false);
+                            if (await readOnly.ConfigureAwait(false))
+                            {
+                                // As Apache: the read-only server's clients are disconnected before the role starts.
+                                _readOnly = false;
+                                _mode = "looking";
+                                await core.AskAsync(new StepDownRequested()).ConfigureAwait(false);
+                            }
                         }
                     }
                 }
@@ -299,19 +356,29 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                     _election.SetState(PeerState.Leading);
                     var leader = new Leader(_context, Established("leader"));
                     _leader = leader;
-                    await leader.LeadAsync(cancellationToken).ConfigureAwait(false);
-                }
-                else if (_context.IsObserver)
-                {
-                    State = PeerState.Observing;
-                    _election.SetState(PeerState.Observing);
-                    await new Follower(_context, vote.Leader, Established("observer"), observer: true).FollowAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await leader.LeadAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        designated = leader.DesignatedLeader;
+                    }
                 }
                 else
                 {
-                    State = PeerState.Following;
-                    _election.SetState(PeerState.Following);
-                    await new Follower(_context, vote.Leader, Established("follower")).FollowAsync(cancellationToken).ConfigureAwait(false);
+                    var observer = _context.IsObserver;
+                    State = observer ? PeerState.Observing : PeerState.Following;
+                    _election.SetState(State);
+                    var follower = new Follower(_context, vote.Leader, Established(observer ? "observer" : "follower"), observer);
+                    try
+                    {
+                        await follower.FollowAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        designated = follower.DesignatedLeader;
+                    }
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

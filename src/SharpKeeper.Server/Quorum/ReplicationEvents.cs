@@ -95,7 +95,7 @@ public sealed record LearningBegins(LearnerSettings Settings, EpochFiles Epochs,
         var sync = new LearnerSync(new LearnerSyncStart(
             Settings.MyId, Settings.Observer, Settings.ConfigVersion, Settings.InitLimitMs, Settings.SyncLimitMs,
             Epochs.Read(EpochFiles.Accepted, lastZxid), Epochs.Read(EpochFiles.Current, lastZxid), lastZxid, core.DurableThroughZxid));
-        var learner = new FollowerReplication(core, Leader, sync, Host);
+        var learner = new FollowerReplication(core, Leader, sync, Host, Settings.Membership);
         core.SetReplication(learner);
         learner.Start();
         return (learner, LearnerProgress.Of(sync));
@@ -103,7 +103,7 @@ public sealed record LearningBegins(LearnerSettings Settings, EpochFiles Epochs,
 }
 
 /// <summary>Who a learner is and its limits, from the configuration.</summary>
-public sealed record LearnerSettings(long MyId, bool Observer, long ConfigVersion, long InitLimitMs, long SyncLimitMs);
+public sealed record LearnerSettings(long MyId, bool Observer, long ConfigVersion, long InitLimitMs, long SyncLimitMs, Reconfig.LearnerMembership? Membership = null);
 
 /// <summary>A packet from the leader before this learner serves; answered with what comes next.</summary>
 public sealed record SyncPacketReceived(FollowerReplication Follower, QuorumPacket Packet, DecodedTxn? Txn) : ReplicationRequest<LearnerProgress>
@@ -145,7 +145,8 @@ public sealed record LogDrainRequested : ReplicationRequest<Task>
 }
 
 /// <summary>Who a leader is and its limits, from the configuration.</summary>
-public sealed record LeaderSettings(long MyId, IReadOnlySet<long> Voters, IReadOnlySet<long> Members, long InitLimitMs);
+/// <summary>A leader's start: <paramref name="Members"/> null lets any server join (as a follower without a vote unless it votes).</summary>
+public sealed record LeaderSettings(long MyId, IReadOnlySet<long> Voters, IReadOnlySet<long>? Members, long InitLimitMs);
 
 /// <summary>A leader starts with what its disk holds; answered with its role and a task that completes when its log is durable.</summary>
 public sealed record LeadingBegins(LeaderSettings Settings, EpochFiles Epochs, ILeaderHost Host) : ReplicationRequest<(LeaderRole Role, Task Durable)>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using SharpKeeper.Server.Processing;
 using SharpKeeper.Server.Quorum;
+using SharpKeeper.Server.Quorum.Reconfig;
 using SharpKeeper.Server.Tests.Core;
 
 namespace SharpKeeper.Server.Tests.Quorum;
@@ -191,7 +192,7 @@ public sealed class LearnerSyncTests
     }
 
     private static LeaderReplication NewLeader(CoreHarness h, long epoch, int voters = 3) =>
-        new(h.Core, voters, epoch, "", 2000, 5, NullLogger.Instance);
+        new(h.Core, 1, QuorumMembership.ForVoters(Enumerable.Range(1, voters).Select(i => (long)i)), ReconfigSettings.Disabled, epoch, 2000, 5, NullLogger.Instance);
 
     private static List<QuorumPacket> Packets(PeerLink link)
     {

@@ -8,6 +8,7 @@ using SharpKeeper.Server.Data;
 using SharpKeeper.Server.Persistence;
 using SharpKeeper.Server.Processing;
 using SharpKeeper.Server.Quorum;
+using SharpKeeper.Server.Quorum.Reconfig;
 using SharpKeeper.Server.Quorum.Election;
 using SharpKeeper.Server.Quorum.Sync;
 using SharpKeeper.Server.Tests.Core;
@@ -1052,7 +1053,7 @@ public sealed class ZabSimulator
 
         public LeaderReplication CreateReplication(long epoch)
         {
-            var replication = new LeaderReplication(node.Core!, simulator._voters.Count, epoch, "", TickMs, (int)(SyncLimitMs / TickMs), NullLogger.Instance);
+            var replication = new LeaderReplication(node.Core!, node.Id, QuorumMembership.ForVoters(simulator._voters), ReconfigSettings.Disabled, epoch, TickMs, (int)(SyncLimitMs / TickMs), NullLogger.Instance);
             var role = node.Leading;
             replication.LostQuorum += reason => simulator.LeaderStops(node, role, reason);
             simulator.Log($"leader {node.Id} begins epoch {epoch}");
@@ -1134,6 +1135,8 @@ public sealed class ZabSimulator
             simulator.Log($"server {node.Id} follows {link.Leader.Id} in epoch {epoch}");
         }
 
+        public void Reconfigured(string reason, long? designatedLeader) => Abandon(reason);
+
         public void Abandon(string reason)
         {
             simulator.Log($"server {node.Id} stops following {link.Leader.Id}: {reason}");
@@ -1153,7 +1156,7 @@ public sealed class ZabSimulator
     {
         public Node Leader { get; } = leader;
         public Node Follower { get; } = follower;
-        public PeerLink ToFollower { get; } = new(follower.Id, NullLogger.Instance) { IsVoter = simulator._voters.Contains(follower.Id) };
+        public PeerLink ToFollower { get; } = new(follower.Id, NullLogger.Instance) { IsFollower = simulator._voters.Contains(follower.Id) };
         public PeerLink ToLeader { get; } = new(leader.Id, NullLogger.Instance);
         public bool Broken { get; set; }
         public long LastToFollower { get; set; }

@@ -25,7 +25,7 @@ public sealed class ElectionChannel : IAsyncDisposable
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
     private readonly long _myId;
-    private readonly IReadOnlyDictionary<long, IReadOnlyList<EndPoint>> _peers;
+    private volatile IReadOnlyDictionary<long, IReadOnlyList<EndPoint>> _peers;
     private readonly string _myAddressText;
     private readonly long _protocolVersion;
     private readonly IReadOnlyList<IPEndPoint> _listenOn;
@@ -99,6 +99,9 @@ public sealed class ElectionChannel : IAsyncDisposable
             _acceptLoops.Add(AcceptLoopAsync(listener));
         }
     }
+
+    /// <summary>A reconfig changed the membership: whom this server can dial.</summary>
+    public void UpdatePeers(IReadOnlyDictionary<long, IReadOnlyList<EndPoint>> peers) => _peers = peers;
 
     /// <summary>Queues a message for a server (this one included), connecting if needed.</summary>
     public void Send(long to, byte[] message)

@@ -14,6 +14,17 @@ public sealed class ElectionService(long myId, IReadOnlySet<long> voters, string
     private readonly Lock _gate = new();
     private TaskCompletionSource<Vote>? _looking;
 
+    /// <summary>Raised when a notification carries a membership text (the peer's committed one): newer ones are for the peer to take.</summary>
+    public event Action<string>? MembershipHeard;
+
+    public void UpdateView(IReadOnlySet<long> voters, string config)
+    {
+        lock (_gate)
+        {
+            _participant.UpdateView(voters, config);
+        }
+    }
+
     public void UpdatePeerEpoch(long epoch)
     {
         lock (_gate)
@@ -85,6 +96,11 @@ public sealed class ElectionService(long myId, IReadOnlySet<long> voters, string
                 {
                     logger.LogWarning("Ignoring a malformed election notification of {Length} bytes from server {Sid}", received.Message.Length, received.From);
                     continue;
+                }
+
+                if (notification.Config is { Length: > 0 } heard)
+                {
+                    MembershipHeard?.Invoke(heard);
                 }
 
                 Step(p => p.OnNotification(received.From, notification, clock.MonotonicMillis));

@@ -13,8 +13,8 @@ public sealed class FastLeaderElection
     public const int MaxNotificationIntervalMs = 60000;
 
     private readonly long _myId;
-    private readonly IReadOnlySet<long> _voters;
-    private readonly string _config;
+    private IReadOnlySet<long> _voters;
+    private string _config;
     private readonly Dictionary<long, Vote> _received = new();
     private readonly Dictionary<long, Vote> _outOfElection = new();
     private long _initZxid;
@@ -32,6 +32,13 @@ public sealed class FastLeaderElection
         _voters = voters;
         _config = config;
         LogicalClock = logicalClock;
+    }
+
+    /// <summary>A committed reconfig changed who votes: the round goes on with the new voters and membership text.</summary>
+    public void UpdateView(IReadOnlySet<long> voters, string config)
+    {
+        _voters = voters;
+        _config = config;
     }
 
     /// <summary>The election round; it outlives one election (a new one starts at the next number).</summary>

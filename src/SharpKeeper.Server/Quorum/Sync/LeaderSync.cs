@@ -25,7 +25,7 @@ public enum LeaderPhase
 public sealed record LeaderSyncStart(
     long MyId,
     IReadOnlySet<long> Voters,
-    IReadOnlySet<long> Members,
+    IReadOnlySet<long>? Members,
     long InitLimitMs,
     long AcceptedEpoch,
     long CurrentEpoch,
@@ -98,7 +98,7 @@ public sealed class LeaderSync
             return Drop(learner, "this server no longer leads");
         }
 
-        if (!_start.Members.Contains(learner.Sid))
+        if (_start.Members is { } members && !members.Contains(learner.Sid))
         {
             return Drop(learner, $"server {learner.Sid} is not in the configuration");
         }

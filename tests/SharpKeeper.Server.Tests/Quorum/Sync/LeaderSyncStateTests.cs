@@ -27,7 +27,7 @@ public sealed class LeaderSyncStateTests
         return sync;
     }
 
-    private static PeerLink Learner(long sid) => new(sid, NullLogger.Instance) { IsVoter = Voters.Contains(sid) };
+    private static PeerLink Learner(long sid) => new(sid, NullLogger.Instance) { IsFollower = Voters.Contains(sid) };
 
     private static QuorumPacket Info(long acceptedEpoch) => new(PacketType.FollowerInfo, Zxid.Make(acceptedEpoch, 0), new byte[20]);
 

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using SharpKeeper.Client;
+using SharpKeeper.Integration.Tests.Infrastructure;
+using SharpKeeper.Protocol;
+using Xunit.Abstractions;
+
+namespace SharpKeeper.Integration.Tests.Ensemble;
+
+/// <summary>
+/// reconfig (reconfigEnabled=true) on SharpKeeper alone and mixed with Apache 3.8, each kind as
+/// leader: the first established membership takes the epoch's zxid as its version; refusals come
+/// in Apache's order (NoAuth for a client that is not super, BadVersion, BadArguments,
+/// NewConfigNoQuorum); a follower is removed and added back, then the leader is removed and hands
+/// off; every server ends with the same /zookeeper/config and its own zoo.cfg.dynamic.&lt;version&gt;.
+/// </summary>
+[Collection(EnsembleCollection.Name)]
+public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
+{
+    private const string Settings = """
+        reconfigEnabled=true
+        DigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=
+        """;
+
+    public static TheoryData<string> Mixes => ["SSS", "AAS", "SSA", "SAA"];
+
+    [Theory]
+    [MemberData(nameof(Mixes))]
+    public async Task AFollowerLeavesAndComesBackThenTheLeaderHandsOff(string mix)
+    {
+        var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
+        Assert.True(!kinds.Contains(MemberKind.Apache) || ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        await using var cluster = EnsembleCluster.Create(kinds, Settings);
+        cluster.StartAll();
+        try
+        {
+            var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60));
+            var others = cluster.Members.Select(m => m.Id).Where(id => id != leader).ToList();
+            var (follower, stays) = (others[0], others[1]);
+            output.WriteLine($"{mix}: server {leader} ({cluster[leader].Kind}) leads; server {follower} leaves and comes back; the client is on server {stays}");
+
+            // The first established membership is versioned with the epoch's first zxid, the same text on all.
+            var first = await ConfigsAsync(cluster, [1, 2, 3]);
+            Assert.Matches("\nversion=[0-9a-f]+00000000$", first);
+            var version = Version(first);
+
+            await using var admin = await EnsembleCluster.ConnectAsync(cluster[stays].ConnectString);
+            Assert.Equal(ErrorCode.NoAuth, await RefusalAsync(admin, null, follower.ToString(CultureInfo.InvariantCulture), null));
+            await admin.AddDigestAuthAsync("super", "secret");
+            Assert.Equal(ErrorCode.BadVersion, await RefusalAsync(admin, null, follower.ToString(CultureInfo.InvariantCulture), null, version + 1));
+            Assert.Equal(ErrorCode.BadArguments, await RefusalAsync(admin, null, $"{follower},{stays}", null));
+            Assert.Equal(ErrorCode.BadArguments, await RefusalAsync(admin, "server.4=127.0.0.1:1:2", null, null));
+            Assert.Equal(ErrorCode.NewConfigNoQuorum, await RefusalAsync(admin, null, null,
+                $"{Line(cluster[leader])},server.7=127.0.0.1:7:8;9,server.8=127.0.0.1:10:11;12,server.9=127.0.0.1:13:14;15"));
+
+            // A follower leaves: two voters commit from now on, and it stays on as a follower without a vote.
+            var (data, stat) = await admin.ReconfigAsync(null, follower.ToString(CultureInfo.InvariantCulture), null, version);
+            var removed = Encoding.UTF8.GetString(data);
+            Assert.DoesNotContain($"server.{follower}=", removed, StringComparison.Ordinal);
+            Assert.Equal(stat.Mzxid, Version(removed));
+            Assert.Equal(-1, stat.Version);
+            Assert.Equal(removed, await ConfigsAsync(cluster, [leader, stays]));
+            await admin.CreateAsync("/after-removal", [1], CreateMode.Persistent);
+
+            // It comes back with a client port, by an incremental join.
+            var back = $"server.{follower}={Line(cluster[follower])[(Line(cluster[follower]).IndexOf('=') + 1)..]}";
+            (data, stat) = await admin.ReconfigAsync(back, null, null);
+            var added = Encoding.UTF8.GetString(data);
+            Assert.Contains($"server.{follower}=127.0.0.1:{cluster[follower].QuorumPort}:{cluster[follower].ElectionPort}:participant;0.0.0.0:{cluster[follower].ClientPort}", added, StringComparison.Ordinal);
+            Assert.Equal(added, await ConfigsAsync(cluster, [1, 2, 3]));
+            foreach (var member in cluster.Members)
+            {
+                await EnsembleTests.PollAsync(
+                    () => Task.FromResult(File.Exists(member.ConfigPath + ".dynamic." + Version(added).ToString("x", CultureInfo.InvariantCulture))),
+                    $"server {member.Id}'s zoo.cfg.dynamic for version 0x{Version(added):x}");
+                Assert.Contains("dynamicConfigFile=", await File.ReadAllTextAsync(member.ConfigPath), StringComparison.Ordinal);
+            }
+
+            // The leader leaves: another server leads without it, and writes go on.
+            try
+            {
+                await admin.ReconfigAsync(null, leader.ToString(CultureInfo.InvariantCulture), null);
+            }
+            catch (KeeperException e) when (e.Code == ErrorCode.ConnectionLoss)
+            {
+                // The client's server changed its leader as the reply was due; the config below tells.
+            }
+
+            var newLeader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60), [follower, stays]);
+            var final = await ConfigsAsync(cluster, [follower, stays]);
+            Assert.DoesNotContain($"server.{leader}=", final, StringComparison.Ordinal);
+            await using var writer = await EnsembleCluster.ConnectAsync(cluster[newLeader].ConnectString);
+            await writer.CreateAsync("/after-handoff", [2], CreateMode.Persistent);
+            await using var reader = await EnsembleCluster.ConnectAsync(cluster[follower == newLeader ? stays : follower].ConnectString);
+            await reader.SyncAsync("/after-handoff");
+            Assert.Equal([2], (await reader.GetDataAsync("/after-handoff")).Data);
+            output.WriteLine($"{mix}: after removing server {leader}, server {newLeader} ({cluster[newLeader].Kind}) leads; final membership:\n{final}");
+        }
+        catch
+        {
+            output.WriteLine(cluster.Logs());
+            throw;
+        }
+    }
+
+    private static string Line(EnsembleMember member) =>
+        $"server.{member.Id}=127.0.0.1:{member.QuorumPort}:{member.ElectionPort};{member.ClientPort}";
+
+    private static long Version(string config) =>
+        long.Parse(config[(config.LastIndexOf("version=", StringComparison.Ordinal) + "version=".Length)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
+    private static async Task<ErrorCode> RefusalAsync(ZooKeeperClient client, string? joining, string? leaving, string? members, long fromConfig = -1)
+    {
+        var refused = await Assert.ThrowsAsync<KeeperException>(() => client.ReconfigAsync(joining, leaving, members, fromConfig));
+        return refused.Code;
+    }
+
+    /// <summary>/zookeeper/config as each of <paramref name="ids"/> holds it, once all agree (synced reads).</summary>
+    private static async Task<string> ConfigsAsync(EnsembleCluster cluster, IReadOnlyList<int> ids)
+    {
+        var texts = new string[ids.Count];
+        await EnsembleTests.PollAsync(async () =>
+        {
+            try
+            {
+                for (var i = 0; i < ids.Count; i++)
+                {
+                    await using var client = await EnsembleCluster.ConnectAsync(cluster[ids[i]].ConnectString);
+                    await client.SyncAsync("/zookeeper/config");
+                    texts[i] = Encoding.UTF8.GetString((await client.GetConfigAsync()).Data);
+                }
+
+                return texts.All(t => t == texts[0]);
+            }
+            catch (Exception e) when (e is KeeperException or IOException or TimeoutException)
+            {
+                return false;
+            }
+        }, $"servers {string.Join(",", ids)} to show the same /zookeeper/config");
+        return texts[0];
+    }
+}
