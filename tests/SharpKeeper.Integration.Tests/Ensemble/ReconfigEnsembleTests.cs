@@ -12,7 +12,8 @@ namespace SharpKeeper.Integration.Tests.Ensemble;
 /// leader: the first established membership takes the epoch's zxid as its version; refusals come
 /// in Apache's order (NoAuth for a client that is not super, BadVersion, BadArguments,
 /// NewConfigNoQuorum); a follower is removed and added back, then the leader is removed and hands
-/// off; every server ends with the same /zookeeper/config and its own zoo.cfg.dynamic.&lt;version&gt;.
+/// off; every server ends with the same /zookeeper/config and its own zoo.cfg.dynamic.&lt;version&gt;,
+/// from which a restarted server reads its membership back.
 /// </summary>
 [Collection(EnsembleCollection.Name)]
 public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
@@ -95,12 +96,89 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
             await reader.SyncAsync("/after-handoff");
             Assert.Equal([2], (await reader.GetDataAsync("/after-handoff")).Data);
             output.WriteLine($"{mix}: after removing server {leader}, server {newLeader} ({cluster[newLeader].Kind}) leads; final membership:\n{final}");
+
+            // Restarted, a server reads its membership back from the files the reconfigs left (zoo.cfg points at the newest).
+            await cluster[follower].KillAsync();
+            cluster[follower].Start();
+            Assert.Equal(final, await ConfigsAsync(cluster, [follower, stays]));
+            await using var restarted = await EnsembleCluster.ConnectAsync(cluster[follower].ConnectString);
+            await restarted.SyncAsync("/after-handoff");
+            Assert.Equal([2], (await restarted.GetDataAsync("/after-handoff")).Data);
         }
         catch
         {
             output.WriteLine(cluster.Logs());
             throw;
         }
+    }
+
+    /// <summary>
+    /// Apache's zkCli, unchanged, runs config and reconfig -remove, -add and -members against an
+    /// all-SharpKeeper ensemble and an all-Apache one; what it prints is the same but for ports and versions.
+    /// </summary>
+    [Fact]
+    public async Task ZkCliReconfiguresSharpKeeperAsItDoesApache()
+    {
+        Assert.True(ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        var sharpKeeper = await ZkCliSessionAsync(MemberKind.SharpKeeper);
+        var apache = await ZkCliSessionAsync(MemberKind.Apache);
+        output.WriteLine($"zkCli against SharpKeeper:\n{sharpKeeper}\nagainst Apache:\n{apache}");
+        Assert.Contains("Committed new configuration:", sharpKeeper, StringComparison.Ordinal);
+        Assert.Equal(apache, sharpKeeper);
+    }
+
+    private async Task<string> ZkCliSessionAsync(MemberKind kind)
+    {
+        await using var cluster = EnsembleCluster.Create([kind, kind, kind], Settings);
+        cluster.StartAll();
+        try
+        {
+            var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60));
+            var follower = cluster.Members.First(m => m.Id != leader);
+            var client = cluster.Members.Last(m => m.Id != leader);
+            var members = string.Join(",", cluster.Members.Select(Line));
+            var script = $"""
+                config
+                reconfig -remove {follower.Id}
+                addauth digest super:secret
+                reconfig -remove {follower.Id}
+                reconfig -add {Line(follower)}
+                reconfig -members {members}
+                reconfig -remove {follower.Id} -v 1
+                config
+                quit
+
+                """;
+            var result = await ProcessRunner.RunAsync(
+                "java",
+                ["-cp", ApacheZooKeeperProcess.ClientClasspath, "org.apache.zookeeper.ZooKeeperMain", "-server", client.ConnectString],
+                TimeSpan.FromMinutes(2), stdin: script);
+            Assert.False(result.TimedOut, result.Output);
+            return Normalize(result.Output, cluster);
+        }
+        catch
+        {
+            output.WriteLine(cluster.Logs());
+            throw;
+        }
+    }
+
+    /// <summary>zkCli's answers without its log lines, with each server's ports and the config versions replaced by names.</summary>
+    private static string Normalize(string text, EnsembleCluster cluster)
+    {
+        // Only zkCli's answers: membership lines, "Committed new configuration:" and its error messages (ending in " :").
+        var lines = text.Split('\n').Select(l => l.TrimEnd())
+            .Where(l => l.StartsWith("server.", StringComparison.Ordinal) || l.StartsWith("version=", StringComparison.Ordinal)
+                || l.StartsWith("Committed", StringComparison.Ordinal) || (l.EndsWith(" :", StringComparison.Ordinal) && !l.Contains(" INFO ", StringComparison.Ordinal)));
+        var joined = string.Join('\n', lines);
+        foreach (var member in cluster.Members)
+        {
+            joined = joined.Replace(member.QuorumPort.ToString(CultureInfo.InvariantCulture), $"<quorum{member.Id}>", StringComparison.Ordinal)
+                .Replace(member.ElectionPort.ToString(CultureInfo.InvariantCulture), $"<election{member.Id}>", StringComparison.Ordinal)
+                .Replace(member.ClientPort.ToString(CultureInfo.InvariantCulture), $"<client{member.Id}>", StringComparison.Ordinal);
+        }
+
+        return System.Text.RegularExpressions.Regex.Replace(joined, "version=[0-9a-f]+", "version=<v>");
     }
 
     private static string Line(EnsembleMember member) =>
