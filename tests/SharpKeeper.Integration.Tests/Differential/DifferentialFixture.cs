@@ -45,3 +45,5 @@ public sealed class DifferentialCollection : ICollectionFixture<DifferentialFixt
 {
     public const string Name = "Apache vs SharpKeeper";
 }
+
+public sealed class ReconfigEnabledFixture() : ServerPairFixture("reconfigEnabled=true", "reconfigEnabled=true");

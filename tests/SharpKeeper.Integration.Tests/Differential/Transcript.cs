@@ -74,6 +74,12 @@ public sealed class Transcript(int port) : IAsyncDisposable
         Record(session, $"auth {scheme}", reply);
     }
 
+    public async Task ReconfigAsync(int session, ReconfigRequest request)
+    {
+        var reply = await _sessions[session].SendAsync(OpCode.Reconfig, request.Write);
+        Record(session, $"reconfig +[{request.JoiningServers}] -[{request.LeavingServers}] =[{request.NewMembers}] from {request.CurConfigId}", reply);
+    }
+
     /// <summary>Closes a session with closeSession and records the reply.</summary>
     public async Task CloseSessionAsync(int session)
     {

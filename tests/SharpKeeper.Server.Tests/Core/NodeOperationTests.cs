@@ -329,6 +329,24 @@ public sealed class NodeOperationTests
     }
 
     [Fact]
+    public void WithReconfigEnabledAStandaloneServerAnswersUnimplementedAsApachesDoes()
+    {
+        var h = new CoreHarness(CoreHarness.DefaultOptions with { ReconfigEnabled = true });
+        var c = h.Connect();
+        h.Core.Handle(new RequestMessage(new ClientRequest
+        {
+            Connection = c,
+            Xid = 7,
+            Type = OpCode.Reconfig,
+            Reconfig = new ReconfigRequest(null, "2", null, -1),
+        }));
+        h.Core.EndBatch();
+        h.Sync();
+        Assert.Equal(new ReplyHeader(7, 2, ErrorCode.Unimplemented), c.ReplyTo(7).Header);
+        Assert.Equal(new ErrorTxn(ErrorCode.Unimplemented), h.Log.Entries[^1].Txn);
+    }
+
+    [Fact]
     public void AReconfigWhoseBodyCouldNotBeReadIsAMarshallingErrorWithoutATxn()
     {
         var logged = _h.Log.Entries.Count;
