@@ -112,6 +112,48 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
         }
     }
 
+    public static TheoryData<string> ObserverMixes => ["SSSS", "SAAS", "ASSA"];
+
+    /// <summary>
+    /// Server 4 observes: it learns each reconfig by INFORMANDACTIVATE (from either kind of leader).
+    /// A follower made an observer by reconfig goes on as an observer of the same leader.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ObserverMixes))]
+    public async Task ObserversLearnOfReconfigsAndAFollowerBecomesAnObserver(string mix)
+    {
+        var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
+        Assert.True(!kinds.Contains(MemberKind.Apache) || ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        await using var cluster = EnsembleCluster.Create(kinds, Settings, observers: new HashSet<int> { 4 });
+        cluster.StartAll();
+        try
+        {
+            var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60));
+            var follower = cluster.Members.First(m => m.Id != leader && m.Id != 4);
+            await ConfigsAsync(cluster, [1, 2, 3, 4]);
+            await using var admin = await EnsembleCluster.ConnectAsync(cluster[4].ConnectString);
+            await admin.AddDigestAuthAsync("super", "secret");
+
+            var (data, _) = await admin.ReconfigAsync($"{Line(follower)[..Line(follower).IndexOf(';')]}:observer;{follower.ClientPort}", null, null);
+            var changed = Encoding.UTF8.GetString(data);
+            Assert.Contains($"server.{follower.Id}=127.0.0.1:{follower.QuorumPort}:{follower.ElectionPort}:observer;0.0.0.0:{follower.ClientPort}", changed, StringComparison.Ordinal);
+            Assert.Equal(changed, await ConfigsAsync(cluster, [1, 2, 3, 4]));
+            await EnsembleTests.PollAsync(async () => await follower.ModeAsync() == "observer", $"server {follower.Id} to observe");
+            Assert.Equal("leader", await cluster[leader].ModeAsync());
+
+            await admin.CreateAsync("/observed", [4], CreateMode.Persistent);
+            await using var reader = await EnsembleCluster.ConnectAsync(follower.ConnectString);
+            await reader.SyncAsync("/observed");
+            Assert.Equal([4], (await reader.GetDataAsync("/observed")).Data);
+            output.WriteLine($"{mix}: server {leader} ({cluster[leader].Kind}) leads; server {follower.Id} ({follower.Kind}) now observes; membership on all four:\n{changed}");
+        }
+        catch
+        {
+            output.WriteLine(cluster.Logs());
+            throw;
+        }
+    }
+
     /// <summary>
     /// Apache's zkCli, unchanged, runs config and reconfig -remove, -add and -members against an
     /// all-SharpKeeper ensemble and an all-Apache one; what it prints is the same but for ports and versions.
