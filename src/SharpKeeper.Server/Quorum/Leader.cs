@@ -302,11 +302,9 @@ public sealed class Leader
                 context.Core, context.MyId, context.Membership, context.Reconfig, epoch, context.TickTimeMs, context.Config.SyncLimit,
                 context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Replication"));
             replication.LostQuorum += reason => leader._ended.TrySetResult(reason);
-            replication.HandedOff += designated =>
-            {
-                leader.DesignatedLeader = designated;
-                leader._ended.TrySetResult($"a reconfig made server {designated} the leader");
-            };
+            // As Apache: a leader that handed off commits nothing more and leads on until its followers
+            // have left for the new leader (it loses its quorum), then follows that leader.
+            replication.HandedOff += designated => leader.DesignatedLeader = designated;
             return replication;
         }
 

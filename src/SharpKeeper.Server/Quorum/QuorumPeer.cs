@@ -260,17 +260,9 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
             return;
         }
 
-        try
+        if (_context.Membership.AdoptIfNewer(text, _context.Config.MultiAddressEnabled))
         {
-            var heard = Reconfig.QuorumVerifier.Parse(text, "election notification", _context.Config.MultiAddressEnabled);
-            if (heard.Version > _context.Membership.Committed.Version && _context.Membership.Activate(heard) is not null)
-            {
-                _logger.LogInformation("An election notification carried membership version 0x{Version:x}: taking it", heard.Version);
-            }
-        }
-        catch (ConfigException e)
-        {
-            _logger.LogWarning("Ignoring the membership of an election notification: {Message}", e.Message);
+            _logger.LogInformation("An election notification carried membership version 0x{Version:x}: taking it", _context.Membership.Committed.Version);
         }
     }
 
@@ -324,6 +316,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                     // As Apache after a reconfig named the leader: no election, straight to the new role.
                     designated = null;
                     vote = new Vote(next, lastZxid, 0, currentEpoch);
+                    _election.Settle(next, lastZxid, currentEpoch, next == _context.MyId ? PeerState.Leading : _context.IsObserver ? PeerState.Observing : PeerState.Following);
                     _logger.LogInformation("A reconfig named server {Leader} the leader: taking the role without an election", next);
                 }
                 else

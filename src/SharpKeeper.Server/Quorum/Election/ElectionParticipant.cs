@@ -76,6 +76,17 @@ public sealed class ElectionParticipant(long myId, IReadOnlySet<long> voters, st
 
     public List<(long To, Notification Message)> OnTimer(long now) => IsLooking ? _election.OnTimer(now) : [];
 
+    /// <summary>
+    /// As Apache's updateVote after a reconfig named the leader: settled on that leader without an
+    /// election, so looking servers are told of it.
+    /// </summary>
+    public void Settle(long leader, long zxid, long peerEpoch, PeerState state)
+    {
+        IsLooking = false;
+        State = state;
+        CurrentVote = new Vote(leader, zxid, _election.LogicalClock, peerEpoch, state);
+    }
+
     /// <summary>The role that follows the election, or looking again once it ended.</summary>
     public void SetState(PeerState state)
     {

@@ -25,6 +25,16 @@ public sealed class ElectionService(long myId, IReadOnlySet<long> voters, string
         }
     }
 
+    /// <summary>Settled on the leader a reconfig named, without an election.</summary>
+    public void Settle(long leader, long zxid, long peerEpoch, PeerState state)
+    {
+        lock (_gate)
+        {
+            _looking = null;
+            _participant.Settle(leader, zxid, peerEpoch, state);
+        }
+    }
+
     public void UpdatePeerEpoch(long epoch)
     {
         lock (_gate)

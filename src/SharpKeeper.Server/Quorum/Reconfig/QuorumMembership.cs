@@ -23,7 +23,7 @@ public sealed class QuorumMembership
 
     /// <summary>Voters with made-up addresses, for simulations and tests that need only the ids.</summary>
     public static QuorumMembership ForVoters(IEnumerable<long> voters) =>
-        new(new QuorumVerifier(voters.Select(id => new Config.ServerSpec(id, "127.0.0.1", 20000 + (int)id * 2, 20001 + (int)id * 2, Config.ServerRole.Participant, null, null)), 0));
+        new(new QuorumVerifier(voters.Select(id => new Config.ServerSpec(id, "127.0.0.1", 20000 + (int)id * 2, 20001 + (int)id * 2, Config.ServerRole.Participant, null, 30000 + (int)id)), 0));
 
     /// <summary>Raised (outside the lock) when either membership changed: peers may have to be dialled or dropped.</summary>
     public event Action? Changed;
@@ -69,6 +69,31 @@ public sealed class QuorumMembership
                 return all;
             }
         }
+    }
+
+    /// <summary>
+    /// As Apache's election with reconfigEnabled: a membership text heard from a peer (its committed
+    /// one) becomes the committed one here when newer. Returns whether it did; a text that is no
+    /// membership is ignored.
+    /// </summary>
+    public bool AdoptIfNewer(string text, bool multiAddressEnabled)
+    {
+        if (text.Length == 0)
+        {
+            return false;
+        }
+
+        QuorumVerifier heard;
+        try
+        {
+            heard = QuorumVerifier.Parse(text, "election notification", multiAddressEnabled);
+        }
+        catch (Config.ConfigException)
+        {
+            return false;
+        }
+
+        return heard.Version > Committed.Version && Activate(heard) is not null;
     }
 
     /// <summary>A reconfig was proposed (PROPOSAL, NEWLEADER): it becomes the last seen membership. False when not newer.</summary>
