@@ -56,6 +56,8 @@ public sealed class ZabSimulator
     private readonly Dictionary<string, long> _acknowledged = new(StringComparer.Ordinal);
     private readonly List<SimClient> _clients = [];
     private readonly bool _quietSpells;
+    private readonly bool _reconfigs;
+    private readonly Dictionary<long, long> _epochLeaders = [];
     private HashSet<long>? _partition;
     private int _nextPath;
     private int _nextValue;
@@ -69,13 +71,37 @@ public sealed class ZabSimulator
     /// Faults include spells of 5 to 15 s in which no client sends anything (no session either),
     /// so elections can finish with nothing to commit. Off, a seed runs as it always has.
     /// </param>
-    public ZabSimulator(int seed, int size, bool quietSpells = false)
+    /// <param name="reconfigs">
+    /// Clients also send reconfigs (reconfigEnabled, skipACL): a voter leaves, or a server that left
+    /// comes back, while the faults go on. Each server keeps its memberships across crashes, as its
+    /// dynamic configuration files would.
+    /// </param>
+    public ZabSimulator(int seed, int size, bool quietSpells = false, bool reconfigs = false)
     {
         _random = new Random(seed);
         _quietSpells = quietSpells;
+        _reconfigs = reconfigs;
         _voters = [.. Enumerable.Range(1, size).Select(i => (long)i)];
         _nodes = [.. _voters.Select(id => new Node(id, this))];
+        foreach (var node in _nodes)
+        {
+            node.Membership.Changed += () =>
+            {
+                var committed = node.Membership.Committed;
+                node.Election?.UpdateView(committed.Voters, committed.Text);
+            };
+        }
     }
+
+    private static readonly ReconfigSettings Reconfiguring = new(Enabled: true, StandaloneEnabled: true, MultiAddressEnabled: false);
+
+    /// <summary>Reconfigs acknowledged to clients, and those refused (by error code).</summary>
+    public int ReconfigsCommitted { get; private set; }
+
+    public Dictionary<ErrorCode, int> ReconfigRefusals { get; } = [];
+
+    /// <summary>Leaders that handed off to the server a reconfig named, without an election.</summary>
+    public int HandOffs { get; private set; }
 
     public long Now => _time.Now;
 
@@ -340,11 +366,20 @@ public sealed class ZabSimulator
         var (tree, sessions) = node.Disk.Recover();
         node.Log = new SimLog(this, node, node.Incarnation);
         node.Core = new ServerCore(
-            CoreHarness.DefaultOptions with { TickTimeMs = TickMs, MinSessionTimeoutMs = 2 * TickMs, ServerId = node.Id, CommitLogCount = CommitLogCount },
+            CoreHarness.DefaultOptions with
+            {
+                TickTimeMs = TickMs,
+                MinSessionTimeoutMs = 2 * TickMs,
+                ServerId = node.Id,
+                CommitLogCount = CommitLogCount,
+                ReconfigEnabled = _reconfigs,
+                SkipAcl = _reconfigs,
+            },
             node.Clock, node.Log, NullLogger.Instance, tree);
         node.Core.RestoreSessions(sessions);
         node.Disk.SeedHistory(node.Core, CommitLogCount);
-        node.Election = new ElectionParticipant(node.Id, _voters, "");
+        var membership = node.Membership.Committed;
+        node.Election = _reconfigs ? new ElectionParticipant(node.Id, membership.Voters, membership.Text) : new ElectionParticipant(node.Id, _voters, "");
         StartLooking(node);
     }
 
@@ -412,9 +447,33 @@ public sealed class ZabSimulator
         {
             if (node.Up && node.Leading == role && role is not null)
             {
-                StartLooking(node);
+                if (node.DesignatedLeader is { } designated)
+                {
+                    TakeDesignatedRole(node, designated);
+                }
+                else
+                {
+                    StartLooking(node);
+                }
             }
         });
+    }
+
+    /// <summary>As the peer after a reconfig named the leader: straight to leading or following it, without an election.</summary>
+    private void TakeDesignatedRole(Node node, long designated)
+    {
+        NoteEpochEnd(node);
+        BreakLinks(node);
+        node.Leading = null;
+        node.Follower = null;
+        node.StallSince = null;
+        node.DesignatedLeader = null;
+        var last = node.Core!.StepDown();
+        node.Core.EndBatch();
+        var state = designated == node.Id ? PeerState.Leading : PeerState.Following;
+        node.Election!.Settle(designated, last, node.Disk.CurrentEpoch, state);
+        Log($"server {node.Id} takes its role under server {designated} without an election");
+        OnDecided(node, new Vote(designated, last, node.Election.LogicalClock, node.Disk.CurrentEpoch, state));
     }
 
     private void NoteEpochEnd(Node node)
@@ -442,6 +501,11 @@ public sealed class ZabSimulator
             {
                 if (target.Up && target.Incarnation == incarnation && (to == from.Id || CanTalk(from, target)))
                 {
+                    if (_reconfigs && target.Election!.IsLooking && target.Membership.AdoptIfNewer(message.Config, multiAddressEnabled: false))
+                    {
+                        Log($"server {target.Id} takes membership 0x{target.Membership.Committed.Version:x} from server {from.Id}'s notification");
+                    }
+
                     ElectionStep(target, target.Election!.OnNotification(from.Id, message, Now));
                 }
             });
@@ -483,7 +547,10 @@ public sealed class ZabSimulator
     private void OnDecided(Node node, Vote decision)
     {
         node.Leader = decision.Leader;
-        node.Role = decision.State;
+
+        // A server a reconfig removed decides as a non-voter; as QuorumPeer, it follows all the same
+        // (no server here is configured as an observer).
+        node.Role = decision.State == PeerState.Observing ? PeerState.Following : decision.State;
         var round = ++node.Rounds;
         Log($"server {node.Id} decided: {decision.Leader} leads");
         if (node.Role == PeerState.Leading)
@@ -491,7 +558,8 @@ public sealed class ZabSimulator
             var core = node.Core!;
             var last = core.LastLoggedZxid;
             var sync = new LeaderSync(new LeaderSyncStart(
-                node.Id, _voters, _voters, InitLimitMs, node.Disk.AcceptedEpoch, node.Disk.CurrentEpoch, last, core.DurableThroughZxid));
+                node.Id, _reconfigs ? node.Membership.Committed.Voters : _voters, _reconfigs ? null : _voters, InitLimitMs,
+                node.Disk.AcceptedEpoch, node.Disk.CurrentEpoch, last, core.DurableThroughZxid));
             node.Leading = new LeaderRole(core, sync, new LeaderHost(this, node));
             node.Leading.Start();
             Finish(node, null);
@@ -534,9 +602,11 @@ public sealed class ZabSimulator
         var core = follower.Core!;
         var last = core.LastLoggedZxid;
         var sync = new LearnerSync(new LearnerSyncStart(
-            follower.Id, false, 0, InitLimitMs, SyncLimitMs, follower.Disk.AcceptedEpoch, follower.Disk.CurrentEpoch, last, core.DurableThroughZxid));
+            follower.Id, false, _reconfigs ? follower.Membership.Committed.Version : 0, InitLimitMs, SyncLimitMs,
+            follower.Disk.AcceptedEpoch, follower.Disk.CurrentEpoch, last, core.DurableThroughZxid));
         var host = new LearnerHost(this, follower, link);
-        follower.Follower = new FollowerState(link, new FollowerReplication(core, link.ToLeader, sync, host), host);
+        var membership = _reconfigs ? new LearnerMembership(follower.Membership, follower.Id, observer: false, leader.Id, multiAddressEnabled: false) : null;
+        follower.Follower = new FollowerState(link, new FollowerReplication(core, link.ToLeader, sync, host, membership), host);
         core.SetReplication(follower.Follower.Replication);
         link.ToFollower.LastHeardMillis = leader.Clock.MonotonicMillis;
         follower.Follower.Replication.Start();
@@ -745,6 +815,7 @@ public sealed class ZabSimulator
                 client.Pending.Clear();
                 client.SeenReplies = 0;
                 client.RegisterOps.Clear();
+                client.Reconfigs.Clear();
                 client.Node.Core!.Handle(new ConnectMessage(client.Connection, new ConnectRequest(0, 0, 4000, 0, new byte[16], false)));
                 Finish(client.Node, null);
                 continue;
@@ -752,6 +823,15 @@ public sealed class ZabSimulator
 
             if (client.Connection.Handshake is not { SessionId: not 0 } || client.Pending.Count + client.RegisterOps.Count >= 4)
             {
+                continue;
+            }
+
+            // Reconfigs stop 10 s after healing: a hand-off to a leader that then fails costs its
+            // followers initLimit before they look again, and the ensemble must be settled at the end.
+            if (_reconfigs && client.Reconfigs.Count == 0 && (_healedAt is not { } healed || Now < healed + 10_000) && _random.Next(25) == 0)
+            {
+                SendReconfig(client);
+                Finish(client.Node, null);
                 continue;
             }
 
@@ -777,6 +857,53 @@ public sealed class ZabSimulator
         }
 
         DeliverClientReplies();
+    }
+
+    /// <summary>
+    /// A reconfig as an operator would send it, from what the client's server last saw: a whole new
+    /// membership (several servers join and leave at once), a voter leaves (while more than two
+    /// vote), or a server that left comes back.
+    /// </summary>
+    private void SendReconfig(SimClient client)
+    {
+        var seen = client.Node!.Membership.LastSeen;
+        var absent = _voters.Where(id => !seen.Members.ContainsKey(id)).ToList();
+        string? joining = null;
+        string? leaving = null;
+        string? members = null;
+        if (_random.Next(3) == 0)
+        {
+            // A whole new membership: any two or more servers, so several join and leave at once.
+            var chosen = _voters.Where(_ => _random.Next(2) == 0).ToList();
+            foreach (var id in _voters.Where(id => !chosen.Contains(id)).Take(Math.Max(0, 2 - chosen.Count)))
+            {
+                chosen.Add(id);
+            }
+
+            members = string.Join(",", chosen.Order().Select(id => $"server.{id}=127.0.0.1:{20000 + (id * 2)}:{20001 + (id * 2)};{30000 + id}"));
+        }
+        else if (absent.Count > 0 && (seen.Voters.Count <= 2 || _random.Next(2) == 0))
+        {
+            var back = absent[_random.Next(absent.Count)];
+            joining = $"server.{back}=127.0.0.1:{20000 + (back * 2)}:{20001 + (back * 2)};{30000 + back}";
+        }
+        else if (seen.Voters.Count > 2)
+        {
+            var voters = seen.Voters.Order().ToList();
+            leaving = voters[_random.Next(voters.Count)].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var xid = ++client.Xid;
+        client.Reconfigs.Add(xid);
+        Log($"client {client.Id} asks server {client.Node.Id} to reconfig: +[{joining}] -[{leaving}] =[{members}]");
+        client.Node.Core!.Handle(new RequestMessage(new ClientRequest
+        {
+            Connection = client.Connection,
+            Xid = xid,
+            Type = OpCode.Reconfig,
+            Reconfig = new ReconfigRequest(joining, leaving, members, -1),
+            ReceivedMonotonicMillis = Now,
+        }));
     }
 
     /// <summary>An operation on one of two registers (znodes /r0, /r1); reads are a sync then a getData.</summary>
@@ -838,6 +965,19 @@ public sealed class ZabSimulator
                 if (log[client.SeenReplies++] is not Reply reply)
                 {
                     continue;
+                }
+
+                if (client.Reconfigs.Remove(reply.Xid))
+                {
+                    if (reply.Err == ErrorCode.Ok)
+                    {
+                        ReconfigsCommitted++;
+                        Log($"client {client.Id}: reconfig committed at 0x{reply.Zxid:x}");
+                    }
+                    else
+                    {
+                        ReconfigRefusals[reply.Err] = ReconfigRefusals.GetValueOrDefault(reply.Err) + 1;
+                    }
                 }
 
                 if (client.Pending.Remove(reply.Xid, out var write) && reply.Err == ErrorCode.Ok)
@@ -968,6 +1108,13 @@ public sealed class ZabSimulator
             }
         }
 
+        var memberships = _nodes.Select(n => n.Membership.Committed).ToList();
+        if (memberships.Any(m => m.Version != memberships[0].Version || !m.HasSameMembers(memberships[0])))
+        {
+            throw new InvalidOperationException("servers hold different memberships after healing: "
+                + string.Join("; ", _nodes.Select(n => $"{n.Id}: 0x{n.Membership.Committed.Version:x} voters {string.Join(",", n.Membership.Committed.Voters.Order())}")));
+        }
+
         for (var key = 0; key < Registers.Length; key++)
         {
             if (!LinearizabilityChecker.IsLinearizable(Registers[key], out var why))
@@ -1020,6 +1167,12 @@ public sealed class ZabSimulator
         public long Leader { get; set; }
         public int Rounds { get; set; }
         public LeaderRole? Leading { get; set; }
+
+        /// <summary>What the server's dynamic configuration files hold: it survives crashes.</summary>
+        public QuorumMembership Membership { get; } = QuorumMembership.ForVoters(simulator._voters);
+
+        /// <summary>The leader a committed reconfig named, once this server's current role ends.</summary>
+        public long? DesignatedLeader { get; set; }
         public FollowerState? Follower { get; set; }
         public List<SimLink> Links { get; } = [];
 
@@ -1053,9 +1206,17 @@ public sealed class ZabSimulator
 
         public LeaderReplication CreateReplication(long epoch)
         {
-            var replication = new LeaderReplication(node.Core!, node.Id, QuorumMembership.ForVoters(simulator._voters), ReconfigSettings.Disabled, epoch, TickMs, (int)(SyncLimitMs / TickMs), NullLogger.Instance);
+            var replication = simulator._reconfigs
+                ? new LeaderReplication(node.Core!, node.Id, node.Membership, Reconfiguring, epoch, TickMs, (int)(SyncLimitMs / TickMs), NullLogger.Instance)
+                : new LeaderReplication(node.Core!, node.Id, QuorumMembership.ForVoters(simulator._voters), ReconfigSettings.Disabled, epoch, TickMs, (int)(SyncLimitMs / TickMs), NullLogger.Instance);
             var role = node.Leading;
             replication.LostQuorum += reason => simulator.LeaderStops(node, role, reason);
+            replication.HandedOff += designated =>
+            {
+                simulator.HandOffs++;
+                simulator.Log($"leader {node.Id} hands off to server {designated}");
+                node.DesignatedLeader = designated;
+            };
             simulator.Log($"leader {node.Id} begins epoch {epoch}");
             return replication;
         }
@@ -1069,6 +1230,13 @@ public sealed class ZabSimulator
 
         public void StartedLeading(long epoch)
         {
+            // At most one leader per epoch: two would be two quorums deciding at once.
+            if (simulator._epochLeaders.TryGetValue(epoch, out var other) && other != node.Id)
+            {
+                throw new InvalidOperationException($"servers {other} and {node.Id} both led epoch {epoch}");
+            }
+
+            simulator._epochLeaders[epoch] = node.Id;
             node.Election!.SetState(PeerState.Leading);
             node.Election.UpdatePeerEpoch(epoch);
             simulator.Log($"leader {node.Id} serves epoch {epoch}");
@@ -1135,7 +1303,23 @@ public sealed class ZabSimulator
             simulator.Log($"server {node.Id} follows {link.Leader.Id} in epoch {epoch}");
         }
 
-        public void Reconfigured(string reason, long? designatedLeader) => Abandon(reason);
+        public void Reconfigured(string reason, long? designatedLeader)
+        {
+            if (designatedLeader is not { } designated)
+            {
+                Abandon(reason);
+                return;
+            }
+
+            simulator.Log($"server {node.Id} leaves leader {link.Leader.Id}: {reason}");
+            simulator.At(simulator.Now, () =>
+            {
+                if (node.Up && node.Follower?.Link == link)
+                {
+                    simulator.TakeDesignatedRole(node, designated);
+                }
+            });
+        }
 
         public void Abandon(string reason)
         {
@@ -1174,6 +1358,7 @@ public sealed class ZabSimulator
         public Dictionary<int, (string Path, long SentAt)> Pending { get; } = [];
         public Dictionary<int, (RegisterOp? Op, int Key)> RegisterOps { get; } = [];
         public Dictionary<int, int> LastSeenVersion { get; } = [];
+        public HashSet<int> Reconfigs { get; } = [];
     }
 
     private sealed class SimClock(ZabSimulator simulator) : IClock
