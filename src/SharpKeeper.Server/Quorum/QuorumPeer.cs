@@ -95,7 +95,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 [
                     F("is_leader", State == PeerState.Leading),
                     F("leader_id", leaderId),
-                    F("leader_ip", _context.Config.Servers.TryGetValue(leaderId, out var leader) ? leader.Host : ""),
+                    F("leader_ip", _context.Membership.AllKnownServers.TryGetValue(leaderId, out var leader) ? leader.Host : ""),
                 ];
             case "zabstate":
                 {
@@ -117,7 +117,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
 
             case "voting_view":
                 {
-                    var view = _context.Config.Servers.Values.Where(s => s.Role == ServerRole.Participant).OrderBy(s => s.Id)
+                    var view = _context.Membership.Committed.Members.Values.Where(s => s.Role == ServerRole.Participant).OrderBy(s => s.Id)
                         .Select(s => F(s.Id.ToString(CultureInfo.InvariantCulture), new List<KeyValuePair<string, object?>>
                         {
                             F("server_addresses", s.Addresses.Select(a => (object)$"{a.Host}:{a.QuorumPort}").ToList()),

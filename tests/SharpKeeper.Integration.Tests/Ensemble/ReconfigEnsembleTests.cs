@@ -154,6 +154,52 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
         }
     }
 
+    public static TheoryData<string> GrowthMixes => ["SS", "AS", "SA"];
+
+    /// <summary>
+    /// standaloneEnabled=false: one server is an ensemble of one that leads itself; a second server,
+    /// started with both lines, follows it without a vote until a reconfig adds it; then both vote.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(GrowthMixes))]
+    public async Task AnEnsembleOfOneGrowsByReconfig(string mix)
+    {
+        var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
+        Assert.True(!kinds.Contains(MemberKind.Apache) || ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        await using var cluster = EnsembleCluster.Create(kinds, Settings + "\nstandaloneEnabled=false");
+        var (first, second) = (cluster[1], cluster[2]);
+        first.ReplaceSettings(["server."], $"server.1=127.0.0.1:{first.QuorumPort}:{first.ElectionPort}");
+        first.Start();
+        try
+        {
+            Assert.Equal(1, await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60), [1]));
+            await using var admin = await EnsembleCluster.ConnectAsync(first.ConnectString);
+            await admin.AddDigestAuthAsync("super", "secret");
+            await admin.CreateAsync("/alone", [1], CreateMode.Persistent);
+
+            // Not yet synchronized with the leader, server 2 cannot be a voter: no quorum of {1, 2} is synced.
+            Assert.Equal(ErrorCode.NewConfigNoQuorum, await RefusalAsync(admin, Line(second), null, null));
+            second.Start();
+            await EnsembleTests.PollAsync(async () => await second.ModeAsync() == "follower", "server 2 to follow server 1 without a vote");
+
+            var (data, _) = await admin.ReconfigAsync(Line(second), null, null);
+            var grown = Encoding.UTF8.GetString(data);
+            Assert.Contains($"server.2=127.0.0.1:{second.QuorumPort}:{second.ElectionPort}:participant;0.0.0.0:{second.ClientPort}", grown, StringComparison.Ordinal);
+            Assert.Equal(grown, await ConfigsAsync(cluster, [1, 2]));
+            await admin.CreateAsync("/together", [2], CreateMode.Persistent);
+            await using var reader = await EnsembleCluster.ConnectAsync(second.ConnectString);
+            await reader.SyncAsync("/together");
+            Assert.Equal([1], (await reader.GetDataAsync("/alone")).Data);
+            Assert.Equal([2], (await reader.GetDataAsync("/together")).Data);
+            output.WriteLine($"{mix}: server 1 ({first.Kind}) led alone, then with server 2 ({second.Kind}):\n{grown}");
+        }
+        catch
+        {
+            output.WriteLine(cluster.Logs());
+            throw;
+        }
+    }
+
     /// <summary>
     /// Apache's zkCli, unchanged, runs config and reconfig -remove, -add and -members against an
     /// all-SharpKeeper ensemble and an all-Apache one; what it prints is the same but for ports and versions.
