@@ -154,6 +154,35 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
         }
     }
 
+    public static TheoryData<string> KazooMixes => ["SSS", "AAA"];
+
+    /// <summary>What kazoo's own TestReconfig does (tests/compat/kazoo_reconfig.py), against SharpKeeper and, for reference, Apache.</summary>
+    [Theory]
+    [MemberData(nameof(KazooMixes))]
+    public async Task KazooReconfiguresTheEnsemble(string mix)
+    {
+        var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
+        Assert.True(!kinds.Contains(MemberKind.Apache) || ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        await using var cluster = EnsembleCluster.Create(kinds, Settings);
+        cluster.StartAll();
+        try
+        {
+            var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60));
+            var kazoo = await ProcessRunner.RunAsync(
+                "/usr/bin/python3",
+                [Path.Combine(RepoPaths.Compat, "kazoo_reconfig.py"), "--server", cluster[leader == 1 ? 2 : 1].ConnectString, "--super-password", "secret"],
+                TimeSpan.FromMinutes(2));
+            output.WriteLine($"{mix}:\n{kazoo.Output}");
+            Assert.True(kazoo.ExitCode == 0, kazoo.Output);
+            Assert.Contains("6 passed, 0 failed", kazoo.Output, StringComparison.Ordinal);
+        }
+        catch
+        {
+            output.WriteLine(cluster.Logs());
+            throw;
+        }
+    }
+
     public static TheoryData<string> GrowthMixes => ["SS", "AS", "SA"];
 
     /// <summary>
