@@ -74,6 +74,12 @@ public sealed class SharpKeeperProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         if (!await FourLetter.WaitUntilServingAsync(port.Value, TimeSpan.FromSeconds(30), () => !process.HasExited))
         {
+            if (process.HasExited)
+            {
+                // The output is read asynchronously: this wait returns once its last line was delivered.
+                await process.WaitForExitAsync();
+            }
+
             var log = server.Log;
             await server.DisposeAsync();
             throw new InvalidOperationException($"sharpkeeper did not start on port {port}:\n{log}");
