@@ -33,6 +33,7 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
     private long _lastCommitted;
     private long _nextPing;
     private bool _handedOff;
+    private QuorumVerifier[]? _verifiers;
 
     public LeaderReplication(ServerCore core, long myId, QuorumMembership membership, ReconfigSettings reconfig, long epoch, int tickTimeMs, int syncLimit, ILogger logger)
     {
@@ -54,7 +55,7 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
     }
 
     /// <summary>A proposal in flight: the memberships whose quorums must log it, and the membership it proposes if it is a reconfig.</summary>
-    private sealed record Proposal(long Zxid, byte[] Data, QuorumVerifier[] Verifiers, QuorumVerifier? Membership);
+    private readonly record struct Proposal(long Zxid, byte[] Data, QuorumVerifier[] Verifiers, QuorumVerifier? Membership);
 
     /// <summary>Raised on the core thread when a reconfig committed that hands leadership to another server (its id).</summary>
     public event Action<long>? HandedOff;
@@ -109,11 +110,7 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
             _membership.SetLastSeen(proposed);
         }
 
-        // While a reconfig is in progress every proposal needs a quorum of both memberships.
-        var committed = _membership.Committed;
-        var lastSeen = _membership.LastSeen;
-        QuorumVerifier[] verifiers = lastSeen.Version > committed.Version ? [committed, lastSeen] : [committed];
-        _proposals.Enqueue(new Proposal(zxid, data, verifiers, proposed));
+        _proposals.Enqueue(new Proposal(zxid, data, CurrentVerifiers(), proposed));
         LastProposalSize = data.Length;
         MinProposalSize = MinProposalSize < 0 ? data.Length : Math.Min(MinProposalSize, data.Length);
         MaxProposalSize = Math.Max(MaxProposalSize, data.Length);
@@ -126,6 +123,22 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
                 learner.Send(packet);
             }
         }
+    }
+
+    /// <summary>
+    /// The memberships whose quorums a proposal needs now: the committed one, and the next one
+    /// while a reconfig is in progress. Shared by every proposal until the memberships change.
+    /// </summary>
+    private QuorumVerifier[] CurrentVerifiers()
+    {
+        var committed = _membership.Committed;
+        var lastSeen = _membership.LastSeen;
+        if (_verifiers is not { } cached || !ReferenceEquals(cached[0], committed) || !ReferenceEquals(cached[^1], lastSeen))
+        {
+            _verifiers = cached = lastSeen.Version > committed.Version ? [committed, lastSeen] : [committed];
+        }
+
+        return cached;
     }
 
     /// <summary>Apache's reconfig checks that need the quorum, in its order; the membership text the txn will carry.</summary>

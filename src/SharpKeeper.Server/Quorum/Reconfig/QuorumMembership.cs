@@ -28,27 +28,10 @@ public sealed class QuorumMembership
     /// <summary>Raised (outside the lock) when either membership changed: peers may have to be dialled or dropped.</summary>
     public event Action? Changed;
 
-    public QuorumVerifier Committed
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _committed;
-            }
-        }
-    }
+    // Read on every proposal: a reference read needs no lock (changes are made under it).
+    public QuorumVerifier Committed => Volatile.Read(ref _committed);
 
-    public QuorumVerifier LastSeen
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _lastSeen;
-            }
-        }
-    }
+    public QuorumVerifier LastSeen => Volatile.Read(ref _lastSeen);
 
     /// <summary>A reconfig was proposed and is not yet committed: Apache's ReconfigInProgress.</summary>
     public bool IsReconfigPending => LastSeen.Version != Committed.Version;
@@ -106,8 +89,8 @@ public sealed class QuorumMembership
                 return false;
             }
 
-            _lastSeen = proposed;
             _files?.WriteNext(proposed);
+            Volatile.Write(ref _lastSeen, proposed);
         }
 
         Changed?.Invoke();
@@ -130,13 +113,10 @@ public sealed class QuorumMembership
             }
 
             previous = _committed;
-            _committed = committed;
-            if (committed.Version >= _lastSeen.Version)
-            {
-                _lastSeen = committed;
-            }
-
-            _files?.WriteActive(committed, removeNext: committed.Version == _lastSeen.Version);
+            var lastSeen = committed.Version >= _lastSeen.Version ? committed : _lastSeen;
+            _files?.WriteActive(committed, removeNext: committed.Version == lastSeen.Version);
+            Volatile.Write(ref _committed, committed);
+            Volatile.Write(ref _lastSeen, lastSeen);
         }
 
         Changed?.Invoke();
