@@ -223,6 +223,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
 
         _election = new ElectionService(_context.MyId, _context.Voters, _context.MembershipText, _channel, _context.Core.Clock, channelLogger);
         _context.Membership.Changed += OnMembershipChanged;
+        _election.UpdateView(_context.Voters, _context.MembershipText, _context.Membership.NextVoters);
         if (_context.Reconfig.Enabled)
         {
             _election.MembershipHeard += OnMembershipHeard;
@@ -246,7 +247,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
         var committed = _context.Membership.Committed;
         _context.Core.Post(new Processing.QuorumConfigMessage(committed.Text, committed.Version));
         _channel?.UpdatePeers(ElectionPeers());
-        _election?.UpdateView(committed.Voters, committed.Text);
+        _election?.UpdateView(committed.Voters, committed.Text, _context.Membership.NextVoters);
     }
 
     /// <summary>

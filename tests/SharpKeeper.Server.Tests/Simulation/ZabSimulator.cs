@@ -88,7 +88,7 @@ public sealed class ZabSimulator
             node.Membership.Changed += () =>
             {
                 var committed = node.Membership.Committed;
-                node.Election?.UpdateView(committed.Voters, committed.Text);
+                node.Election?.UpdateView(committed.Voters, committed.Text, node.Membership.NextVoters);
             };
         }
     }
@@ -380,6 +380,11 @@ public sealed class ZabSimulator
         node.Disk.SeedHistory(node.Core, CommitLogCount);
         var membership = node.Membership.Committed;
         node.Election = _reconfigs ? new ElectionParticipant(node.Id, membership.Voters, membership.Text) : new ElectionParticipant(node.Id, _voters, "");
+        if (_reconfigs)
+        {
+            node.Election.UpdateView(membership.Voters, membership.Text, node.Membership.NextVoters);
+        }
+
         StartLooking(node);
     }
 

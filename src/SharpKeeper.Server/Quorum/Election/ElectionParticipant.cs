@@ -12,10 +12,10 @@ public sealed class ElectionParticipant(long myId, IReadOnlySet<long> voters, st
     private string _config = config;
 
     /// <summary>A committed reconfig: the voters and the membership text notifications carry.</summary>
-    public void UpdateView(IReadOnlySet<long> newVoters, string newConfig)
+    public void UpdateView(IReadOnlySet<long> newVoters, string newConfig, IReadOnlySet<long>? nextVoters = null)
     {
         _config = newConfig;
-        _election.UpdateView(newVoters, newConfig);
+        _election.UpdateView(newVoters, newConfig, nextVoters);
     }
 
     public long MyId => myId;

@@ -17,11 +17,11 @@ public sealed class ElectionService(long myId, IReadOnlySet<long> voters, string
     /// <summary>Raised when a notification carries a membership text (the peer's committed one): newer ones are for the peer to take.</summary>
     public event Action<string>? MembershipHeard;
 
-    public void UpdateView(IReadOnlySet<long> voters, string config)
+    public void UpdateView(IReadOnlySet<long> voters, string config, IReadOnlySet<long>? nextVoters = null)
     {
         lock (_gate)
         {
-            _participant.UpdateView(voters, config);
+            _participant.UpdateView(voters, config, nextVoters);
         }
     }
 

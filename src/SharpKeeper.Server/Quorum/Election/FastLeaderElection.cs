@@ -14,6 +14,9 @@ public sealed class FastLeaderElection
 
     private readonly long _myId;
     private IReadOnlySet<long> _voters;
+
+    /// <summary>The voters of a membership proposed and not yet committed (null when none): a decision needs a quorum of them too.</summary>
+    private IReadOnlySet<long>? _nextVoters;
     private string _config;
     private readonly Dictionary<long, Vote> _received = new();
     private readonly Dictionary<long, Vote> _outOfElection = new();
@@ -35,10 +38,11 @@ public sealed class FastLeaderElection
     }
 
     /// <summary>A committed reconfig changed who votes: the round goes on with the new voters and membership text.</summary>
-    public void UpdateView(IReadOnlySet<long> voters, string config)
+    public void UpdateView(IReadOnlySet<long> voters, string config, IReadOnlySet<long>? nextVoters = null)
     {
         _voters = voters;
         _config = config;
+        _nextVoters = nextVoters;
     }
 
     /// <summary>The election round; it outlives one election (a new one starts at the next number).</summary>
@@ -116,7 +120,7 @@ public sealed class FastLeaderElection
             return outgoing;
         }
 
-        if (!_voters.Contains(from))
+        if (!_voters.Contains(from) && _nextVoters?.Contains(from) != true)
         {
             // An observer or non-voter asks who leads: answer right away.
             outgoing.Add((from, CurrentNotification));
@@ -224,18 +228,22 @@ public sealed class FastLeaderElection
             ? votes.TryGetValue(leader, out var leaderVote) && leaderVote.State == PeerState.Leading
             : LogicalClock == electionEpoch;
 
-    private bool HasQuorum(Dictionary<long, Vote> votes, Vote target)
+    /// <summary>As Apache's vote tracker: a quorum of the voters, and of the next voters while a reconfig is in progress.</summary>
+    private bool HasQuorum(Dictionary<long, Vote> votes, Vote target) =>
+        HasQuorumOf(_voters, votes, target) && (_nextVoters is not { } next || HasQuorumOf(next, votes, target));
+
+    private static bool HasQuorumOf(IReadOnlySet<long> voters, Dictionary<long, Vote> votes, Vote target)
     {
         var agreeing = 0;
         foreach (var (sid, vote) in votes)
         {
-            if (_voters.Contains(sid) && vote.Agrees(target))
+            if (voters.Contains(sid) && vote.Agrees(target))
             {
                 agreeing++;
             }
         }
 
-        return agreeing > _voters.Count / 2;
+        return agreeing > voters.Count / 2;
     }
 
     private bool IsBetter(long newId, long newZxid, long newEpoch, long currentId, long currentZxid, long currentEpoch) =>
@@ -252,7 +260,8 @@ public sealed class FastLeaderElection
 
     private List<(long To, Notification Message)> Broadcast()
     {
+        // As Apache: to the voters of both memberships while a reconfig is in progress.
         var notification = CurrentNotification;
-        return [.. _voters.Select(sid => (sid, notification))];
+        return [.. (_nextVoters is { } next ? _voters.Union(next) : _voters).Select(sid => (sid, notification))];
     }
 }

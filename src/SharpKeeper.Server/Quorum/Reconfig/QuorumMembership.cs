@@ -36,6 +36,9 @@ public sealed class QuorumMembership
     /// <summary>A reconfig was proposed and is not yet committed: Apache's ReconfigInProgress.</summary>
     public bool IsReconfigPending => LastSeen.Version != Committed.Version;
 
+    /// <summary>The voters of the membership proposed and not yet committed; null when none is.</summary>
+    public IReadOnlySet<long>? NextVoters => LastSeen is var next && next.Version > Committed.Version ? next.Voters : null;
+
     /// <summary>The servers that vote in either membership: election notifications go to all of them.</summary>
     public IReadOnlyDictionary<long, Config.ServerSpec> AllKnownServers
     {
