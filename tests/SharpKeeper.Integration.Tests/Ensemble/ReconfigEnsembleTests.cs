@@ -29,8 +29,7 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
     [MemberData(nameof(Mixes))]
     public async Task AFollowerLeavesAndComesBackThenTheLeaderHandsOff(string mix)
     {
-        var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
-        Assert.True(!kinds.Contains(MemberKind.Apache) || ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        var kinds = KindsOf(mix);
         await using var cluster = EnsembleCluster.Create(kinds, Settings);
         cluster.StartAll();
         try
@@ -122,8 +121,7 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
     [MemberData(nameof(ObserverMixes))]
     public async Task ObserversLearnOfReconfigsAndAFollowerBecomesAnObserver(string mix)
     {
-        var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
-        Assert.True(!kinds.Contains(MemberKind.Apache) || ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        var kinds = KindsOf(mix);
         await using var cluster = EnsembleCluster.Create(kinds, Settings, observers: new HashSet<int> { 4 });
         cluster.StartAll();
         try
@@ -161,8 +159,7 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
     [MemberData(nameof(KazooMixes))]
     public async Task KazooReconfiguresTheEnsemble(string mix)
     {
-        var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
-        Assert.True(!kinds.Contains(MemberKind.Apache) || ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        var kinds = KindsOf(mix);
         await using var cluster = EnsembleCluster.Create(kinds, Settings);
         cluster.StartAll();
         try
@@ -193,8 +190,7 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
     [MemberData(nameof(GrowthMixes))]
     public async Task AnEnsembleOfOneGrowsByReconfig(string mix)
     {
-        var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
-        Assert.True(!kinds.Contains(MemberKind.Apache) || ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        var kinds = KindsOf(mix);
         await using var cluster = EnsembleCluster.Create(kinds, Settings + "\nstandaloneEnabled=false");
         var (first, second) = (cluster[1], cluster[2]);
         first.ReplaceSettings(["server."], $"server.1=127.0.0.1:{first.QuorumPort}:{first.ElectionPort}");
@@ -296,6 +292,14 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
         }
 
         return System.Text.RegularExpressions.Regex.Replace(joined, "version=[0-9a-f]+", "version=<v>");
+    }
+
+    /// <summary>"SAS": server 1 SharpKeeper, 2 Apache, 3 SharpKeeper (Apache must be installed when named).</summary>
+    private static MemberKind[] KindsOf(string mix)
+    {
+        var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
+        Assert.True(!kinds.Contains(MemberKind.Apache) || ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
+        return kinds;
     }
 
     private static string Line(EnsembleMember member) =>
