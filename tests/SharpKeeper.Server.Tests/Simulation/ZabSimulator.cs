@@ -307,6 +307,37 @@ public sealed class ZabSimulator
             : null;
     }
 
+    /// <summary>The server line a reconfig names server <paramref name="id"/> by (the addresses every simulated server has).</summary>
+    public static string ServerLine(long id) => $"server.{id}=127.0.0.1:{20000 + (id * 2)}:{20001 + (id * 2)};{30000 + id}";
+
+    /// <summary>Sends a reconfig to a whole new membership of <paramref name="members"/> on the session, without waiting for its answer.</summary>
+    public void SendReconfig(object session, params long[] members)
+    {
+        var client = (SimClient)session;
+        var xid = ++client.Xid;
+        client.Reconfigs.Add(xid);
+        if (!_clients.Contains(client))
+        {
+            _clients.Add(client);
+        }
+
+        client.Node!.Core!.Handle(new RequestMessage(new ClientRequest
+        {
+            Connection = client.Connection,
+            Xid = xid,
+            Type = OpCode.Reconfig,
+            Reconfig = new ReconfigRequest(null, null, string.Join(",", members.Select(ServerLine)), -1),
+            ReceivedMonotonicMillis = Now,
+        }));
+        Finish(client.Node, null);
+    }
+
+    /// <summary>Whether the session's create of <paramref name="path"/> was acknowledged.</summary>
+    public bool IsAcknowledged(string path) => _acknowledged.ContainsKey(path);
+
+    /// <summary>The voters of the membership server <paramref name="id"/> has committed.</summary>
+    public IReadOnlySet<long> VotersOf(long id) => Get(id).Membership.Committed.Voters;
+
     /// <summary>Sends a create of <paramref name="path"/> on the session without waiting for its answer.</summary>
     public void SendCreate(object session, string path)
     {
