@@ -167,9 +167,8 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader, Learne
                 RequestCodec.WriteMulti(_scratch, request.MultiOps ?? []);
                 break;
             case OpCode.Reconfig:
-                // An unreadable body goes as an empty incremental request; the leader refuses reconfig
-                // today (ReconfigDisabled) whatever the body.
-                (request.Reconfig ?? new ReconfigRequest(null, null, null, -1)).Write(_scratch);
+                // An unreadable body never gets here: the core answers it MarshallingError, as Apache.
+                (request.Reconfig ?? throw new InvalidOperationException("a reconfig without a body is not forwarded")).Write(_scratch);
                 break;
             default:
                 RequestCodec.WritePathRequest(_scratch, request.Type, request.Body!);
