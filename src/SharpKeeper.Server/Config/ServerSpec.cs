@@ -43,6 +43,10 @@ public sealed record ServerSpec(long Id, string Host, int QuorumPort, int Electi
             : text;
     }
 
+    /// <summary>The same quorum addresses (hosts and quorum ports, in order): as Apache compares a server's addr across memberships.</summary>
+    public bool HasSameQuorumAddresses(ServerSpec other) =>
+        Addresses.Select(a => (a.Host, a.QuorumPort)).SequenceEqual(other.Addresses.Select(a => (a.Host, a.QuorumPort)));
+
     /// <summary>The election addresses as the initial message of an election connection names them: <c>host:port</c>, joined by '|'.</summary>
     public string ElectionAddressText() =>
         string.Join('|', Addresses.Select(a => string.Create(CultureInfo.InvariantCulture, $"{Bracket(a.Host)}:{a.ElectionPort}")));

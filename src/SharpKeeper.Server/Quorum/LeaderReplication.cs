@@ -72,10 +72,13 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
 
     public IReadOnlyList<PeerLink> Learners => _learners;
 
-    public int SyncedVoters => _learners.Count(l => l.IsSynced && l.IsFollower && !l.IsClosed && _membership.Committed.IsVoter(l.Sid));
+    public int SyncedVoters => _learners.Count(l => IsSyncedFollower(l) && _membership.Committed.IsVoter(l.Sid));
 
     /// <summary>Followers the committed membership does not count (joining, or removed by a reconfig).</summary>
-    public int SyncedNonVotingFollowers => _learners.Count(l => l.IsSynced && l.IsFollower && !l.IsClosed && !_membership.Committed.IsVoter(l.Sid));
+    public int SyncedNonVotingFollowers => _learners.Count(l => IsSyncedFollower(l) && !_membership.Committed.IsVoter(l.Sid));
+
+    /// <summary>A follower still connected that finished its sync: its acks count for the memberships it votes in.</summary>
+    private static bool IsSyncedFollower(PeerLink learner) => learner.IsFollower && learner.IsSynced && !learner.IsClosed;
 
     public int SyncedObservers => _learners.Count(l => l.IsSynced && !l.IsFollower && !l.IsClosed);
 
@@ -170,7 +173,7 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
         yield return _myId;
         foreach (var learner in _learners)
         {
-            if (learner.IsFollower && learner.IsSynced && !learner.IsClosed)
+            if (IsSyncedFollower(learner))
             {
                 yield return learner.Sid;
             }
@@ -238,7 +241,7 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
             var logged = _selfDurable >= proposal.Zxid && verifier.IsVoter(_myId) ? 1 : 0;
             foreach (var learner in _learners)
             {
-                if (learner.IsFollower && learner.IsSynced && !learner.IsClosed && learner.AckedZxid >= proposal.Zxid && verifier.IsVoter(learner.Sid))
+                if (IsSyncedFollower(learner) && learner.AckedZxid >= proposal.Zxid && verifier.IsVoter(learner.Sid))
                 {
                     logged++;
                 }
@@ -288,8 +291,7 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
     private long DesignatedLeader(Proposal proposal, QuorumVerifier membership)
     {
         var current = _membership.Committed;
-        if (membership.IsVoter(_myId) && current.Members.TryGetValue(_myId, out var before)
-            && membership.Members[_myId].Addresses.Select(a => (a.Host, a.QuorumPort)).SequenceEqual(before.Addresses.Select(a => (a.Host, a.QuorumPort))))
+        if (membership.IsVoter(_myId) && current.Members.TryGetValue(_myId, out var before) && membership.Members[_myId].HasSameQuorumAddresses(before))
         {
             return _myId;
         }
@@ -314,7 +316,7 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
     }
 
     private IEnumerable<long> AckedBy(long zxid) =>
-        _learners.Where(l => l.IsFollower && l.IsSynced && !l.IsClosed && l.AckedZxid >= zxid).Select(l => l.Sid);
+        _learners.Where(l => IsSyncedFollower(l) && l.AckedZxid >= zxid).Select(l => l.Sid);
 
     /// <summary>A learner's sync(): answered once every txn proposed before it is committed.</summary>
     public void OnSyncRequest(PeerLink learner)
@@ -550,14 +552,14 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
             }
 
             learner.Send(ping);
-            if (learner.IsFollower && learner.IsSynced && now - learner.LastHeardMillis <= deadline)
+            if (IsSyncedFollower(learner) && now - learner.LastHeardMillis <= deadline)
             {
                 alive.Add(learner.Sid);
             }
         }
 
         // A quorum of the committed membership, and of the next one while a reconfig is in progress.
-        foreach (var verifier in new[] { _membership.Committed, _membership.LastSeen }.Distinct())
+        foreach (var verifier in CurrentVerifiers())
         {
             if (!verifier.ContainsQuorum(alive))
             {

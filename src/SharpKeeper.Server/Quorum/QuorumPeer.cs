@@ -203,7 +203,6 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
     {
         var me = _context.Me;
         RefuseDuplicateId(me);
-        _context.Core.Post(new Processing.QuorumConfigMessage(_context.MembershipText, _context.Config.QuorumConfigVersion));
         var peers = ElectionPeers();
         var channelLogger = _context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Election");
         _channel = new ElectionChannel(
@@ -223,7 +222,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
 
         _election = new ElectionService(_context.MyId, _context.Voters, _context.MembershipText, _channel, _context.Core.Clock, channelLogger);
         _context.Membership.Changed += OnMembershipChanged;
-        _election.UpdateView(_context.Voters, _context.MembershipText, _context.Membership.NextVoters);
+        OnMembershipChanged();
         if (_context.Reconfig.Enabled)
         {
             _election.MembershipHeard += OnMembershipHeard;
@@ -322,25 +321,7 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 }
                 else
                 {
-                    using (var looking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-                    {
-                        var readOnly = _context.Config.ReadOnlyModeEnabled ? ServeReadOnlyWhileLookingAsync(looking.Token) : Task.FromResult(false);
-                        try
-                        {
-                            vote = await _election.LookForLeaderAsync(lastZxid, currentEpoch).WaitAsync(cancellationToken).ConfigureAwait(false);
-                        }
-                        finally
-                        {
-                            await looking.CancelAsync().ConfigureAwait(false);
-                            if (await readOnly.ConfigureAwait(false))
-                            {
-                                // As Apache: the read-only server's clients are disconnected before the role starts.
-                                _readOnly = false;
-                                _mode = "looking";
-                                await core.AskAsync(new StepDownRequested()).ConfigureAwait(false);
-                            }
-                        }
-                    }
+                    vote = await ElectAsync(lastZxid, currentEpoch, cancellationToken).ConfigureAwait(false);
                 }
 
                 Interlocked.Exchange(ref _leaderId, vote.Leader);
@@ -382,6 +363,28 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
             catch (Exception e) when (e is IOException or QuorumException or SocketException or InvalidDataException or TimeoutException)
             {
                 _logger.LogWarning("Leaving the current role: {Message}", e.Message);
+            }
+        }
+    }
+
+    /// <summary>An election round; with readonlymode.enabled, read-only clients are served while it lasts.</summary>
+    private async Task<Vote> ElectAsync(long lastZxid, long currentEpoch, CancellationToken cancellationToken)
+    {
+        using var looking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var readOnly = _context.Config.ReadOnlyModeEnabled ? ServeReadOnlyWhileLookingAsync(looking.Token) : Task.FromResult(false);
+        try
+        {
+            return await _election!.LookForLeaderAsync(lastZxid, currentEpoch).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await looking.CancelAsync().ConfigureAwait(false);
+            if (await readOnly.ConfigureAwait(false))
+            {
+                // As Apache: the read-only server's clients are disconnected before the role starts.
+                _readOnly = false;
+                _mode = "looking";
+                await _context.Core.AskAsync(new StepDownRequested()).ConfigureAwait(false);
             }
         }
     }

@@ -314,22 +314,13 @@ public sealed class ZabSimulator
     public void SendReconfig(object session, params long[] members)
     {
         var client = (SimClient)session;
-        var xid = ++client.Xid;
-        client.Reconfigs.Add(xid);
         if (!_clients.Contains(client))
         {
             _clients.Add(client);
         }
 
-        client.Node!.Core!.Handle(new RequestMessage(new ClientRequest
-        {
-            Connection = client.Connection,
-            Xid = xid,
-            Type = OpCode.Reconfig,
-            Reconfig = new ReconfigRequest(null, null, string.Join(",", members.Select(ServerLine)), -1),
-            ReceivedMonotonicMillis = Now,
-        }));
-        Finish(client.Node, null);
+        Send(client, new ReconfigRequest(null, null, string.Join(",", members.Select(ServerLine)), -1));
+        Finish(client.Node!, null);
     }
 
     /// <summary>Whether the session's create of <paramref name="path"/> was acknowledged.</summary>
@@ -916,12 +907,12 @@ public sealed class ZabSimulator
                 chosen.Add(id);
             }
 
-            members = string.Join(",", chosen.Order().Select(id => $"server.{id}=127.0.0.1:{20000 + (id * 2)}:{20001 + (id * 2)};{30000 + id}"));
+            members = string.Join(",", chosen.Order().Select(ServerLine));
         }
         else if (absent.Count > 0 && (seen.Voters.Count <= 2 || _random.Next(2) == 0))
         {
             var back = absent[_random.Next(absent.Count)];
-            joining = $"server.{back}=127.0.0.1:{20000 + (back * 2)}:{20001 + (back * 2)};{30000 + back}";
+            joining = ServerLine(back);
         }
         else if (seen.Voters.Count > 2)
         {
@@ -929,15 +920,20 @@ public sealed class ZabSimulator
             leaving = voters[_random.Next(voters.Count)].ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
+        Send(client, new ReconfigRequest(joining, leaving, members, -1));
+    }
+
+    private void Send(SimClient client, ReconfigRequest request)
+    {
         var xid = ++client.Xid;
         client.Reconfigs.Add(xid);
-        Log($"client {client.Id} asks server {client.Node.Id} to reconfig: +[{joining}] -[{leaving}] =[{members}]");
+        Log($"client {client.Id} asks server {client.Node!.Id} to reconfig: +[{request.JoiningServers}] -[{request.LeavingServers}] =[{request.NewMembers}]");
         client.Node.Core!.Handle(new RequestMessage(new ClientRequest
         {
             Connection = client.Connection,
             Xid = xid,
             Type = OpCode.Reconfig,
-            Reconfig = new ReconfigRequest(joining, leaving, members, -1),
+            Reconfig = request,
             ReceivedMonotonicMillis = Now,
         }));
     }

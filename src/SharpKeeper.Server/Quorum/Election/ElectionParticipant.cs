@@ -9,14 +9,10 @@ namespace SharpKeeper.Server.Quorum.Election;
 public sealed class ElectionParticipant(long myId, IReadOnlySet<long> voters, string config)
 {
     private readonly FastLeaderElection _election = new(myId, voters, config);
-    private string _config = config;
 
     /// <summary>A committed reconfig: the voters and the membership text notifications carry.</summary>
-    public void UpdateView(IReadOnlySet<long> newVoters, string newConfig, IReadOnlySet<long>? nextVoters = null)
-    {
-        _config = newConfig;
+    public void UpdateView(IReadOnlySet<long> newVoters, string newConfig, IReadOnlySet<long>? nextVoters = null) =>
         _election.UpdateView(newVoters, newConfig, nextVoters);
-    }
 
     public long MyId => myId;
 
@@ -68,7 +64,7 @@ public sealed class ElectionParticipant(long myId, IReadOnlySet<long> voters, st
         // Settled: tell a looking server what this one settled on.
         if (notification.State == PeerState.Looking && CurrentVote is { } current && from != myId)
         {
-            return [(from, new Notification(State, current.Leader, current.Zxid, current.ElectionEpoch, current.PeerEpoch, _config))];
+            return [(from, new Notification(State, current.Leader, current.Zxid, current.ElectionEpoch, current.PeerEpoch, _election.Config))];
         }
 
         return [];

@@ -59,6 +59,9 @@ public sealed class FastLeaderElection
     /// <summary>This server's current proposal as a notification of a looking server.</summary>
     public Notification CurrentNotification => new(PeerState.Looking, _proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch, _config);
 
+    /// <summary>The membership text this server's notifications carry (its committed membership).</summary>
+    public string Config => _config;
+
     private bool IsVoter => _voters.Contains(_myId);
 
     /// <summary>Starts a new round proposing this server; returns the notifications to send (to every voter, this one included).</summary>

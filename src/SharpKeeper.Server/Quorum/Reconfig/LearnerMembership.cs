@@ -60,7 +60,7 @@ public sealed class LearnerMembership(QuorumMembership membership, long myId, bo
         var roleChanged = next.Members.TryGetValue(myId, out var me) && (me.Role == ServerRole.Observer) != observer;
         var leaderChanged = designatedLeader is { } designated
             ? designated != leaderId
-            : !next.IsVoter(leaderId) || !previous.Members.TryGetValue(leaderId, out var before) || !SameQuorumAddresses(before, next.Members[leaderId]);
+            : !next.IsVoter(leaderId) || !previous.Members.TryGetValue(leaderId, out var before) || !before.HasSameQuorumAddresses(next.Members[leaderId]);
         if (!roleChanged && !leaderChanged)
         {
             return null;
@@ -71,7 +71,4 @@ public sealed class LearnerMembership(QuorumMembership membership, long myId, bo
             : designatedLeader is { } leader ? $"a reconfig made server {leader} the leader" : $"a reconfig changed leader {leaderId}'s membership";
         return new MembershipChange(reason, designatedLeader);
     }
-
-    private static bool SameQuorumAddresses(ServerSpec a, ServerSpec b) =>
-        a.Addresses.Select(x => (x.Host, x.QuorumPort)).SequenceEqual(b.Addresses.Select(x => (x.Host, x.QuorumPort)));
 }
