@@ -184,7 +184,12 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             AdminServer = AdminHttpServer.StartAsync(admin, Commands, _console, adminLogger).GetAwaiter().GetResult();
         }
 
-        Peer?.Start();
+        if (Peer is not null)
+        {
+            Peer.ClientAddressChanged += me => _ = MoveClientPortAsync(me);
+            Peer.Start();
+        }
+
         if (Config.AutopurgePurgeInterval > 0)
         {
             _purgeLoop = PurgeLoopAsync(TimeSpan.FromHours(Config.AutopurgePurgeInterval));
@@ -212,6 +217,41 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             _logger.LogInformation(
                 "SharpKeeper {Version} server.{Id} of an ensemble of {Count}: clients on {Endpoint}, looking for a leader",
                 VersionInfo.Full, Config.MyId, Config.Servers.Count, endpoints);
+        }
+    }
+
+    private readonly SemaphoreSlim _moving = new(1, 1);
+
+    /// <summary>
+    /// A reconfig gave this server another client address: as Apache, the plain client port listens
+    /// there from now on, and the clients already connected stay.
+    /// </summary>
+    private async Task MoveClientPortAsync(ServerSpec me)
+    {
+        await _moving.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_listener is not { } listener || me.ClientPort is not { } port)
+            {
+                return;
+            }
+
+            var endpoint = new IPEndPoint(me.ClientAddress is { Length: > 0 } text && text != "0.0.0.0" ? ParseAddress(text) : IPAddress.IPv6Any, port);
+            if (endpoint.Port == listener.LocalEndPoint.Port && endpoint.Address.Equals(listener.LocalEndPoint.Address))
+            {
+                return;
+            }
+
+            await listener.RebindAsync(endpoint).ConfigureAwait(false);
+            _logger.LogInformation("A reconfig moved this server's client port: serving clients on {Endpoint}", listener.LocalEndPoint);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            _logger.LogError("A reconfig moved this server's client port to {Address}:{Port}, which cannot be bound: {Message}", me.ClientAddress ?? "0.0.0.0", me.ClientPort, e.Message);
+        }
+        finally
+        {
+            _moving.Release();
         }
     }
 

@@ -161,14 +161,14 @@ public static class ConfigKeyTable
             new BoolKey("localSessionsEnabled", false, "Processing/ClientHandshake (new sessions local on ensemble members)"),
             new BoolKey("localSessionsUpgradingEnabled", false, "Processing/ServerCore (a local session's first ephemeral makes it global)"),
             new BoolKey("reconfigEnabled", false, "Processing/RequestPreparer, Quorum/Reconfig (reconfig, dynamic configuration files)"),
+            new IntKey("observerMasterPort", 0, "Quorum/ObserverMaster (followers serve observers on this port; observers connect to a voter's)", 0, 65535),
+            new IntKey("connectToLearnerMasterLimit", 0, "Quorum/Follower (ticks a learner tries to connect; 0: initLimit)", 0),
 
             // Read, and warned about when set to what SharpKeeper does not do.
             new BoolKey("digest.enabled", true, "warned about: no data tree digest is kept") { SystemProperty = true },
             new BoolKey("syncEnabled", true, "warned about when false: learners always log to disk"),
             new BoolKey("multiAddress.enabled", false, "Config/ServerLine, Quorum (several addresses per server, the version-2 election greeting)") { SystemProperty = true },
-            new IntKey("observerMasterPort", 0, "warned about: observer masters are not supported", 0, 65535),
-            new IntKey("connectToLearnerMasterLimit", 0, "warned about: observer masters are not supported", 0),
-            new LongKey("snapSizeLimitInKb", 4L * 1024 * 1024, "warned about: snapshots follow snapCount") { SystemProperty = true },
+                        new LongKey("snapSizeLimitInKb", 4L * 1024 * 1024, "warned about: snapshots follow snapCount") { SystemProperty = true },
             new LongKey("txnLogSizeLimitInKb", -1, "warned about: log files roll with snapshots") { SystemProperty = true },
             new TextKey("snapshot.compression.method", null, "warned about: snapshots are uncompressed") { SystemProperty = true },
         };

@@ -250,7 +250,8 @@ public sealed partial class ServerConfig
         (ClientPort, ClientPortAddress) = ReadPortAndAddress(values, "clientPort", "clientPortAddress");
         (SecureClientPort, SecureClientPortAddress) = ReadPortAndAddress(values, "secureClientPort", "secureClientPortAddress");
         ClientPortListenBacklog = values.Int("clientPortListenBacklog");
-        values.Int("observerMasterPort");
+        ObserverMasterPort = values.Int("observerMasterPort");
+        ConnectToLearnerMasterLimit = values.Int("connectToLearnerMasterLimit");
     }
 
     /// <summary>
@@ -990,11 +991,6 @@ public sealed partial class ServerConfig
 
         Warn(values.Find("syncEnabled") is { } sync && sync.Value.Trim().Equals("false", StringComparison.OrdinalIgnoreCase) ? sync : null,
             "learners always write their txn log to disk here; ignored");
-
-        foreach (var key in new[] { "observerMasterPort", "connectToLearnerMasterLimit" })
-        {
-            Warn(values.Find(key), "observer masters are not supported; ignored (observers follow the leader)");
-        }
 
         foreach (var key in new[] { "snapSizeLimitInKb", "txnLogSizeLimitInKb" })
         {

@@ -208,6 +208,15 @@ public sealed partial class ServerConfig
     /// <summary>reconfigEnabled (default false): the ensemble accepts reconfig and keeps dynamic configuration files.</summary>
     public bool ReconfigEnabled { get; private set; }
 
+    /// <summary>
+    /// observerMasterPort (default 0, off): a follower serves observers on this port of its quorum
+    /// address, and an observer connects to this port of a voter rather than to the leader.
+    /// </summary>
+    public int ObserverMasterPort { get; private set; }
+
+    /// <summary>connectToLearnerMasterLimit (default 0: initLimit): the ticks a learner keeps trying to connect to its leader or observer master.</summary>
+    public int ConnectToLearnerMasterLimit { get; private set; }
+
     /// <summary>standaloneEnabled (default true).</summary>
     public bool StandaloneEnabled { get; private set; }
 

@@ -9,7 +9,7 @@ namespace SharpKeeper.Server.Network;
 /// <summary>Accepts client connections on the client port (or, with TLS, the secure client port), enforcing maxClientCnxns per IP address.</summary>
 public sealed class ClientListener : IAsyncDisposable
 {
-    private readonly Socket _listener;
+    private Socket _listener;
     private readonly ServerCore _core;
     private readonly NetworkOptions _options;
     private readonly ILogger _logger;
@@ -38,37 +38,93 @@ public sealed class ClientListener : IAsyncDisposable
         _logger = logger;
         _fourLetterWords = fourLetterWords;
         _warnings = new RateLimitedWarnings(logger, TimeSpan.FromMinutes(1));
-        _listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            _listener.DualMode = true;
-        }
-
-        _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Bind(endpoint);
-        _listener.Listen(1024);
+        _listener = Bind(endpoint);
         LocalEndPoint = (IPEndPoint)_listener.LocalEndPoint!;
     }
 
-    public IPEndPoint LocalEndPoint { get; }
+    private static Socket Bind(IPEndPoint endpoint)
+    {
+        var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                listener.DualMode = true;
+            }
+
+            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Bind(endpoint);
+            listener.Listen(1024);
+            return listener;
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+    }
+
+    public IPEndPoint LocalEndPoint { get; private set; }
+
+    /// <summary>
+    /// Listens on <paramref name="endpoint"/> instead (a reconfig moved this server's client
+    /// address, as Apache's connection factory reconfigures): the connections already open stay.
+    /// Throws, still listening where it was, when the new endpoint cannot be bound.
+    /// </summary>
+    public async Task RebindAsync(IPEndPoint endpoint)
+    {
+        var previous = _listener;
+        var previousEndPoint = LocalEndPoint;
+        Socket replacement;
+        try
+        {
+            replacement = Bind(endpoint);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && endpoint.Port == previousEndPoint.Port)
+        {
+            // The same port on another address: this listener holds it and must let go first (as Apache does).
+            previous.Dispose();
+            await (_acceptLoop ?? Task.CompletedTask).ConfigureAwait(false);
+            try
+            {
+                replacement = Bind(endpoint);
+            }
+            catch (SocketException)
+            {
+                _listener = Bind(previousEndPoint);
+                _acceptLoop = AcceptLoopAsync(_listener);
+                throw;
+            }
+        }
+
+        _listener = replacement;
+        LocalEndPoint = (IPEndPoint)replacement.LocalEndPoint!;
+        previous.Dispose();
+        await (_acceptLoop ?? Task.CompletedTask).ConfigureAwait(false);
+        _acceptLoop = AcceptLoopAsync(replacement);
+    }
 
     public int ConnectionCount => _running.Count;
 
     /// <summary>The open connections, handshaken or not (a snapshot), as the cons and stat words list them.</summary>
     public ICollection<ClientConnection> Connections => _running.Keys;
 
-    public void Start() => _acceptLoop = AcceptLoopAsync();
+    public void Start() => _acceptLoop = AcceptLoopAsync(_listener);
 
-    private async Task AcceptLoopAsync()
+    private async Task AcceptLoopAsync(Socket listener)
     {
         while (!_stop.IsCancellationRequested)
         {
             Socket socket;
             try
             {
-                socket = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                socket = await listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException) when (!ReferenceEquals(listener, _listener))
             {
                 return;
             }

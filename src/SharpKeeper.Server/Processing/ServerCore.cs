@@ -27,7 +27,9 @@ public sealed class ServerCore
     private readonly CoreOptions _options;
     private readonly IClock _clock;
     private readonly ILogger _logger;
-    private readonly Queue<ClientRequest> _forwardedSyncs = new();
+    // A follower's syncs in the order the leader answers them: its clients' and its observers' (an Action).
+    private readonly Queue<object> _forwardedSyncs = new();
+    private readonly Dictionary<long, int> _learnerTouches = [];
     private readonly SaslAuthentication _sasl;
     private PendingChanges _pending;
     private RequestPreparer _preparer;
@@ -475,6 +477,11 @@ public sealed class ServerCore
         while (_txns.TryApplyNext(zxid, out var applied, out var result))
         {
             Complete(applied, result);
+            if (applied.Body is { } body)
+            {
+                TxnApplied?.Invoke(applied.Prepared.Header.Zxid, body);
+            }
+
             snapshotDue |= _housekeeping.Applied();
         }
 
@@ -571,12 +578,19 @@ public sealed class ServerCore
     /// <summary>On a follower: the leader answered the oldest forwarded sync (after every write before it committed).</summary>
     public void OnSyncReply()
     {
-        if (!_forwardedSyncs.TryDequeue(out var sync))
+        if (!_forwardedSyncs.TryDequeue(out var forwarded))
         {
             _logger.LogWarning("The leader answered a sync this server did not forward");
             return;
         }
 
+        if (forwarded is Action relayed)
+        {
+            relayed();
+            return;
+        }
+
+        var sync = (ClientRequest)forwarded;
         if (_sessions.Get(sync.SessionId) is { } state && state.TakeSync(sync))
         {
             ExecuteRead(sync);
@@ -728,6 +742,7 @@ public sealed class ServerCore
         }
 
         _forwardedSyncs.Clear();
+        _learnerTouches.Clear();
         LocalSessions = NewLocalSessions();
         if (_txns.LastOutstandingZxid is { } last)
         {
@@ -890,11 +905,29 @@ public sealed class ServerCore
         return true;
     }
 
-    /// <summary>A follower reports the sessions active here since the last report, with their timeouts.</summary>
+    /// <summary>On a follower serving observers: an observer's sync goes to the leader in turn with this server's own; <paramref name="answered"/> runs when the leader answers it.</summary>
+    public void RelaySync(Action answered) => _forwardedSyncs.Enqueue(answered);
+
+    /// <summary>On a follower serving observers: a session active on an observer, reported to the leader with this server's own.</summary>
+    public void TouchForLearner(long sessionId, int timeout) => _learnerTouches[sessionId] = timeout;
+
+    /// <summary>
+    /// Called on the core thread with each committed txn as it is applied (its zxid and its serialized
+    /// form): a follower relays them to the observers it serves.
+    /// </summary>
+    public Action<long, byte[]>? TxnApplied { get; set; }
+
+    /// <summary>A follower reports the sessions active here (and on the observers it serves) since the last report, with their timeouts.</summary>
     public List<(long SessionId, int Timeout)> TakeTouchedSessions()
     {
         // Sessions with a connection here stay alive even when idle between the client's pings.
         var touched = new List<(long, int)>();
+        foreach (var (id, timeout) in _learnerTouches)
+        {
+            touched.Add((id, timeout));
+        }
+
+        _learnerTouches.Clear();
         foreach (var id in _sessions.TakeActive())
         {
             if (Sessions.Get(id) is { } session)

@@ -26,23 +26,22 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
     /// <summary>Follows until the connection to the leader ends (returns) or the server stops (cancelled).</summary>
     public async Task FollowAsync(CancellationToken cancellationToken)
     {
-        var leaderSpec = context.Membership.AllKnownServers.TryGetValue(leaderId, out var known) ? known : context.Config.Servers[leaderId];
         Socket? socket = null;
         try
         {
-            (socket, var leaderHost) = await ConnectAsync(leaderSpec, cancellationToken).ConfigureAwait(false);
+            (socket, var master) = await ConnectAsync(LearnerMasters(), cancellationToken).ConfigureAwait(false);
             Stream connection;
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 // TLS and SASL come before FOLLOWERINFO, within initLimit.
                 timeout.CancelAfter(context.InitLimit);
-                connection = await context.Transport.OpenAsync(socket, leaderHost.Host, timeout.Token).ConfigureAwait(false);
+                connection = await context.Transport.OpenAsync(socket, master.Host, timeout.Token).ConfigureAwait(false);
                 socket = null;
                 if (context.Sasl is { } sasl)
                 {
                     try
                     {
-                        await sasl.AuthenticateAsLearnerAsync(connection, $"{leaderId} at {leaderHost.Host}:{leaderHost.QuorumPort}", timeout.Token).ConfigureAwait(false);
+                        await sasl.AuthenticateAsLearnerAsync(connection, $"{master.Sid} at {master.Host}:{master.Port}", timeout.Token).ConfigureAwait(false);
                     }
                     catch
                     {
@@ -52,8 +51,13 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                 }
             }
 
+            if (master.Sid != leaderId)
+            {
+                _logger.LogInformation("Observing leader {Leader} through follower {Master} at {Host}:{Port}", leaderId, master.Sid, master.Host, master.Port);
+            }
+
             await using var stream = PacketStream.ForConnection(connection, context.MaxPacket);
-            await RunAsync(stream, cancellationToken).ConfigureAwait(false);
+            await RunAsync(stream, master.Sid, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or QuorumException or InvalidDataException or SocketException or ObjectDisposedException or CorruptStoreException or TimeoutException
             or OperationCanceledException && !cancellationToken.IsCancellationRequested)
@@ -66,25 +70,58 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         }
     }
 
+    /// <summary>A server to learn from and where: the leader's quorum port, or a follower's observer master port.</summary>
+    private readonly record struct LearnerMaster(long Sid, string Host, int Port);
+
     /// <summary>
-    /// Connects to the leader's quorum port, trying each of its addresses in turn (several with
-    /// multiAddress.enabled, as Apache's learner tries them), round after round until initLimit.
+    /// Whom to connect to, in order: the leader's quorum addresses (several with multiAddress.enabled);
+    /// for an observer with observerMasterPort, as Apache's, that port on each voter's quorum host in
+    /// a random order (the leader, which does not serve observers there, last).
     /// </summary>
-    private async Task<(Socket Socket, ServerAddress Address)> ConnectAsync(ServerSpec leader, CancellationToken cancellationToken)
+    private List<LearnerMaster> LearnerMasters()
     {
-        var deadline = DateTime.UtcNow + context.InitLimit;
+        var known = context.Membership.AllKnownServers;
+        var omPort = context.Config.ObserverMasterPort;
+        if (observer && omPort > 0)
+        {
+            var voters = context.Membership.Committed.Members.Values
+                .Where(s => s.Role == ServerRole.Participant && s.Id != context.MyId)
+                .OrderBy(s => s.Id == leaderId)
+                .ThenBy(_ => Random.Shared.Next())
+                .Select(s => new LearnerMaster(s.Id, s.Addresses[0].Host, omPort))
+                .ToList();
+            if (voters.Count > 0)
+            {
+                return voters;
+            }
+        }
+
+        var leader = known.TryGetValue(leaderId, out var spec) ? spec : context.Config.Servers[leaderId];
+        return [.. leader.Addresses.Select(a => new LearnerMaster(leaderId, a.Host, a.QuorumPort))];
+    }
+
+    /// <summary>
+    /// Connects to the first of <paramref name="masters"/> that answers, trying each in turn, round
+    /// after round, for connectToLearnerMasterLimit ticks (initLimit when that is 0).
+    /// </summary>
+    private async Task<(Socket Socket, LearnerMaster Master)> ConnectAsync(List<LearnerMaster> masters, CancellationToken cancellationToken)
+    {
+        var limit = context.Config.ConnectToLearnerMasterLimit > 0
+            ? TimeSpan.FromMilliseconds((long)context.TickTimeMs * context.Config.ConnectToLearnerMasterLimit)
+            : context.InitLimit;
+        var deadline = DateTime.UtcNow + limit;
         while (true)
         {
             Exception? last = null;
-            foreach (var address in leader.Addresses)
+            foreach (var master in masters)
             {
                 var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 try
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                     timeout.CancelAfter(TimeSpan.FromSeconds(5));
-                    await socket.ConnectAsync(QuorumContext.EndPointOf(address.Host, address.QuorumPort), timeout.Token).ConfigureAwait(false);
-                    return (socket, address);
+                    await socket.ConnectAsync(QuorumContext.EndPointOf(master.Host, master.Port), timeout.Token).ConfigureAwait(false);
+                    return (socket, master);
                 }
                 catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
@@ -95,19 +132,19 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
 
             if (DateTime.UtcNow > deadline)
             {
-                var tried = string.Join(", ", leader.Addresses.Select(a => $"{a.Host}:{a.QuorumPort}"));
-                throw new QuorumException($"cannot connect to the leader at {tried}: {last?.Message}");
+                var tried = string.Join(", ", masters.Select(m => $"{m.Host}:{m.Port}"));
+                throw new QuorumException($"cannot connect to {(observer && masters[0].Sid != leaderId ? "an observer master" : "the leader")} at {tried}: {last?.Message}");
             }
 
             await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task RunAsync(PacketStream stream, CancellationToken cancellationToken)
+    private async Task RunAsync(PacketStream stream, long masterId, CancellationToken cancellationToken)
     {
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var link = new PeerLink(leaderId, stream, _logger);
-        var host = new Host(context.Epochs, established, _logger, leaderId, link, abandon);
+        var link = new PeerLink(masterId, stream, _logger);
+        var host = new Host(context.Epochs, established, _logger, masterId, link, abandon);
         var membership = context.Reconfig.Enabled
             ? new LearnerMembership(context.Membership, context.MyId, observer, leaderId, context.Config.MultiAddressEnabled)
             : null;
@@ -115,6 +152,10 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
             context.MyId, observer, context.Membership.Committed.Version, (long)context.InitLimit.TotalMilliseconds, (long)context.SyncLimit.TotalMilliseconds, membership);
         var (replication, progress) = await Core.AskAsync(new LearningBegins(settings, context.Epochs, link, host)).ConfigureAwait(false);
         var sending = link.RunSendLoopAsync(cancellationToken);
+        using var following = CancellationTokenSource.CreateLinkedTokenSource(abandon.Token);
+        var servingObservers = !observer && context.Config.ObserverMasterPort > 0
+            ? ServeObserversAsync(replication, host, following.Token)
+            : Task.CompletedTask;
         try
         {
             await ReceiveAsync(stream, replication, progress, host, abandon.Token).ConfigureAwait(false);
@@ -126,8 +167,21 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         finally
         {
             DesignatedLeader = host.DesignatedLeader;
+            await following.CancelAsync().ConfigureAwait(false);
+            // Observers are let go before this server steps down (the core hears of it first).
+            await servingObservers.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             link.Close();
             await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>With observerMasterPort: once this follower serves clients, it serves observers too, until it stops following.</summary>
+    private async Task ServeObserversAsync(FollowerReplication replication, Host host, CancellationToken cancellationToken)
+    {
+        await host.Started.Task.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!cancellationToken.IsCancellationRequested)
+        {
+            await new ObserverMaster(context, replication, _logger).ServeAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -214,6 +268,9 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
 
         public bool Serving => _serving;
 
+        /// <summary>Completes when the learner starts serving (after UPTODATE).</summary>
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public string? Failure { get; private set; }
 
         // Set on the core thread while the reader awaits the answer to the packet that asked for them.
@@ -241,6 +298,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
         {
             _serving = true;
             established(epoch);
+            Started.TrySetResult();
             logger.LogInformation("Following leader {Leader} in epoch {Epoch}; serving clients", leaderId, epoch);
         }
 

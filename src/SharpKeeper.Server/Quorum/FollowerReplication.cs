@@ -47,6 +47,9 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader, Learne
 
     public LearnerSync Sync => sync;
 
+    /// <summary>The observers this follower serves (observerMasterPort), while it does.</summary>
+    public ObserverRelay? Relay { get; set; }
+
     public void Start() => Execute(sync.Start(core.Clock.MonotonicMillis));
 
     /// <summary>
@@ -60,6 +63,7 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader, Learne
         switch (packet.Type)
         {
             case PacketType.CommitAndActivate:
+                Relay?.Activating(packet.Zxid, DesignatedLeader(packet));
                 Execute(sync.Receive(new QuorumPacket(PacketType.Commit, packet.Zxid), null, now));
                 Leave(membership?.CommitAndActivate(packet.Zxid, DesignatedLeader(packet)));
                 return;
@@ -73,6 +77,8 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader, Learne
             case PacketType.NewLeader:
                 membership?.NewLeader(packet.Data);
                 break;
+            case PacketType.Revalidate when Relay?.TryAnswerRevalidation(packet) == true:
+                return;
         }
 
         Execute(sync.Receive(packet, txn, now));
@@ -99,7 +105,11 @@ public sealed class FollowerReplication(ServerCore core, PeerLink leader, Learne
 
     public void LocallyDurable(long zxid) => Execute(sync.Durable(zxid, core.Clock.MonotonicMillis));
 
-    public void OnTick(long now) => Execute(sync.Tick(now));
+    public void OnTick(long now)
+    {
+        Execute(sync.Tick(now));
+        Relay?.OnTick(now);
+    }
 
     private void Execute(IReadOnlyList<SyncEffect> effects)
     {

@@ -147,38 +147,6 @@ public sealed class Leader
         }
     }
 
-    /// <summary>
-    /// For a learner older than the history in memory: the committed txns after its last zxid from
-    /// the txn log (read on this thread, not the core's), when the log holds that zxid (or it starts
-    /// an epoch) and the txns take at most snapshotSizeFactor of the newest snapshot's size.
-    /// </summary>
-    private LoggedTxns? ReadFromLog(long peerLastZxid, long through)
-    {
-        var factor = _context.Config.SnapshotSizeFactor;
-        if (factor < 0)
-        {
-            return null;
-        }
-
-        var snapshotSize = _context.Store.NewestSnapshotSize();
-        var limit = (long)(factor * snapshotSize);
-        try
-        {
-            var txns = _context.Store.ReadTxnsAfter(peerLastZxid, through, limit, out var holdsPeer);
-            if (txns is null || !(holdsPeer || Zxid.CounterOf(peerLastZxid) == 0))
-            {
-                return null;
-            }
-
-            return new LoggedTxns(through, txns, txns.Sum(t => (long)t.Body.Length), $"within snapshotSizeFactor {factor} of the {snapshotSize}-byte snapshot");
-        }
-        catch (Exception e) when (e is IOException or CorruptStoreException)
-        {
-            _logger.LogWarning("Cannot read the txn log to sync a learner from 0x{Zxid:x}: {Message}", peerLastZxid, e.Message);
-            return null;
-        }
-    }
-
     private async Task HandleLearnerAsync(Socket socket, LeaderRole role, CancellationToken cancellationToken)
     {
         var remote = socket.RemoteEndPoint;
@@ -233,7 +201,7 @@ public sealed class Leader
             // Synchronized once a quorum acknowledged the epoch (the role says when).
             var peerLastZxid = await learner.SyncRequested.Task.WithinAsync(2 * _context.InitLimit, $"a quorum to acknowledge the epoch before syncing server {sid}", token).ConfigureAwait(false);
             var historyBase = await Core.AskAsync(new HistoryBaseRequested()).ConfigureAwait(false);
-            var fromLog = peerLastZxid < historyBase ? ReadFromLog(peerLastZxid, historyBase) : null;
+            var fromLog = peerLastZxid < historyBase ? _context.ReadCommittedFromLog(peerLastZxid, historyBase, _logger) : null;
             var kind = await Core.AskAsync(new LearnerSyncRequested(role, link, peerLastZxid, fromLog)).ConfigureAwait(false);
             _logger.LogInformation("Synchronizing server {Sid} (last zxid 0x{Zxid:x}) by {Kind}", sid, peerLastZxid, kind);
 

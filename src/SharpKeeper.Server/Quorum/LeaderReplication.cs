@@ -347,7 +347,7 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
     /// </summary>
     public string AddLearner(PeerLink learner, long peerLastZxid, LoggedTxns? fromLog = null)
     {
-        var kind = Synchronize(learner, peerLastZxid, fromLog);
+        var kind = Sync.CatchUp.Send(learner, peerLastZxid, _lastCommitted, _core, fromLog);
         (kind.StartsWith("SNAP", StringComparison.Ordinal) ? _core.Stats.Snaps : _core.Stats.Diffs).Increment();
         if (learner.IsFollower)
         {
@@ -361,84 +361,6 @@ public sealed class LeaderReplication : IReplication, ITxnProposer, IMembershipC
         learner.Send(new QuorumPacket(PacketType.NewLeader, Zxid.Make(_epoch, 0), Encoding.UTF8.GetBytes(_membership.LastSeen.Text)));
         _learners.Add(learner);
         return kind;
-    }
-
-    /// <summary>
-    /// The choice between DIFF, TRUNC and SNAP, in the order Apache's LearnerHandler makes it. The
-    /// committed history (<see cref="ServerCore.Committed"/>) holds every txn after its base; this
-    /// leader's last zxid (<c>_lastCommitted</c>) may be past its newest txn, at an epoch start. A
-    /// learner older than that history gets a DIFF from the txn log when <paramref name="fromLog"/>
-    /// (read off this thread) reaches the history.
-    /// </summary>
-    private string Synchronize(PeerLink learner, long peer, LoggedTxns? fromLog)
-    {
-        var history = _core.Committed;
-        if (peer == _lastCommitted)
-        {
-            learner.Send(new QuorumPacket(PacketType.Diff, _lastCommitted));
-            return "DIFF (empty): it has every committed txn";
-        }
-
-        if (peer > _lastCommitted)
-        {
-            learner.Send(new QuorumPacket(PacketType.Trunc, _lastCommitted));
-            return $"TRUNC to 0x{_lastCommitted:x}: it logged txns no quorum committed";
-        }
-
-        if (peer < history.Base && fromLog is { } logged && logged.Through >= history.Base)
-        {
-            learner.Send(new QuorumPacket(PacketType.Diff, _lastCommitted));
-            foreach (var (zxid, data) in logged.Txns)
-            {
-                learner.Send(new QuorumPacket(PacketType.Proposal, zxid, data));
-                learner.Send(new QuorumPacket(PacketType.Commit, zxid));
-            }
-
-            var fromMemory = SendHistory(learner, history, logged.Through);
-            return $"DIFF from 0x{peer:x} ({logged.Txns.Count} txns, {logged.Bytes} bytes, from the txn log, {logged.Reason}; {fromMemory} from memory)";
-        }
-
-        if (peer < history.Base)
-        {
-            learner.Send(new QuorumPacket(PacketType.Snap, _lastCommitted));
-            learner.SendRaw(SnapshotTransfer.Serialize(_core.Tree, _core.SessionTimeouts()));
-            return $"SNAP at 0x{_lastCommitted:x}: its last zxid is older than the committed history in memory "
-                + $"(after 0x{history.Base:x}, {history.Count} txns; commitLogCount {history.Capacity}), "
-                + (fromLog is null ? "and the txn log cannot serve it" : "which moved on while the txn log was read");
-        }
-
-        // The learner has every txn up to its last zxid when that is in the history, is the history's
-        // base, or starts an epoch (it synced with that epoch's leader and saw no txn of it). Otherwise
-        // its newest txns were never committed: they are cut off back to the last zxid both share.
-        string kind;
-        var from = peer;
-        if (peer == history.Base || Zxid.CounterOf(peer) == 0 || history.Contains(peer))
-        {
-            learner.Send(new QuorumPacket(PacketType.Diff, _lastCommitted));
-            kind = $"DIFF from 0x{peer:x}";
-        }
-        else
-        {
-            from = history.LastAtOrBelow(peer);
-            learner.Send(new QuorumPacket(PacketType.Trunc, from));
-            kind = $"TRUNC to 0x{from:x}, then DIFF: its txns after that were never committed";
-        }
-
-        return $"{kind} ({SendHistory(learner, history, from)} txns)";
-    }
-
-    /// <summary>Sends the history's txns after <paramref name="from"/>, each as PROPOSAL then COMMIT; returns how many.</summary>
-    private static int SendHistory(PeerLink learner, CommittedLog history, long from)
-    {
-        var sent = 0;
-        foreach (var (zxid, data) in history.After(from))
-        {
-            learner.Send(new QuorumPacket(PacketType.Proposal, zxid, data));
-            learner.Send(new QuorumPacket(PacketType.Commit, zxid));
-            sent++;
-        }
-
-        return sent;
     }
 
     public void RemoveLearner(PeerLink learner)

@@ -91,4 +91,36 @@ public sealed class QuorumContext
     /// <summary>A server's quorum or election endpoints, in the order of its line.</summary>
     public static IReadOnlyList<EndPoint> EndPointsOf(ServerSpec spec, Func<ServerAddress, int> port) =>
         [.. spec.Addresses.Select(a => EndPointOf(a.Host, port(a)))];
+
+    /// <summary>
+    /// For a learner older than the history in memory: the committed txns after its last zxid from
+    /// the txn log (read on this thread, not the core's), when the log holds that zxid (or it starts
+    /// an epoch) and the txns take at most snapshotSizeFactor of the newest snapshot's size.
+    /// </summary>
+    public LoggedTxns? ReadCommittedFromLog(long peerLastZxid, long through, ILogger logger)
+    {
+        var factor = Config.SnapshotSizeFactor;
+        if (factor < 0)
+        {
+            return null;
+        }
+
+        var snapshotSize = Store.NewestSnapshotSize();
+        var limit = (long)(factor * snapshotSize);
+        try
+        {
+            var txns = Store.ReadTxnsAfter(peerLastZxid, through, limit, out var holdsPeer);
+            if (txns is null || !(holdsPeer || Zxid.CounterOf(peerLastZxid) == 0))
+            {
+                return null;
+            }
+
+            return new LoggedTxns(through, txns, txns.Sum(t => (long)t.Body.Length), $"within snapshotSizeFactor {factor} of the {snapshotSize}-byte snapshot");
+        }
+        catch (Exception e) when (e is IOException or CorruptStoreException)
+        {
+            logger.LogWarning("Cannot read the txn log to sync a learner from 0x{Zxid:x}: {Message}", peerLastZxid, e.Message);
+            return null;
+        }
+    }
 }

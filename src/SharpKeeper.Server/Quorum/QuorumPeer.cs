@@ -79,8 +79,17 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                 yield return ("max_proposal_size", replication.MaxProposalSize.ToString(CultureInfo.InvariantCulture));
                 yield return ("min_proposal_size", replication.MinProposalSize.ToString(CultureInfo.InvariantCulture));
             }
+            else if (ServedObservers is { } relay)
+            {
+                // As Apache: a follower reports the observers it serves (observerMasterPort).
+                yield return ("synced_observers", relay.Observers.Count.ToString(CultureInfo.InvariantCulture));
+            }
         }
     }
+
+    /// <summary>On a follower with observerMasterPort: the observers it serves; read on the core thread.</summary>
+    private ObserverRelay? ServedObservers =>
+        State == PeerState.Following && _context.Core.Replication is FollowerReplication { Relay: { IsClosed: false } relay } ? relay : null;
 
     /// <summary>leader, zabstate and voting_view as Apache's AdminServer answers them on a serving ensemble member.</summary>
     public List<KeyValuePair<string, object?>>? EnsembleFields(string command, string? clientAddress)
@@ -131,10 +140,12 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
                     return [F("current_config", view)];
                 }
 
-            case "observers" when State == PeerState.Leading && _leader?.Replication is { } replication:
+            case "observers" when State == PeerState.Leading && _leader?.Replication is not null || ServedObservers is not null:
                 {
-                    // As Apache: every observer connection the leader holds, synced or not.
-                    var observers = replication.Learners.Where(l => !l.IsFollower && !l.IsClosed).ToList();
+                    // As Apache: every observer connection the leader holds, synced or not; a follower's, those it serves.
+                    var observers = ServedObservers is { } relay
+                        ? [.. relay.Observers.Where(o => !o.IsClosed)]
+                        : _leader!.Replication!.Learners.Where(l => !l.IsFollower && !l.IsClosed).ToList();
                     return
                     [
                         F("synced_observers", (long)observers.Count),
@@ -237,6 +248,11 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
             .Where(s => s.Id != _context.MyId)
             .ToDictionary(s => s.Id, s => QuorumContext.EndPointsOf(s, a => a.ElectionPort));
 
+    private ServerSpec? _clientAddress;
+
+    /// <summary>A committed reconfig gave this server another client address (as Apache, the client port moves there).</summary>
+    public event Action<ServerSpec>? ClientAddressChanged;
+
     /// <summary>
     /// A reconfig changed a membership: /zookeeper/config shows the committed one (as Apache's
     /// initConfigInZKDatabase), elections count its voters, and the servers of both can be dialled.
@@ -244,6 +260,13 @@ public sealed class QuorumPeer : IServerModeInfo, IAsyncDisposable
     private void OnMembershipChanged()
     {
         var committed = _context.Membership.Committed;
+        if (committed.Members.TryGetValue(_context.MyId, out var me) && me.ClientPort is not null
+            && _clientAddress is { } previous && (previous.ClientPort != me.ClientPort || previous.ClientAddress != me.ClientAddress))
+        {
+            ClientAddressChanged?.Invoke(me);
+        }
+
+        _clientAddress = me ?? _clientAddress;
         _context.Core.Post(new Processing.QuorumConfigMessage(committed.Text, committed.Version));
         _channel?.UpdatePeers(ElectionPeers());
         _election?.UpdateView(committed.Voters, committed.Text, _context.Membership.NextVoters);

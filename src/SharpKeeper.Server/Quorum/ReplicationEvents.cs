@@ -192,3 +192,37 @@ public sealed record LearnerSyncRequested(LeaderRole Leader, PeerLink Learner, l
 {
     protected override string Answer(ServerCore core) => Leader.AddLearner(Learner, PeerLastZxid, FromLog);
 }
+
+/// <summary>A follower begins serving observers (observerMasterPort); null when it no longer follows.</summary>
+public sealed record ObserverRelayBegins(FollowerReplication Follower, Reconfig.QuorumMembership Membership, int TickTimeMs, Microsoft.Extensions.Logging.ILogger Logger)
+    : ReplicationRequest<ObserverRelay?>
+{
+    protected override ObserverRelay? Answer(ServerCore core) =>
+        ReferenceEquals(core.Replication, Follower) && Follower.Sync.Phase == LearnerPhase.Serving && Follower.Relay is null
+            ? new ObserverRelay(core, Follower, Membership, Follower.Sync.Epoch, TickTimeMs, Logger)
+            : null;
+}
+
+/// <summary>The follower stopped serving observers: their connections end.</summary>
+public sealed record ObserverRelayEnds(ObserverRelay Relay) : ReplicationEvent
+{
+    public override void Apply(ServerCore core) => Relay.Close();
+}
+
+/// <summary>An observer acknowledged the epoch: it is brought up to date and relayed txns from then on; answered with the sync chosen.</summary>
+public sealed record ObserverSyncRequested(ObserverRelay Relay, PeerLink Observer, long PeerLastZxid, LoggedTxns? FromLog) : ReplicationRequest<string>
+{
+    protected override string Answer(ServerCore core) => Relay.Attach(Observer, PeerLastZxid, FromLog);
+}
+
+/// <summary>A packet from a synchronized observer to the follower serving it.</summary>
+public sealed record ObserverPacketReceived(ObserverRelay Relay, PeerLink Observer, QuorumPacket Packet) : ReplicationEvent
+{
+    public override void Apply(ServerCore core) => Relay.OnObserverPacket(Observer, Packet);
+}
+
+/// <summary>An observer's connection to the follower serving it ended.</summary>
+public sealed record ObserverDisconnected(ObserverRelay Relay, PeerLink Observer) : ReplicationEvent
+{
+    public override void Apply(ServerCore core) => Relay.Detach(Observer);
+}

@@ -111,6 +111,46 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
         }
     }
 
+    public static TheoryData<string> MoveMixes => ["SSS", "AAA", "SAA", "ASS"];
+
+    /// <summary>
+    /// A reconfig that gives a server another client address moves its client port there (as
+    /// Apache's connection factory reconfigures): new clients connect on the new port, nothing
+    /// listens on the old one, and a client connected before keeps its connection.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(MoveMixes))]
+    public async Task AReconfigMovesAServersClientPort(string mix)
+    {
+        await using var cluster = EnsembleCluster.Create(KindsOf(mix), Settings);
+        cluster.StartAll();
+        try
+        {
+            var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60));
+            var moved = cluster[1].Id == leader ? 2 : 1;
+            var member = cluster[moved];
+            await using var before = await EnsembleCluster.ConnectAsync(member.ConnectString);
+            await using var admin = await EnsembleCluster.ConnectAsync(cluster[leader].ConnectString);
+            await admin.AddDigestAuthAsync("super", "secret");
+            var newPort = FreePort.Pick();
+            var (data, _) = await admin.ReconfigAsync($"server.{moved}=127.0.0.1:{member.QuorumPort}:{member.ElectionPort}:participant;127.0.0.1:{newPort}", null, null);
+            Assert.Contains($"server.{moved}=127.0.0.1:{member.QuorumPort}:{member.ElectionPort}:participant;127.0.0.1:{newPort}", Encoding.UTF8.GetString(data), StringComparison.Ordinal);
+            output.WriteLine($"{mix}: server {leader} ({cluster[leader].Kind}) leads; server {moved} ({member.Kind}) moves its client port {member.ClientPort} -> {newPort}");
+
+            await EnsembleTests.PollAsync(async () => await FourLetter.SendAsync(newPort, "ruok", TimeSpan.FromSeconds(2)) == "imok", $"server {moved} to answer on port {newPort}");
+            await EnsembleTests.PollAsync(async () => await FourLetter.SendAsync(member.ClientPort, "ruok", TimeSpan.FromSeconds(2)) is null, $"server {moved} to stop listening on port {member.ClientPort}");
+            await using var after = await EnsembleCluster.ConnectAsync($"127.0.0.1:{newPort}");
+            await after.CreateAsync("/on-the-new-port", [1], CreateMode.Persistent);
+            await before.SyncAsync("/on-the-new-port");
+            Assert.Equal([1], (await before.GetDataAsync("/on-the-new-port")).Data);
+        }
+        catch
+        {
+            output.WriteLine(cluster.Logs());
+            throw;
+        }
+    }
+
     public static TheoryData<string> ObserverMixes => ["SSSS", "SAAS", "ASSA"];
 
     /// <summary>
@@ -295,7 +335,7 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
     }
 
     /// <summary>"SAS": server 1 SharpKeeper, 2 Apache, 3 SharpKeeper (Apache must be installed when named).</summary>
-    private static MemberKind[] KindsOf(string mix)
+    internal static MemberKind[] KindsOf(string mix)
     {
         var kinds = mix.Select(c => c == 'S' ? MemberKind.SharpKeeper : MemberKind.Apache).ToArray();
         Assert.True(!kinds.Contains(MemberKind.Apache) || ApacheZooKeeperProcess.IsInstalled, "Apache ZooKeeper is missing: run tests/compat/install-deps.sh");
