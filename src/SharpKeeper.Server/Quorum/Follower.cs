@@ -16,7 +16,9 @@ namespace SharpKeeper.Server.Quorum;
 /// </summary>
 public sealed class Follower(QuorumContext context, long leaderId, Action<long> established, bool observer = false)
 {
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
+    // A leader elected a moment ago may not listen yet: retry soon, then back off.
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMilliseconds(200);
     private readonly ILogger _logger = context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Follower");
     private ServerCore Core => context.Core;
 
@@ -110,6 +112,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
             ? TimeSpan.FromMilliseconds((long)context.TickTimeMs * context.Config.ConnectToLearnerMasterLimit)
             : context.InitLimit;
         var deadline = DateTime.UtcNow + limit;
+        var retryDelay = FirstRetryDelay;
         while (true)
         {
             Exception? last = null;
@@ -136,7 +139,8 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
                 throw new QuorumException($"cannot connect to {(observer && masters[0].Sid != leaderId ? "an observer master" : "the leader")} at {tried}: {last?.Message}");
             }
 
-            await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(retryDelay, cancellationToken).ConfigureAwait(false);
+            retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
         }
     }
 

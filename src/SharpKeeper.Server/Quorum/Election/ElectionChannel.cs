@@ -171,12 +171,26 @@ public sealed class ElectionChannel : IAsyncDisposable
     {
         foreach (var address in addresses)
         {
-            if (await DialAsync(sid, address).ConfigureAwait(false) || _stop.IsCancellationRequested)
+            if (await DialAsync(sid, address).ConfigureAwait(false))
+            {
+                PeerReachable?.Invoke(sid);
+                return;
+            }
+
+            if (_stop.IsCancellationRequested)
             {
                 return;
             }
         }
+
+        PeerUnreachable?.Invoke(sid);
     }
+
+    /// <summary>No address of a server accepted a TCP connection (its election port is closed): raised on a pool thread.</summary>
+    public event Action<long>? PeerUnreachable;
+
+    /// <summary>A server's election port accepted a connection again.</summary>
+    public event Action<long>? PeerReachable;
 
     /// <summary>One address of a peer; false when no TCP connection could be made there (the next address is worth a try).</summary>
     private async Task<bool> DialAsync(long sid, EndPoint address)
@@ -385,6 +399,7 @@ public sealed class ElectionChannel : IAsyncDisposable
 
         _ = link.SendLoopAsync(_stop.Token);
         _ = ReceiveLoopAsync(sid, link);
+        PeerReachable?.Invoke(sid);
     }
 
     private async Task ReceiveLoopAsync(long sid, PeerLink link)

@@ -72,6 +72,11 @@ public sealed class ElectionParticipant(long myId, IReadOnlySet<long> voters, st
 
     public List<(long To, Notification Message)> OnTimer(long now) => IsLooking ? _election.OnTimer(now) : [];
 
+    /// <summary>The channel could not connect to <paramref name="sid"/>; see <see cref="FastLeaderElection.PeerUnreachable"/>.</summary>
+    public void PeerUnreachable(long sid) => _election.PeerUnreachable(sid);
+
+    public void PeerReachable(long sid) => _election.PeerReachable(sid);
+
     /// <summary>
     /// As Apache's updateVote after a reconfig named the leader: settled on that leader without an
     /// election, so looking servers are told of it.

@@ -71,6 +71,16 @@ public sealed class ElectionService(long myId, IReadOnlySet<long> voters, string
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        channel.PeerUnreachable += sid => Step(p =>
+        {
+            p.PeerUnreachable(sid);
+            return [];
+        });
+        channel.PeerReachable += sid => Step(p =>
+        {
+            p.PeerReachable(sid);
+            return [];
+        });
         var reader = channel.Received;
         while (!cancellationToken.IsCancellationRequested)
         {

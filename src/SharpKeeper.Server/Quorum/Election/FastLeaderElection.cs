@@ -5,7 +5,9 @@ namespace SharpKeeper.Server.Quorum.Election;
 /// clock readings and answers with notifications to send, until it decides. Votes are ordered by
 /// epoch, then zxid, then server id; a server decides once a quorum agrees with its proposal and no
 /// better vote arrives within <see cref="FinalizeWaitMs"/>, or once a quorum of settled servers
-/// names the same established leader.
+/// names the same established leader. A server whose quorum agrees and that has heard every other
+/// voter (or knows it cannot be reached: its election port refuses connections) decides at once:
+/// no better vote can come, and waiting would only lengthen a failover.
 /// </summary>
 public sealed class FastLeaderElection
 {
@@ -20,6 +22,7 @@ public sealed class FastLeaderElection
     private string _config;
     private readonly Dictionary<long, Vote> _received = new();
     private readonly Dictionary<long, Vote> _outOfElection = new();
+    private readonly HashSet<long> _unreachable = [];
     private long _initZxid;
     private long _initEpoch;
     private long _proposedLeader;
@@ -114,9 +117,41 @@ public sealed class FastLeaderElection
         return Broadcast();
     }
 
+    /// <summary>
+    /// The channel could not connect to a server (its election port refused): its vote will not
+    /// come, so a round whose quorum agrees need not wait for it.
+    /// </summary>
+    public void PeerUnreachable(long sid)
+    {
+        _unreachable.Add(sid);
+        if (Decision is null && _finalizeDeadline is not null && EveryVoterAnswered())
+        {
+            JoinedEstablishedLeader = false;
+            Decide(new Vote(_proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch));
+        }
+    }
+
+    /// <summary>A connection with the server was made: its vote may come again.</summary>
+    public void PeerReachable(long sid) => _unreachable.Remove(sid);
+
+    /// <summary>Every voter (of both memberships during a reconfig) voted in this round or cannot be reached.</summary>
+    private bool EveryVoterAnswered()
+    {
+        foreach (var voter in _nextVoters is { } next ? _voters.Union(next) : _voters)
+        {
+            if (voter != _myId && !_received.ContainsKey(voter) && !_unreachable.Contains(voter))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Handles a notification from server <paramref name="from"/> (this server's own included).</summary>
     public List<(long To, Notification Message)> OnNotification(long from, Notification n, long now)
     {
+        _unreachable.Remove(from);
         var outgoing = new List<(long, Notification)>();
         if (Decision is not null)
         {
@@ -150,6 +185,18 @@ public sealed class FastLeaderElection
             }
             else
             {
+                if (n.State == PeerState.Looking && n.ElectionEpoch == LogicalClock)
+                {
+                    _received[from] = new Vote(n.Leader, n.Zxid, n.ElectionEpoch, n.PeerEpoch);
+                    if (EveryVoterAnswered())
+                    {
+                        // The last vote to hear is in and it is no better: nothing is left to wait for.
+                        JoinedEstablishedLeader = false;
+                        Decide(new Vote(_proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch));
+                        return outgoing;
+                    }
+                }
+
                 _finalizeDeadline = now + FinalizeWaitMs;
                 return outgoing;
             }
@@ -196,8 +243,17 @@ public sealed class FastLeaderElection
         }
 
         _received[from] = new Vote(n.Leader, n.Zxid, n.ElectionEpoch, n.PeerEpoch);
-        if (HasQuorum(_received, new Vote(_proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch)))
+        var proposal = new Vote(_proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch);
+        if (HasQuorum(_received, proposal))
         {
+            if (EveryVoterAnswered())
+            {
+                // Every vote there is to hear is in, and none is better than this proposal.
+                JoinedEstablishedLeader = false;
+                Decide(proposal);
+                return;
+            }
+
             _finalizeDeadline = now + FinalizeWaitMs;
         }
     }
