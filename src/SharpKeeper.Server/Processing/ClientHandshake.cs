@@ -46,12 +46,17 @@ public interface IHandshakeHost
 public sealed class ClientHandshake(
     IHandshakeHost host, SessionHost sessions, SessionTracker tracker, CoreOptions options, IClock clock, ILogger logger)
 {
+    // Connections that arrived while this server had no leader, oldest first, each with its deadline.
+    private readonly Queue<(IClientConnection Connection, ConnectRequest Request, long Until)> _waiting = new();
+
     public void Connect(IClientConnection connection, ConnectRequest request)
     {
         if (!host.IsServing)
         {
-            // As ZooKeeper without a leader: the client must try another server.
-            connection.Close("this server is not serving: it has no leader");
+            // As ZooKeeper, no session without a leader. Apache closes at once and the client sleeps
+            // up to a second before its next try; an election is usually over sooner, so the
+            // connection waits here for up to a tick and completes once this server serves.
+            _waiting.Enqueue((connection, request, clock.MonotonicMillis + Math.Clamp(options.TickTimeMs, 100, 2000)));
             return;
         }
 
@@ -82,6 +87,30 @@ public sealed class ClientHandshake(
         else
         {
             Resume(connection, request, timeout);
+        }
+    }
+
+    /// <summary>The server serves again (a leader, or read-only): the connections that waited are handled in order.</summary>
+    public void ServingAgain()
+    {
+        var count = _waiting.Count;
+        for (var i = 0; i < count && host.IsServing; i++)
+        {
+            var (connection, request, _) = _waiting.Dequeue();
+            if (!connection.IsClosed)
+            {
+                Connect(connection, request);
+            }
+        }
+    }
+
+    /// <summary>Connections that waited a tick without a leader are closed: the client tries another server.</summary>
+    public void Tick(long now)
+    {
+        while (_waiting.TryPeek(out var waiting) && (waiting.Until <= now || waiting.Connection.IsClosed))
+        {
+            _waiting.Dequeue();
+            waiting.Connection.Close("this server is not serving: it has no leader");
         }
     }
 

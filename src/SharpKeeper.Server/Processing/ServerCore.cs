@@ -775,6 +775,7 @@ public sealed class ServerCore
         _readOnly = true;
         _serving = true;
         _logger.LogInformation("Serving read-only clients: this server is cut off from its quorum");
+        _handshake.ServingAgain();
         return true;
     }
 
@@ -799,6 +800,7 @@ public sealed class ServerCore
         }
 
         _serving = true;
+        _handshake.ServingAgain();
     }
 
     /// <summary>A follower stops serving without leaving its role (before it is up to date).</summary>
@@ -1093,6 +1095,7 @@ public sealed class ServerCore
         }
 
         _replication.OnTick(now);
+        _handshake.Tick(now);
         foreach (var session in LocalSessions.Expire(now))
         {
             _logger.LogInformation("Expiring local session 0x{Session:x}, timeout of {Timeout} ms exceeded", session.Id, session.TimeoutMs);

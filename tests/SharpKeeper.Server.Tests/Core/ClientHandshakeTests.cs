@@ -25,11 +25,14 @@ public sealed class ClientHandshakeTests
         new(0, lastZxidSeen, timeout, sessionId, password ?? new byte[16], false);
 
     [Fact]
-    public void AServerWithoutALeaderClosesTheConnectionWithoutAnAnswer()
+    public void AServerWithoutALeaderClosesTheConnectionWithoutAnAnswerAfterATick()
     {
         _host.IsServing = false;
         var connection = new FakeConnection();
         _handshake.Connect(connection, Request());
+        _handshake.Tick(_clock.MonotonicMillis + CoreHarness.DefaultOptions.TickTimeMs - 1);
+        Assert.False(connection.IsClosed);
+        _handshake.Tick(_clock.MonotonicMillis + CoreHarness.DefaultOptions.TickTimeMs);
         Assert.True(connection.IsClosed);
         Assert.Null(connection.Handshake);
         Assert.Empty(_sessions.Connections);
