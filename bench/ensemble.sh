@@ -20,50 +20,10 @@ done
 source bench/lib.sh
 bench_setup ensemble-bench
 
-mode_of() { { echo srvr | nc -q1 127.0.0.1 "$1" 2>/dev/null || true; } | sed -n 's/^Mode: //p'; }
-wait_ensemble() { # ports...
-  for _ in $(seq 1 600); do
-    modes=$(for p in "$@"; do mode_of "$p"; done | sort | tr '\n' ' ')
-    if [ "$modes" = "follower follower leader " ]; then return 0; fi
-    sleep 0.1
-  done
-  echo "ensemble on ports $* did not form: $modes" >&2; return 1
-}
-
 measure_disk
 
 for kind in apache sharp; do
-  client_ports=(); servers=""
-  for i in 1 2 3; do
-    client_ports+=("$(free_port)")
-    servers+="server.$i=127.0.0.1:$(free_port):$(free_port)"$'\n'
-  done
-  started=()
-  for i in 1 2 3; do
-    dir="$work/$kind-$i"; mkdir -p "$dir/data"; echo "$i" >"$dir/data/myid"
-    cat >"$dir/zoo.cfg" <<CFG
-tickTime=2000
-initLimit=10
-syncLimit=5
-dataDir=$dir/data
-clientPort=${client_ports[$((i - 1))]}
-clientPortAddress=127.0.0.1
-maxClientCnxns=0
-forceSync=yes
-4lw.commands.whitelist=*
-admin.enableServer=false
-$servers
-CFG
-    if [ "$kind" = apache ]; then
-      java -Dzookeeper.forceSync=yes -cp "/etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar" \
-        org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
-    else
-      dotnet src/SharpKeeper/bin/Release/net10.0/sharpkeeper.dll start-foreground "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
-    fi
-    pids+=("$!"); started+=("$!")
-  done
-  wait_ensemble "${client_ports[@]}"
-  connect=$(printf '127.0.0.1:%s,' "${client_ports[@]}"); connect=${connect%,}
+  start_ensemble "$kind" 3
   for workload in create set get exists children mix multi delete; do
     dotnet bench/SharpKeeper.Bench/bin/Release/net10.0/sharpkeeper-bench.dll --server "$connect" --label "$kind" \
       --workload "$workload" --sessions 12 --inflight 32 --payload 100 --seconds "$seconds" >>"$results"
@@ -86,7 +46,7 @@ CFG
         | grep '^{' | sed "s/\"Workload\":\"$workload\"/\"Workload\":\"java-$workload\"/" >>"$results"
     done
   done
-  for pid in "${started[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  stop_ensemble
 done
 
 /usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" "3-server ensembles on loopback" "$disk_fsync_latency" | tee bench/results/ensemble.md
