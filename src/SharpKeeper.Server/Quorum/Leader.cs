@@ -43,37 +43,12 @@ public sealed class Leader
     public async Task LeadAsync(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var listeners = new List<Socket>();
-        try
-        {
-            foreach (var endpoint in _context.ListenEndPoints(a => a.QuorumPort))
-            {
-                var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
-                listeners.Add(listener);
-                if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
-                {
-                    listener.DualMode = true;
-                }
-
-                listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-                listener.Bind(endpoint);
-                listener.Listen(64);
-            }
-
-            await LeadOnAsync(listeners, stop).ConfigureAwait(false);
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Dispose();
-            }
-        }
+        using var listener = LearnerListener.Bind(_context, a => a.QuorumPort, "quorum", _logger);
+        await LeadOnAsync(listener, stop).ConfigureAwait(false);
     }
 
-    private async Task LeadOnAsync(List<Socket> listeners, CancellationTokenSource stop)
+    private async Task LeadOnAsync(LearnerListener listener, CancellationTokenSource stop)
     {
-        var handlers = new List<Task>();
         var host = new Host(this);
         // With reconfig a server not yet in the membership may join, as a follower without a vote.
         var members = _context.Reconfig.Enabled ? null : _context.Membership.AllKnownServers.Keys.ToHashSet();
@@ -81,7 +56,7 @@ public sealed class Leader
         var (role, durable) = await Core.AskAsync(new LeadingBegins(settings, _context.Epochs, host)).ConfigureAwait(false);
         _role = role;
         _ = durable.ContinueWith(_ => Core.Post(new LeaderLogDurable(role)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        var accepting = Task.WhenAll(listeners.Select(listener => AcceptLoopAsync(listener, role, handlers, stop.Token)));
+        var accepting = listener.AcceptAsync((connection, remote) => HandleLearnerAsync(connection, remote, role, stop.Token), stop.Token);
         var ticking = TickAsync(role, stop.Token);
         try
         {
@@ -91,10 +66,7 @@ public sealed class Leader
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
-            foreach (var listener in listeners)
-            {
-                listener.Close();
-            }
+            listener.Dispose();
 
             foreach (var connection in _connections.Values)
             {
@@ -103,13 +75,7 @@ public sealed class Leader
 
             await accepting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await ticking.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            Task[] running;
-            lock (handlers)
-            {
-                running = [.. handlers];
-            }
-
-            await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await listener.HandlersAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -123,52 +89,8 @@ public sealed class Leader
         }
     }
 
-    private async Task AcceptLoopAsync(Socket listener, LeaderRole role, List<Task> handlers, CancellationToken cancellationToken)
+    private async Task HandleLearnerAsync(Stream connection, EndPoint? remote, LeaderRole role, CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            socket.NoDelay = true;
-            lock (handlers)
-            {
-                // Learners reconnect over a long leadership: keep only the handlers still running.
-                handlers.RemoveAll(t => t.IsCompleted);
-                handlers.Add(Task.Run(() => HandleLearnerAsync(socket, role, cancellationToken), CancellationToken.None));
-            }
-        }
-    }
-
-    private async Task HandleLearnerAsync(Socket socket, LeaderRole role, CancellationToken cancellationToken)
-    {
-        var remote = socket.RemoteEndPoint;
-        Stream connection;
-        try
-        {
-            // TLS and SASL come before FOLLOWERINFO, within initLimit.
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_context.InitLimit);
-            connection = await _context.Transport.AcceptAsync(socket, "quorum", timeout.Token).ConfigureAwait(false);
-            if (_context.Sasl is { } sasl)
-            {
-                connection = await sasl.AuthenticateAsServerAsync(connection, $"{remote}", timeout.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            _logger.LogInformation("Connection from {Remote} on the quorum port refused: {Message}", remote, e.Message);
-            socket.Dispose();
-            return;
-        }
-
         await using var stream = PacketStream.ForConnection(connection, _context.MaxPacket);
         LearnerConnection? learner = null;
         var sid = -1L;

@@ -25,32 +25,24 @@ public sealed class ObserverMaster(QuorumContext context, FollowerReplication fo
             return;
         }
 
-        var listeners = new List<Socket>();
-        var handlers = new List<Task>();
+        LearnerListener? listener = null;
         try
         {
-            await BindAsync(listeners, cancellationToken).ConfigureAwait(false);
+            listener = await BindAsync(cancellationToken).ConfigureAwait(false);
             logger.LogInformation("Serving observers on port {Port}", context.Config.ObserverMasterPort);
-            await Task.WhenAll(listeners.Select(l => AcceptLoopAsync(l, relay, handlers, cancellationToken))).ConfigureAwait(false);
+            await listener.AcceptAsync((connection, remote) => HandleObserverAsync(connection, remote, relay, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
         finally
         {
-            foreach (var listener in listeners)
-            {
-                listener.Dispose();
-            }
-
+            listener?.Dispose();
             Core.Post(new ObserverRelayEnds(relay));
-            Task[] running;
-            lock (handlers)
+            if (listener is not null)
             {
-                running = [.. handlers];
+                await listener.HandlersAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
-
-            await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -58,37 +50,17 @@ public sealed class ObserverMaster(QuorumContext context, FollowerReplication fo
     /// Binds the observer master port; while the port is taken (a server that just stopped leading
     /// on this host may still hold it) it tries again each tick rather than give up following.
     /// </summary>
-    private async Task BindAsync(List<Socket> listeners, CancellationToken cancellationToken)
+    private async Task<LearnerListener> BindAsync(CancellationToken cancellationToken)
     {
         var warned = false;
         while (true)
         {
             try
             {
-                foreach (var endpoint in context.ListenEndPoints(_ => context.Config.ObserverMasterPort))
-                {
-                    var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
-                    listeners.Add(listener);
-                    if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
-                    {
-                        listener.DualMode = true;
-                    }
-
-                    listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-                    listener.Bind(endpoint);
-                    listener.Listen(16);
-                }
-
-                return;
+                return LearnerListener.Bind(context, _ => context.Config.ObserverMasterPort, "observer master", logger);
             }
             catch (SocketException e)
             {
-                foreach (var listener in listeners)
-                {
-                    listener.Dispose();
-                }
-
-                listeners.Clear();
                 if (!warned)
                 {
                     logger.LogWarning("Cannot listen for observers on port {Port} yet: {Message}", context.Config.ObserverMasterPort, e.Message);
@@ -100,51 +72,8 @@ public sealed class ObserverMaster(QuorumContext context, FollowerReplication fo
         }
     }
 
-    private async Task AcceptLoopAsync(Socket listener, ObserverRelay relay, List<Task> handlers, CancellationToken cancellationToken)
+    private async Task HandleObserverAsync(Stream connection, EndPoint? remote, ObserverRelay relay, CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            socket.NoDelay = true;
-            lock (handlers)
-            {
-                handlers.RemoveAll(t => t.IsCompleted);
-                handlers.Add(Task.Run(() => HandleObserverAsync(socket, relay, cancellationToken), CancellationToken.None));
-            }
-        }
-    }
-
-    private async Task HandleObserverAsync(Socket socket, ObserverRelay relay, CancellationToken cancellationToken)
-    {
-        var remote = socket.RemoteEndPoint;
-        Stream connection;
-        try
-        {
-            // TLS and SASL as on the quorum port, before OBSERVERINFO, within initLimit.
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(context.InitLimit);
-            connection = await context.Transport.AcceptAsync(socket, "observer master", timeout.Token).ConfigureAwait(false);
-            if (context.Sasl is { } sasl)
-            {
-                connection = await sasl.AuthenticateAsServerAsync(connection, $"{remote}", timeout.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            logger.LogInformation("Connection from {Remote} on the observer master port refused: {Message}", remote, e.Message);
-            socket.Dispose();
-            return;
-        }
-
         await using var stream = PacketStream.ForConnection(connection, context.MaxPacket);
         PeerLink? link = null;
         var sid = -1L;
