@@ -1,13 +1,9 @@
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
-import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.ZooKeeper;
 
@@ -33,19 +29,7 @@ public final class FailoverBench {
         Arrays.fill(data, (byte) 'x');
         String root = "/failover-" + System.nanoTime();
 
-        List<ZooKeeper> clients = new ArrayList<>();
-        for (int i = 0; i < sessions; i++) {
-            CountDownLatch connected = new CountDownLatch(1);
-            ZooKeeper zk = new ZooKeeper(server, 30000, event -> {
-                if (event.getState() == Watcher.Event.KeeperState.SyncConnected) {
-                    connected.countDown();
-                }
-            });
-            if (!connected.await(30, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("cannot connect to " + server);
-            }
-            clients.add(zk);
-        }
+        List<ZooKeeper> clients = BenchSessions.open(server, sessions);
 
         clients.get(0).create(root, new byte[0], ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
         for (int i = 0; i < sessions; i++) {

@@ -2,14 +2,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.zookeeper.AsyncCallback;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
-import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.ZooKeeper;
 
@@ -34,19 +32,7 @@ public final class JavaClientBench {
         Arrays.fill(data, (byte) 'x');
         String root = "/jbench-" + workload + "-" + System.nanoTime();
 
-        List<ZooKeeper> clients = new ArrayList<>();
-        for (int i = 0; i < sessions; i++) {
-            CountDownLatch connected = new CountDownLatch(1);
-            ZooKeeper zk = new ZooKeeper(server, 30000, event -> {
-                if (event.getState() == Watcher.Event.KeeperState.SyncConnected) {
-                    connected.countDown();
-                }
-            });
-            if (!connected.await(30, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("cannot connect to " + server);
-            }
-            clients.add(zk);
-        }
+        List<ZooKeeper> clients = BenchSessions.open(server, sessions);
 
         ZooKeeper first = clients.get(0);
         first.create(root, new byte[0], ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);

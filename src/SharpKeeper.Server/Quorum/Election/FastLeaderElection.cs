@@ -102,8 +102,7 @@ public sealed class FastLeaderElection
 
         if (_finalizeDeadline is { } deadline && now >= deadline)
         {
-            JoinedEstablishedLeader = false;
-            Decide(new Vote(_proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch));
+            DecideProposal();
             return [];
         }
 
@@ -126,8 +125,7 @@ public sealed class FastLeaderElection
         _unreachable.Add(sid);
         if (Decision is null && _finalizeDeadline is not null && EveryVoterAnswered())
         {
-            JoinedEstablishedLeader = false;
-            Decide(new Vote(_proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch));
+            DecideProposal();
         }
     }
 
@@ -191,8 +189,7 @@ public sealed class FastLeaderElection
                     if (EveryVoterAnswered())
                     {
                         // The last vote to hear is in and it is no better: nothing is left to wait for.
-                        JoinedEstablishedLeader = false;
-                        Decide(new Vote(_proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch));
+                        DecideProposal();
                         return outgoing;
                     }
                 }
@@ -249,8 +246,7 @@ public sealed class FastLeaderElection
             if (EveryVoterAnswered())
             {
                 // Every vote there is to hear is in, and none is better than this proposal.
-                JoinedEstablishedLeader = false;
-                Decide(proposal);
+                DecideProposal();
                 return;
             }
 
@@ -309,6 +305,13 @@ public sealed class FastLeaderElection
         _voters.Contains(newId)
         && (newEpoch > currentEpoch
             || (newEpoch == currentEpoch && (newZxid > currentZxid || (newZxid == currentZxid && newId > currentId))));
+
+    /// <summary>Decides on this server's own proposal (this round's votes, not an established leader).</summary>
+    private void DecideProposal()
+    {
+        JoinedEstablishedLeader = false;
+        Decide(new Vote(_proposedLeader, _proposedZxid, LogicalClock, _proposedEpoch));
+    }
 
     private void Decide(Vote vote)
     {
