@@ -40,7 +40,8 @@ print(f"Machine: {platform.node()}, {cpu_model}, {open('/proc/cpuinfo').read().c
       + (f"; one 4 KiB append + fdatasync: {disk_latency}" if disk_latency else "") + "\n")
 
 workloads = ["create", "set", "get", "exists", "children", "mix", "multi", "delete", "mix@rate", "create@rate", "mix-light",
-             "tls-set", "tls-get", "java-create", "java-set", "java-get"]
+             "tls-set", "tls-get", "java-create", "java-set", "java-get",
+             "java-set@rate", "java-get@rate", "java-create@rate", "java-mix@rate"]
 if rounds > 1:
     print(f"Workloads run in {rounds} rounds (@rate and java-*) show their median round: by p99 for @rate, by throughput for java-*.\n")
 print("| workload | Apache ops/s | SharpKeeper ops/s | ratio | Apache p99 ms | SharpKeeper p99 ms | p99 ratio | errors |")

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: Apache ZooKeeper 3.8 (Debian package) and SharpKeeper on the same machine,
 # same disk, same zoo.cfg settings (forceSync on), driven by the same load generators.
-# Usage: bench/run.sh [--seconds S] [--znodes N] [--skip-memory] [--rounds R]
+# Usage: bench/run.sh [--seconds S] [--znodes N] [--skip-memory] [--rounds R] [--only-java-rate]
 #   defaults: 5 s per workload; 1 000 000 znodes for the memory, snapshot and restart figures;
-#   3 rounds of the equal-offered-load and Java-client workloads (each reported by its median round)
+#   3 rounds of the equal-offered-load and Java-client workloads (each reported by its median round);
+#   --only-java-rate runs just the java-*@rate rows (Apache's Java client at fixed offered loads)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=5
 znodes=1000000
 memory=yes
 rounds=3
+only_java_rate=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --znodes) znodes=$2; shift 2 ;;
     --skip-memory) memory=no; shift ;;
     --rounds) rounds=$2; shift 2 ;;
+    --only-java-rate) only_java_rate=yes; memory=no; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -77,6 +80,32 @@ r['ServerCpuUsPerOp'] = ($after - $before) / os.sysconf('SC_CLK_TCK') * 1e6 / ma
 print(json.dumps(r))" >>"$results"
 }
 
+# measure, plus the server's GC pauses over the run (for load generators that cannot read them).
+measure_with_gc() { # kind dir pid port name command...
+  local kind=$1 dir=$2 server_pid=$3 port=$4 name=$5 target mark; shift 5
+  if [ "$kind" = apache ]; then target="$dir/gc.log"; else target=$port; fi
+  mark=$(/usr/bin/python3 bench/server_cost.py begin "$kind" "$target")
+  measure "$kind" "$dir" "$server_pid" "$name" "$@"
+  /usr/bin/python3 bench/server_cost.py end "$kind" "$target" "$mark" | /usr/bin/python3 -c "
+import json, sys
+lines = open('$results').read().splitlines()
+last = json.loads(lines[-1]); last.update(json.loads(sys.stdin.read())); lines[-1] = json.dumps(last)
+open('$results', 'w').write('\\n'.join(lines) + '\\n')"
+}
+
+# Real clients' regime: Apache's Java client with several sessions and few requests in flight, each
+# request in its own segment, at fixed offered loads both servers keep up with (open loop, latency
+# from each request's scheduled send). The fair figures here are the server's CPU per request and p99.
+java_rate_loads="set:8000 get:16000 create:4800 mix:12000"
+java_rate_rows() { # kind dir pid port
+  for _ in $(seq "$rounds"); do
+    for load in $java_rate_loads; do
+      measure_with_gc "$1" "$2" "$3" "$4" "java-${load%%:*}@rate" java -cp "$work/java:$java_cp" JavaClientBench \
+        "127.0.0.1:$4" "$1" "${load%%:*}" 16 4 100 "$((seconds * 2))" "${load##*:}"
+    done
+  done
+}
+
 measure_disk
 
 # TLS material for the tls-* rows: a CA, a server certificate for 127.0.0.1 and a client one (ECDSA
@@ -108,6 +137,7 @@ CFG
 for kind in apache sharp; do
   dir="$work/$kind"; port=$(free_port); write_cfg "$dir" "$port"
   start_serving "$kind" "$dir" "$port"
+  if [ "$only_java_rate" = yes ]; then java_rate_rows "$kind" "$dir" "$pid" "$port"; stop "$pid"; continue; fi
   stats=$(server_stats "$kind" "$dir")
   for workload in create set get exists children mix multi delete; do
     # shellcheck disable=SC2086
@@ -139,6 +169,7 @@ for kind in apache sharp; do
         "$workload" 8 32 100 "$seconds"
     done
   done
+  java_rate_rows "$kind" "$dir" "$pid" "$port"
   stop "$pid"
 
   # The set and get loads over TLS (client certificates required), on a second server of the same

@@ -1,6 +1,15 @@
 using System.CommandLine;
 using SharpKeeper.Cli;
 
+// Socket completions run on the socket engine's threads (one per core) instead of hopping to the
+// thread pool: with the core run by whichever thread posts to it and replies sent inline, a request
+// is read, answered and its reply sent by one thread. Set before any socket exists, as the runtime
+// reads it once; an operator's own setting wins.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 var configArgument = new Argument<string?>("config") { Description = "Path to zoo.cfg (default: the embedded standalone configuration)", Arity = ArgumentArity.ZeroOrOne };
 
 var startForeground = new Command("start-foreground", "Run the server in the foreground until SIGTERM or Ctrl-C") { configArgument };

@@ -26,7 +26,10 @@ public sealed class ClientConnection : IClientConnection
     private readonly ServerCore _core;
     private readonly NetworkOptions _options;
     private readonly ILogger _logger;
-    private readonly Pipe _output = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+    // The send loop resumes inline on the thread that flushes (the one running the core): a reply
+    // goes to the socket at once, with no wake-up of another thread, and only a full socket buffer
+    // leaves the rest to the socket's own completion.
+    private readonly Pipe _output = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
     private readonly JuteWriter _scratch = new(512);
     private readonly RateLimitedWarnings _warnings;
     private readonly Func<string, IPEndPoint, Task<string>> _fourLetterWords;

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SharpKeeper.Protocol;
 using SharpKeeper.Protocol.Jute;
@@ -23,7 +22,7 @@ namespace SharpKeeper.Server.Processing;
 /// </summary>
 public sealed class ServerCore
 {
-    private readonly Channel<CoreMessage> _inbox = Channel.CreateUnbounded<CoreMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CoreExecutor _executor;
     private readonly CoreOptions _options;
     private readonly IClock _clock;
     private readonly ILogger _logger;
@@ -50,6 +49,7 @@ public sealed class ServerCore
     public ServerCore(CoreOptions options, IClock clock, ITxnLog log, ILogger logger, DataTree? tree = null)
     {
         _options = options;
+        _executor = new CoreExecutor(Handle, EndBatch);
         Throttle = new OutstandingGate(options.GlobalOutstandingLimit);
         _clock = clock;
         _logger = logger;
@@ -61,7 +61,8 @@ public sealed class ServerCore
         _reads = new ReadRequestHandler(Tree, options.SuperDigest, options.SkipAcl);
         _txns = new TxnPipeline(log, Tree, _pending, options.CommitLogCount);
         _housekeeping = new Housekeeping(options, clock.MonotonicMillis);
-        log.Synced += zxid => Post(new LogSyncedMessage(zxid));
+        // The log's fsync thread goes back to syncing: the batch it made durable is answered elsewhere.
+        log.Synced += zxid => _executor.PostInBackground(new LogSyncedMessage(zxid));
         UsePipeline(new StandaloneReplication(this));
         _sasl = new SaslAuthentication(options, logger);
         _handshake = new ClientHandshake(new HandshakeHost(this), _sessions, Sessions, options, clock, logger);
@@ -182,7 +183,8 @@ public sealed class ServerCore
     /// <summary>Session ids and timeouts as a snapshot records them.</summary>
     public Dictionary<long, int> SessionTimeouts() => Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs);
 
-    public void Post(CoreMessage message) => _inbox.Writer.TryWrite(message);
+    /// <summary>Queues a message for the core; once <see cref="RunAsync"/> runs, it may be handled on this thread before Post returns.</summary>
+    public void Post(CoreMessage message) => _executor.Post(message);
 
     /// <summary>Runs a function on the core thread and returns its result.</summary>
     public Task<T> InvokeAsync<T>(Func<T> function)
@@ -202,26 +204,22 @@ public sealed class ServerCore
         return completion.Task;
     }
 
-    /// <summary>Processes messages until cancelled, in batches: one log flush and one socket flush per batch.</summary>
+    /// <summary>
+    /// Processes messages until cancelled, in batches (one log flush and one socket flush per batch),
+    /// on the threads that post them (<see cref="CoreExecutor"/>), and posts a tick every half tickTime.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var ticker = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(_options.TickTimeMs / 2, 10, 1000)));
-        _ = TickLoopAsync(ticker, cancellationToken);
-        var reader = _inbox.Reader;
+        var ticking = TickLoopAsync(ticker, cancellationToken);
+        _executor.Start();
         try
         {
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var message))
-                {
-                    Handle(message);
-                }
-
-                EndBatch();
-            }
+            await ticking.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        finally
         {
+            _executor.Stop(TimeSpan.FromSeconds(5));
         }
     }
 
