@@ -26,10 +26,8 @@ public sealed class ClientConnection : IClientConnection
     private readonly ServerCore _core;
     private readonly NetworkOptions _options;
     private readonly ILogger _logger;
-    // The send loop resumes inline on the thread that flushes (the one running the core): a reply
-    // goes to the socket at once, with no wake-up of another thread, and only a full socket buffer
-    // leaves the rest to the socket's own completion.
-    private readonly Pipe _output = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+    private readonly SendScheduler _sendScheduler = new();
+    private readonly Pipe _output;
     private readonly JuteWriter _scratch = new(512);
     private readonly RateLimitedWarnings _warnings;
     private readonly Func<string, IPEndPoint, Task<string>> _fourLetterWords;
@@ -50,6 +48,7 @@ public sealed class ClientConnection : IClientConnection
         ClientTls? tls = null,
         bool tlsOptional = false)
     {
+        _output = new Pipe(new PipeOptions(readerScheduler: _sendScheduler, pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
         _tls = tls;
         _tlsOptional = tlsOptional;
         _socket = socket;
@@ -209,6 +208,9 @@ public sealed class ClientConnection : IClientConnection
             finally
             {
                 reader.AdvanceTo(buffer.Start, buffer.End);
+                // Every request of this read is queued first: the core takes them as one batch, with
+                // one log flush and one send for all their replies.
+                _core.RunQueued();
             }
 
             if (read.IsCompleted)
@@ -233,7 +235,7 @@ public sealed class ClientConnection : IClientConnection
             }
         }
 
-        _core.Post(new ConnectMessage(this, request));
+        _core.Queue(new ConnectMessage(this, request));
     }
 
     private void OnRequestFrame(ReadOnlySequence<byte> frame)
@@ -244,7 +246,7 @@ public sealed class ClientConnection : IClientConnection
             return;
         }
 
-        _core.Post(new RequestMessage(request));
+        _core.Queue(new RequestMessage(request));
     }
 
     // Made once: a method group of an instance method becomes a new delegate at every use.
@@ -283,7 +285,7 @@ public sealed class ClientConnection : IClientConnection
             _logger.LogWarning("Received packet of unknown type {Type} from {Remote}; closing the connection", (int)header.Type, RemoteEndPoint);
         }
 
-        _core.Post(new UnknownRequestMessage(this, header.Xid));
+        _core.Queue(new UnknownRequestMessage(this, header.Xid));
     }
 
     private delegate T Decoder<T>(ref JuteReader reader);
@@ -434,11 +436,36 @@ public sealed class ClientConnection : IClientConnection
         }
     }
 
-    public void Flush()
+    public void Flush(bool sendHere)
     {
         if (!IsClosed)
         {
+            // The pipe schedules the send loop's continuation within FlushAsync, on this thread.
+            _sendScheduler.SendsInline = sendHere;
             _ = _output.Writer.FlushAsync();
+            _sendScheduler.SendsInline = false;
+        }
+    }
+
+    /// <summary>
+    /// Resumes the send loop either on the flushing thread (then a reply reaches the socket before
+    /// Flush returns, with no other thread woken) or on the thread pool; a full socket buffer leaves
+    /// the rest to the socket's own completion either way.
+    /// </summary>
+    private sealed class SendScheduler : PipeScheduler
+    {
+        public bool SendsInline { get; set; }
+
+        public override void Schedule(Action<object?> action, object? state)
+        {
+            if (SendsInline)
+            {
+                action(state);
+            }
+            else
+            {
+                System.Threading.ThreadPool.UnsafeQueueUserWorkItem(action, state, preferLocal: false);
+            }
         }
     }
 

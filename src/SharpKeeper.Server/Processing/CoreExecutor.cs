@@ -35,6 +35,18 @@ public sealed class CoreExecutor(Action<CoreMessage> handle, Action endBatch)
         }
     }
 
+    /// <summary>Queues a message without running it; <see cref="RunQueued"/> runs it with whatever else was queued.</summary>
+    public void Queue(CoreMessage message) => _queue.Enqueue(message);
+
+    /// <summary>Runs the queued messages here, unless another thread is running the core (that thread takes them).</summary>
+    public void RunQueued()
+    {
+        if (_started && !_queue.IsEmpty && TryAcquire())
+        {
+            Run();
+        }
+    }
+
     /// <summary>Queues a message; if no thread is running the core, one from the thread pool does.</summary>
     public void PostInBackground(CoreMessage message)
     {

@@ -35,6 +35,10 @@ public interface IClientConnection : IWatcher
     /// <summary>Closes after the replies queued so far are written.</summary>
     void Close(string reason);
 
-    /// <summary>Pushes buffered replies to the socket; called once per batch of core work.</summary>
-    void Flush();
+    /// <summary>
+    /// Pushes buffered replies to the socket; called once per batch of core work. With
+    /// <paramref name="sendHere"/> the send happens on the calling thread, before Flush returns; without
+    /// it another thread sends, in parallel with the core's next batch.
+    /// </summary>
+    void Flush(bool sendHere);
 }

@@ -23,6 +23,7 @@ namespace SharpKeeper.Server.Processing;
 public sealed class ServerCore
 {
     private readonly CoreExecutor _executor;
+    private const int InlineSendConnections = 2;
     private readonly CoreOptions _options;
     private readonly IClock _clock;
     private readonly ILogger _logger;
@@ -186,6 +187,12 @@ public sealed class ServerCore
     /// <summary>Queues a message for the core; once <see cref="RunAsync"/> runs, it may be handled on this thread before Post returns.</summary>
     public void Post(CoreMessage message) => _executor.Post(message);
 
+    /// <summary>Queues a message for the core without running it: <see cref="RunQueued"/> follows, once a caller has queued all it has.</summary>
+    public void Queue(CoreMessage message) => _executor.Queue(message);
+
+    /// <summary>Runs what is queued on this thread, unless another thread is running the core (it takes them).</summary>
+    public void RunQueued() => _executor.RunQueued();
+
     /// <summary>Runs a function on the core thread and returns its result.</summary>
     public Task<T> InvokeAsync<T>(Func<T> function)
     {
@@ -290,9 +297,13 @@ public sealed class ServerCore
     public void EndBatch()
     {
         _txns.Flush();
+        // A batch that answers one or two connections (unbatched traffic: a request or two per
+        // wake-up) sends here, saving a thread wake-up per reply; a larger one leaves the sending to
+        // other threads, so that on a busy server the sends run beside the core, not after it.
+        var sendHere = _dirty.Count <= InlineSendConnections;
         foreach (var connection in _dirty)
         {
-            connection.Flush();
+            connection.Flush(sendHere);
         }
 
         _dirty.Clear();

@@ -159,7 +159,7 @@ public sealed class FakeConnection(string address = "127.0.0.1") : IClientConnec
         IsClosed = true;
     }
 
-    public void Flush() => Flushes++;
+    public void Flush(bool sendHere) => Flushes++;
 
     private void Record(Sent sent)
     {
