@@ -24,6 +24,9 @@ public sealed class ServerCore
 {
     private readonly CoreExecutor _executor;
     private const int InlineSendConnections = 2;
+    private const int InlineApplyTxns = 4;
+    // The last zxid the log reported durable; read and written by the log's sync thread only.
+    private long _lastSyncedSeen;
     private readonly CoreOptions _options;
     private readonly IClock _clock;
     private readonly ILogger _logger;
@@ -62,8 +65,7 @@ public sealed class ServerCore
         _reads = new ReadRequestHandler(Tree, options.SuperDigest, options.SkipAcl);
         _txns = new TxnPipeline(log, Tree, _pending, options.CommitLogCount);
         _housekeeping = new Housekeeping(options, clock.MonotonicMillis);
-        // The log's fsync thread goes back to syncing: the batch it made durable is answered elsewhere.
-        log.Synced += zxid => _executor.PostInBackground(new LogSyncedMessage(zxid));
+        log.Synced += OnLogSynced;
         UsePipeline(new StandaloneReplication(this));
         _sasl = new SaslAuthentication(options, logger);
         _handshake = new ClientHandshake(new HandshakeHost(this), _sessions, Sessions, options, clock, logger);
@@ -183,6 +185,25 @@ public sealed class ServerCore
 
     /// <summary>Session ids and timeouts as a snapshot records them.</summary>
     public Dictionary<long, int> SessionTimeouts() => Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs);
+
+    /// <summary>
+    /// The log's fsync thread answers a small group commit itself, when no other thread runs the core:
+    /// applying a few txns costs less than waking another thread to do it. A larger one goes to the
+    /// thread pool, so that the next fsync is not held up behind its apply.
+    /// </summary>
+    private void OnLogSynced(long zxid)
+    {
+        var txns = zxid - _lastSyncedSeen;
+        _lastSyncedSeen = zxid;
+        if (txns is > 0 and <= InlineApplyTxns)
+        {
+            _executor.Post(new LogSyncedMessage(zxid));
+        }
+        else
+        {
+            _executor.PostInBackground(new LogSyncedMessage(zxid));
+        }
+    }
 
     /// <summary>Queues a message for the core; once <see cref="RunAsync"/> runs, it may be handled on this thread before Post returns.</summary>
     public void Post(CoreMessage message) => _executor.Post(message);
