@@ -68,7 +68,7 @@ if any("ServerCpuUsPerOp" in r for r in rows):
               f"| {number(s.get('ServerAllocatedBytesPerOp'))} |")
 
 def total_cpu(r):
-    # Only where the servers' CPU was measured (a single server; not the ensembles).
+    # Only where the servers' CPU was measured (for an ensemble: the sum over its servers).
     return number(r["ClientCpuUsPerOp"] + r["ServerCpuUsPerOp"], 1) if "ServerCpuUsPerOp" in r else "n/a"
 
 

@@ -42,8 +42,10 @@ public sealed class FileStore(string dataDir, string dataLogDir, ILogger logger)
                 $"no snapshot, but {logs.Count} txn log file(s): the snapshots are missing; restore them, or set snapshot.trust.empty=true to start from the logs alone");
         }
 
-        // Start at the last log file that begins at or before the snapshot; earlier ones hold nothing newer.
-        var start = Math.Max(0, logs.FindLastIndex(l => l.Zxid <= snapshotZxid));
+        // Start at the last log file that begins at or before the txn right after the snapshot: earlier
+        // ones hold nothing newer (zxids only grow from file to file), so a snapshot taken as a new log
+        // began never costs a read of the whole log before it.
+        var start = Math.Max(0, logs.FindLastIndex(l => l.Zxid <= snapshotZxid + 1));
         var replayed = 0;
         var recent = new Queue<(TxnHeader Header, Txn Txn)>();
         var historyBase = snapshotZxid;

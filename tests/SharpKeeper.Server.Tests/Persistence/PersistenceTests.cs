@@ -357,6 +357,37 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
+    public void ALogThatEndsWhereTheSnapshotBeginsIsNotRead()
+    {
+        // The snapshot at zxid 10 was taken as a new log began at 11: log.1 holds nothing newer, so
+        // recovery must not read it (damage in it would otherwise stop the start-up, and reading a
+        // large one costs the restart its time).
+        var first = CreateTxns(10);
+        WriteLog(first);
+        var store = new FileStore(_dir, _dir, NullLogger.Instance);
+        Directory.CreateDirectory(store.SnapshotDirectory);
+        var tree = new DataTree();
+        foreach (var (header, txn) in first)
+        {
+            tree.ProcessTxn(header, txn);
+        }
+
+        store.WriteSnapshot(tree, new Dictionary<long, int>(), fsync: false);
+        WriteLog([.. Enumerable.Range(0, 3).Select(i => (Header(11 + i, OpCode.Create), (Txn)new CreateTxn($"/later{i}", null, Open, false, i + 1)))]);
+        var logs = StoreLayout.List(LogDir, StoreLayout.LogPrefix);
+        Assert.Equal([1L, 11L], logs.Select(l => l.Zxid));
+        var bytes = File.ReadAllBytes(logs[0].Path);
+        bytes[TxnLogFormat.HeaderSize + 20] ^= 0xFF;
+        File.WriteAllBytes(logs[0].Path, bytes);
+
+        var state = store.Recover();
+        Assert.Equal(13, state.Tree.LastProcessedZxid);
+        Assert.Equal(3, state.ReplayedTxns);
+        Assert.NotNull(state.Tree.GetNode("/n9"));
+        Assert.NotNull(state.Tree.GetNode("/later2"));
+    }
+
+    [Fact]
     public void PurgeKeepsTheNewestSnapshotsAndTheLogsTheyNeed()
     {
         var store = new FileStore(_dir, _dir, NullLogger.Instance);
