@@ -228,6 +228,9 @@ for kind in apache sharp; do
   done
 done
 
-/usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" standalone "$disk_fsync_latency" | tee bench/results/latest.md
-cp "$results" bench/results/latest.jsonl
+# --only-java-rate keeps its own table, leaving the full run's in place.
+table=bench/results/latest.md setting=standalone
+if [ "$only_java_rate" = yes ]; then table=bench/results/java-rate.md setting="standalone, Apache's Java client at 16 x 4 in flight (--only-java-rate)"; fi
+/usr/bin/python3 bench/report.py "$results" "$disk_fsyncs" "$setting" "$disk_fsync_latency" | tee "$table"
+cp "$results" "${table%.md}.jsonl"
 /usr/bin/python3 bench/readme_tables.py
