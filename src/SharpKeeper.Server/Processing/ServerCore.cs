@@ -208,6 +208,9 @@ public sealed class ServerCore
     /// <summary>Queues a message for the core; once <see cref="RunAsync"/> runs, it may be handled on this thread before Post returns.</summary>
     public void Post(CoreMessage message) => _executor.Post(message);
 
+    /// <summary>Queues a message for the core; a thread of the pool runs it, never the caller's (packets read one at a time, to be batched).</summary>
+    public void PostInBackground(CoreMessage message) => _executor.PostInBackground(message);
+
     /// <summary>Queues a message for the core without running it: <see cref="RunQueued"/> follows, once a caller has queued all it has.</summary>
     public void Queue(CoreMessage message) => _executor.Queue(message);
 

@@ -213,7 +213,9 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
             var txn = DecodedTxn.Of(packet);
             if (host.Serving)
             {
-                Core.Post(new LeaderPacketReceived(replication, packet, txn));
+                // Proposals and commits arrive packet by packet: batched by the pool's thread (one log
+                // flush and one ack round for all that came in meanwhile), not run one at a time here.
+                Core.PostInBackground(new LeaderPacketReceived(replication, packet, txn));
                 continue;
             }
 

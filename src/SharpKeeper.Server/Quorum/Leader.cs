@@ -135,7 +135,9 @@ public sealed class Leader
             {
                 var packet = await stream.ReadWithinAsync(_context.SyncLimit, $"any packet from server {sid} (syncLimit)", token).ConfigureAwait(false);
                 link.Received(packet);
-                Core.Post(new LearnerPacketReceived(replication, link, packet));
+                // Acks from every learner arrive packet by packet: the pool's thread takes all that came
+                // in meanwhile as one batch (one commit round, one flush per link), as a core thread did.
+                Core.PostInBackground(new LearnerPacketReceived(replication, link, packet));
             }
 
             await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

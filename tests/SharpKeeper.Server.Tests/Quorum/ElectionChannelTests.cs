@@ -25,8 +25,7 @@ public class ElectionChannelTests
         high.Start();
         for (var restart = 0; restart < 30; restart++)
         {
-            await using var low = new ElectionChannel(1, [new IPEndPoint(IPAddress.Loopback, lowPort)], $"127.0.0.1:{lowPort}", peers, NullLogger.Instance);
-            low.Start();
+            await using var low = await StartedAsync(() => new ElectionChannel(1, [new IPEndPoint(IPAddress.Loopback, lowPort)], $"127.0.0.1:{lowPort}", peers, NullLogger.Instance));
             var hello = new byte[] { (byte)restart, 1 };
             low.Send(3, hello);
             Assert.Equal(1, await ReceiveFromAsync(high, hello));
@@ -88,6 +87,29 @@ public class ElectionChannelTests
     }
 
     /// <summary>Reads until the expected message arrives (a restarted peer's last message may be repeated first); returns its sender.</summary>
+    /// <summary>
+    /// Starts a channel on its fixed port. Between two restarts another test's outgoing connection
+    /// may take that port as its ephemeral local port for a moment: the bind is retried until then.
+    /// </summary>
+    private static async Task<ElectionChannel> StartedAsync(Func<ElectionChannel> create)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var channel = create();
+            try
+            {
+                channel.Start();
+                return channel;
+            }
+            catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse && DateTime.UtcNow < deadline)
+            {
+                await channel.DisposeAsync();
+                await Task.Yield();
+            }
+        }
+    }
+
     private static async Task<long> ReceiveFromAsync(ElectionChannel channel, byte[] expected)
     {
         using var timeout = new CancellationTokenSource(Deadline);
