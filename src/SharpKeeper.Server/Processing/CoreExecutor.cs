@@ -28,11 +28,8 @@ public sealed class CoreExecutor(Action<CoreMessage> handle, Action endBatch)
     /// <summary>Queues a message and, unless another thread is running the core, runs it (and whatever else is queued) here.</summary>
     public void Post(CoreMessage message)
     {
-        _queue.Enqueue(message);
-        if (_started && TryAcquire())
-        {
-            Run();
-        }
+        Queue(message);
+        RunQueued();
     }
 
     /// <summary>Queues a message without running it; <see cref="RunQueued"/> runs it with whatever else was queued.</summary>
@@ -53,7 +50,7 @@ public sealed class CoreExecutor(Action<CoreMessage> handle, Action endBatch)
         _queue.Enqueue(message);
         if (_started && TryAcquire())
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static executor => executor.Run(), this, preferLocal: false);
+            RunOnPool();
         }
     }
 
@@ -63,7 +60,7 @@ public sealed class CoreExecutor(Action<CoreMessage> handle, Action endBatch)
         _started = true;
         if (TryAcquire())
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static executor => executor.Run(), this, preferLocal: false);
+            RunOnPool();
         }
     }
 
@@ -81,6 +78,9 @@ public sealed class CoreExecutor(Action<CoreMessage> handle, Action endBatch)
 
     private bool TryAcquire() => Interlocked.CompareExchange(ref _running, 1, 0) == 0;
 
+    /// <summary>Runs on a pool thread; the caller holds the core, and the pool's thread releases it.</summary>
+    private void RunOnPool() => ThreadPool.UnsafeQueueUserWorkItem(static executor => executor.Run(), this, preferLocal: false);
+
     /// <summary>Runs batches while holding the core; releases it, then takes it back if a message slipped in meanwhile.</summary>
     private void Run()
     {
@@ -94,7 +94,7 @@ public sealed class CoreExecutor(Action<CoreMessage> handle, Action endBatch)
                     if (batches++ == MaxBatchesInline)
                     {
                         // Still holding the core: the pool's thread takes over from here.
-                        ThreadPool.UnsafeQueueUserWorkItem(static executor => executor.Run(), this, preferLocal: false);
+                        RunOnPool();
                         return;
                     }
 
