@@ -20,7 +20,6 @@ public sealed class SharpKeeperServer : IAsyncDisposable
     private readonly FileTxnLog _log;
     private readonly FileStore _store;
     private Task _snapshotWriting = Task.CompletedTask;
-    private long _snapshotStarted;
 
     private ConsoleApi? _console;
 
@@ -79,7 +78,6 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         Core.RestoreSessions(Recovered.Sessions);
         Core.Committed.Reset(Recovered.HistoryBase, Recovered.RecentTxns);
         Core.SnapshotDue += BeginSnapshot;
-        Core.SnapshotSerialized += WriteSnapshot;
         _log.Failed += _ => Core.Post(LogFailedMessage.Instance);
         Admin = new FourLetterWordHandler(this);
         var snapshots = config.Admin is { } admin ? new SnapshotCommands(this, admin, loggerFactory.CreateLogger("SharpKeeper.Server.Admin")) : null;
@@ -295,8 +293,7 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         }
 
         _log.RollLog();
-        _snapshotStarted = Environment.TickCount64;
-        Core.BeginSnapshot();
+        WriteSnapshot(Core.BeginSnapshot());
     }
 
     /// <summary>
@@ -410,18 +407,18 @@ public sealed class SharpKeeperServer : IAsyncDisposable
         return newest;
     }
 
-    /// <summary>Runs on the core thread once every node is serialized: the file is written in the background.</summary>
+    /// <summary>Runs on the core thread as a snapshot begins: the file is written in the background as the walk goes on.</summary>
     private void WriteSnapshot(FuzzySnapshot snapshot)
     {
         var path = Path.Combine(_store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, snapshot.Zxid));
-        var started = _snapshotStarted;
+        var started = Environment.TickCount64;
         var requested = _requestedSnapshot;
         _requestedSnapshot = null;
-        _snapshotWriting = Task.Run(() =>
+        _snapshotWriting = Task.Run(async () =>
         {
             try
             {
-                SnapshotFile.Write(path, snapshot, Config.ForceSync);
+                await SnapshotFile.WriteAsync(path, snapshot, Config.ForceSync).ConfigureAwait(false);
                 SnapshotTime.Record(Environment.TickCount64 - started);
                 _logger.LogInformation("Snapshot written: {File} ({Nodes} znodes, {Bytes} bytes)", path, snapshot.NodesWritten, new FileInfo(path).Length);
                 requested?.TrySetResult(path);
@@ -429,6 +426,11 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 _logger.LogError("Cannot write snapshot {File}: {Message}", path, e.Message);
+                requested?.TrySetException(e);
+            }
+            catch (OperationCanceledException e)
+            {
+                _logger.LogInformation("Snapshot {File} abandoned: the server is stopping", path);
                 requested?.TrySetException(e);
             }
             finally
@@ -522,6 +524,8 @@ public sealed class SharpKeeperServer : IAsyncDisposable
             await _purgeLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
+        // The core has stopped: a snapshot it was still serializing will not finish.
+        Core.AbandonSnapshot();
         await _snapshotWriting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _log.Dispose();
         _stop.Dispose();

@@ -17,6 +17,9 @@ public sealed class AclInterner
 
     public int Count => _lists.Count;
 
+    /// <summary>Every list interned so far (none is ever dropped).</summary>
+    public IEnumerable<IReadOnlyList<Acl>> Lists => _lists.Values;
+
     public IReadOnlyList<Acl> Intern(IReadOnlyList<Acl> acl)
     {
         var key = new AclKey(acl);

@@ -19,26 +19,162 @@ public static class SnapshotFile
     /// <summary>The ACL id ZooKeeper reserves for world:anyone with all permissions.</summary>
     internal const long OpenAclId = -1;
 
-    /// <summary>Serializes the whole tree at once (the caller owns it and nothing changes meanwhile) and writes it.</summary>
+    /// <summary>Serializes the whole tree now (the caller owns it and nothing changes meanwhile), writing each segment as it fills.</summary>
     public static void Write(string path, DataTree tree, IReadOnlyDictionary<long, int> sessions, bool fsync)
     {
         using var snapshot = new FuzzySnapshot(tree, sessions);
-        snapshot.Step(int.MaxValue);
-        Write(path, snapshot, fsync);
+        WriteFile(path, fsync, (output, checksum) =>
+        {
+            bool complete;
+            do
+            {
+                complete = snapshot.Step(4096);
+                checksum = WriteTaken(snapshot, output, checksum);
+            }
+            while (!complete);
+
+            return checksum;
+        });
     }
 
-    /// <summary>Writes under a temporary name and renames, so a crash never leaves a half snapshot under the real name.</summary>
+    /// <summary>Writes a snapshot whose walk is complete (nothing steps it any more).</summary>
     public static void Write(string path, FuzzySnapshot snapshot, bool fsync)
     {
-        var temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        if (!snapshot.IsComplete)
         {
-            // Synced in 1 MB slices, so the log's fsyncs never queue behind the whole snapshot.
-            snapshot.WriteTo(fsync ? new PacedSyncStream(file, 1 << 20) : file);
-            file.Flush(flushToDisk: fsync);
+            throw new InvalidOperationException("the snapshot is not complete");
+        }
+
+        WriteFile(path, fsync, (output, checksum) => WriteTaken(snapshot, output, checksum));
+    }
+
+    /// <summary>
+    /// Writes a snapshot as another thread walks it, each segment as soon as it is serialized, and
+    /// completes once the walk has ended and all is on disk. If the walk is abandoned, or the file
+    /// cannot be written, the partial file is deleted and the error thrown once the walk has ended
+    /// (segments keep being taken meanwhile, so the walk never waits for a writer that gave up).
+    /// </summary>
+    public static async Task WriteAsync(string path, FuzzySnapshot snapshot, bool fsync)
+    {
+        var temporary = path + ".tmp";
+        Exception? failure = null;
+        FileStream? file = null;
+        Stream? output = null;
+        var checksum = new Adler32();
+        try
+        {
+            file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            output = fsync ? new PacedSyncStream(file, 1 << 20) : file;
+            checksum = WriteHeader(output);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            failure = e;
+        }
+
+        try
+        {
+            while (await snapshot.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (snapshot.TryTakeSegment(out var segment))
+                {
+                    using (segment)
+                    {
+                        if (failure is null)
+                        {
+                            try
+                            {
+                                checksum.Update(segment.WrittenSpan);
+                                output!.Write(segment.WrittenSpan);
+                            }
+                            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                            {
+                                failure = e;
+                            }
+                        }
+                    }
+                }
+            }
+
+            if (failure is null)
+            {
+                WriteSeal(output!, checksum);
+                file!.Flush(flushToDisk: fsync);
+            }
+        }
+        catch (Exception e)
+        {
+            failure ??= e;
+        }
+        finally
+        {
+            file?.Dispose();
+        }
+
+        if (failure is not null)
+        {
+            File.Delete(temporary);
+            throw failure;
         }
 
         File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Writes under a temporary name and renames, so a crash never leaves a half snapshot under the real name.</summary>
+    private static void WriteFile(string path, bool fsync, Func<Stream, Adler32, Adler32> writeBody)
+    {
+        var temporary = path + ".tmp";
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                // Synced in 1 MB slices, so the log's fsyncs never queue behind the whole snapshot.
+                var output = fsync ? new PacedSyncStream(file, 1 << 20) : (Stream)file;
+                WriteSeal(output, writeBody(output, WriteHeader(output)));
+                file.Flush(flushToDisk: fsync);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    private static Adler32 WriteHeader(Stream output)
+    {
+        using var header = new JuteWriter(16);
+        TxnLogFormat.WriteFileHeader(header, StoreLayout.SnapshotMagic, -1);
+        var checksum = new Adler32();
+        checksum.Update(header.WrittenSpan);
+        output.Write(header.WrittenSpan);
+        return checksum;
+    }
+
+    /// <summary>Writes every segment serialized and not yet taken.</summary>
+    private static Adler32 WriteTaken(FuzzySnapshot snapshot, Stream output, Adler32 checksum)
+    {
+        while (snapshot.TryTakeSegment(out var segment))
+        {
+            using (segment)
+            {
+                checksum.Update(segment.WrittenSpan);
+                output.Write(segment.WrittenSpan);
+            }
+        }
+
+        return checksum;
+    }
+
+    /// <summary>The Adler-32 of everything before it and the "/" seal.</summary>
+    private static void WriteSeal(Stream output, Adler32 checksum)
+    {
+        using var seal = new JuteWriter(16);
+        seal.WriteLong(checksum.Value);
+        seal.WriteString("/");
+        output.Write(seal.WrittenSpan);
     }
 
     /// <summary>Whether a file ends with the "/" seal (a cheap check that the snapshot was completed).</summary>

@@ -49,6 +49,7 @@ public sealed class ServerCore
     private readonly HashSet<IClientConnection> _dirty = new(ReferenceEqualityComparer.Instance);
     private bool _logFailed;
     private FuzzySnapshot? _snapshot;
+    private Action? _resumeSnapshot;
 
     public ServerCore(CoreOptions options, IClock clock, ITxnLog log, ILogger logger, DataTree? tree = null)
     {
@@ -132,16 +133,24 @@ public sealed class ServerCore
 
     /// <summary>
     /// Starts a fuzzy snapshot as of the last applied zxid. It is serialized a slice per batch, so
-    /// writes go on while it is taken; <see cref="SnapshotSerialized"/> hands it over when complete.
+    /// writes go on while it is taken, and a writer takes its segments meanwhile (the walk waits while
+    /// the writer is behind); <see cref="SnapshotSerialized"/> is raised once every node is serialized.
     /// </summary>
-    public void BeginSnapshot()
+    public FuzzySnapshot BeginSnapshot()
     {
         if (_snapshot is not null)
         {
             throw new InvalidOperationException("a snapshot is already being taken");
         }
 
-        _snapshot = new FuzzySnapshot(Tree, SessionTimeouts());
+        return _snapshot = new FuzzySnapshot(Tree, SessionTimeouts());
+    }
+
+    /// <summary>Abandons a snapshot still being serialized (the core has stopped for good).</summary>
+    public void AbandonSnapshot()
+    {
+        _snapshot?.Abandon();
+        _snapshot = null;
     }
 
     /// <summary>True once the log could not be written: the server answers reads and refuses every write.</summary>
@@ -338,6 +347,14 @@ public sealed class ServerCore
     {
         if (_snapshot is null)
         {
+            return;
+        }
+
+        if (_snapshot.IsBackedUp)
+        {
+            // The writer is behind: the walk waits for it instead of holding the whole snapshot in
+            // memory. Registered again at every batch until it runs, so a wake-up is never lost.
+            _snapshot.ResumeWhenDrained(_resumeSnapshot ??= () => Post(SnapshotSliceMessage.Instance));
             return;
         }
 

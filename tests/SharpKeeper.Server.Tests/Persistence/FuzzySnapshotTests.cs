@@ -69,7 +69,7 @@ public sealed class FuzzySnapshotTests : IDisposable
     }
 
     [Fact]
-    public void AnAclFirstUsedDuringTheSnapshotIsInItsAclTable()
+    public void ANodeWithAnAclNewerThanTheSnapshotLoadsAndTheReplayGivesItItsAcl()
     {
         var harness = new CoreHarness(CoreHarness.DefaultOptions with { SnapshotSliceNodes = 1 });
         var client = harness.Connect();
@@ -82,19 +82,96 @@ public sealed class FuzzySnapshotTests : IDisposable
         harness.Core.SnapshotSerialized += s => taken = s;
         harness.Core.BeginSnapshot();
 
-        // /n9 is not written yet: it takes an ACL the tree has never held.
-        var fresh = new List<Acl> { Req.World(Perms.Read | Perms.Write) };
+        // Not written yet, /n9 takes an ACL the tree has never held, and /n0/child is created with it
+        // (with a child of its own): the ACL table, written first, cannot name that list.
+        var fresh = new List<Acl> { Req.World(Perms.Read | Perms.Write | Perms.Create) };
         Assert.Equal(ErrorCode.Ok, harness.Call(client, OpCode.SetAcl, Req.SetAcl("/n9", fresh)).Err);
         Assert.Equal(ErrorCode.Ok, harness.Create(client, "/n0/child", acl: fresh).Err);
+        Assert.Equal(ErrorCode.Ok, harness.Create(client, "/n0/child/grandchild").Err);
         while (taken is null)
         {
             harness.Sync();
         }
 
-        var path = Path.Combine(_dir, "snapshot.1");
+        var store = new FileStore(_dir, _dir, NullLogger.Instance);
+        Directory.CreateDirectory(store.SnapshotDirectory);
+        var path = Path.Combine(store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, taken.Zxid));
         SnapshotFile.Write(path, taken, fsync: false);
+        taken.Dispose();
+
+        // The snapshot alone loads: /n9 as it was before (any ACL the table has), /n0/child left out.
+        var (alone, _) = SnapshotFile.Read(path);
+        Assert.NotNull(alone.GetNode("/n9"));
+        Assert.Null(alone.GetNode("/n0/child"));
+
+        // With the log after it, as every restart and sync reads it, the tree is the live one.
+        TestLogs.WriteDurably(_dir, harness.Log.Entries, forceSync: false);
+        var recovered = store.Recover().Tree;
+        Assert.Equal(fresh, recovered.GetNode("/n9")!.Acl);
+        Assert.Equal(fresh, recovered.GetNode("/n0/child")!.Acl);
+        Assert.NotNull(recovered.GetNode("/n0/child/grandchild"));
+        Assert.Equal(Dump(harness.Core.Tree), Dump(recovered));
+    }
+
+    [Fact]
+    public async Task TheWalkWaitsForTheWriterAndResumesWhenItCatchesUp()
+    {
+        var harness = new CoreHarness(CoreHarness.DefaultOptions with { SnapshotSliceNodes = 8 });
+        var client = harness.Connect();
+        var value = new string('v', 60_000);
+        for (var i = 0; i < 400; i++)
+        {
+            harness.MustCreate(client, $"/big{i}", value);
+        }
+
+        FuzzySnapshot? taken = null;
+        harness.Core.SnapshotSerialized += s => taken = s;
+        var snapshot = harness.Core.BeginSnapshot();
+        for (var i = 0; i < 200 && taken is null; i++)
+        {
+            harness.Sync();
+        }
+
+        // 24 MB of nodes, and nobody takes the segments: the walk stops at the limit (give or take a slice).
+        Assert.Null(taken);
+        Assert.True(snapshot.IsBackedUp);
+        Assert.InRange(snapshot.Length, (FuzzySnapshot.MaxPendingSegments - 1) << 20, (FuzzySnapshot.MaxPendingSegments + 1) << 20);
+
+        // A writer that takes them lets it go on to the end, and the file holds every node.
+        var path = Path.Combine(_dir, "snapshot.paced");
+        var writing = SnapshotFile.WriteAsync(path, snapshot, fsync: false);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (taken is null && DateTime.UtcNow < deadline)
+        {
+            harness.Sync();
+            Thread.Yield();
+        }
+
+        Assert.NotNull(taken);
+        await writing.WaitAsync(TimeSpan.FromSeconds(30));
+        snapshot.Dispose();
         var (loaded, _) = SnapshotFile.Read(path);
-        Assert.Equal(fresh, loaded.GetNode("/n9")!.Acl);
+        Assert.Equal(harness.Core.Tree.NodeCount, loaded.NodeCount);
+        Assert.Equal(Encoding.UTF8.GetBytes(value), loaded.GetNode("/big399")!.Data);
+    }
+
+    [Fact]
+    public async Task AnAbandonedSnapshotLeavesNoFile()
+    {
+        var harness = new CoreHarness(CoreHarness.DefaultOptions with { SnapshotSliceNodes = 1 });
+        var client = harness.Connect();
+        for (var i = 0; i < 10; i++)
+        {
+            harness.MustCreate(client, $"/n{i}");
+        }
+
+        var snapshot = harness.Core.BeginSnapshot();
+        var path = Path.Combine(_dir, "snapshot.abandoned");
+        var writing = SnapshotFile.WriteAsync(path, snapshot, fsync: false);
+        harness.Core.AbandonSnapshot();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => writing.WaitAsync(TimeSpan.FromSeconds(30)));
+        snapshot.Dispose();
+        Assert.Empty(Directory.GetFiles(_dir, "snapshot.abandoned*"));
     }
 
     /// <summary>Every node with its data, Stat and ACL, children in name order.</summary>
