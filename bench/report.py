@@ -101,6 +101,22 @@ for shape, title in [("flat", "flat, under one parent"), ("tree", "parents with 
     print(f"| restart replaying the whole log, to serving a read (ms) | {a['RestartReplayMs']} | {s['RestartReplayMs']} | {ratio(s['RestartReplayMs'], a['RestartReplayMs'])} |")
     print(f"| restart from the snapshot, to serving a read (ms) | {a['RestartSnapshotMs']} | {s['RestartSnapshotMs']} | {ratio(s['RestartSnapshotMs'], a['RestartSnapshotMs'])} |")
 
+fills = sorted({w for (_, w) in by if w.startswith("java-fill-")})
+if fills:
+    print("\nFilled through Apache's Java client (sessions x in flight, shape), 100-byte znodes, snapshots at the default snapCount during the fill; RSS in MB and per znode, restart (after kill -9) to serving a read:\n")
+    print("| fill | znodes | Apache fill/s | SharpKeeper fill/s | Apache RSS after | SharpKeeper RSS after | ratio | SharpKeeper bytes/znode | Apache RSS restarted | SharpKeeper RSS restarted | ratio | Apache restart ms | SharpKeeper restart ms | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for w in fills:
+        a, s = by.get(("apache", w)), by.get(("sharp", w))
+        if not a or not s:
+            continue
+        mb = lambda kb: kb / 1024
+        per_znode = (s["RssAfterKb"] - s["RssBeforeKb"]) * 1024 / s["Znodes"]
+        print(f"| {s['Fill']} | {s['Znodes']} | {a['FillOpsPerSecond']:.0f} | {s['FillOpsPerSecond']:.0f} "
+              f"| {mb(a['RssAfterKb']):.0f} | {mb(s['RssAfterKb']):.0f} | {ratio(s['RssAfterKb'], a['RssAfterKb'])} | {per_znode:.0f} "
+              f"| {mb(a['RssRestartedKb']):.0f} | {mb(s['RssRestartedKb']):.0f} | {ratio(s['RssRestartedKb'], a['RssRestartedKb'])} "
+              f"| {a['RestartMs']} | {s['RestartMs']} | {ratio(s['RestartMs'], a['RestartMs'])} |")
+
 create = by.get(("sharp", "create"))
 if create:
     print(f"\nSharpKeeper writes/s vs one fsync per write: {create['OpsPerSecond']:.0f} / {disk_fsyncs} "

@@ -226,6 +226,27 @@ for kind in apache sharp; do
     echo "{\"Label\":\"$kind\",\"Workload\":\"memory-$shape\",\"Znodes\":$count,\"RssBeforeKb\":$before,\"RssAfterKb\":$after,\"RssRestartedKb\":$restarted_rss,\"DataBytes\":$snapshot_bytes,\"RestartReplayMs\":$replay_ms,\"RestartSnapshotMs\":$snapshot_ms,\"FillOpsPerSecond\":$(/usr/bin/python3 -c "import json; print(json.load(open('$sdir/fill.json'))['OpsPerSecond'])")}" >>"$results"
     rm -rf "$sdir/data"
   done
+
+  # The same N znodes filled as applications fill a server: Apache's Java client, snapshots at the
+  # default snapCount during the fill; many sessions or one, one parent or N/100 or N/10 parents
+  # (taken round-robin, so every parent grows all along). RSS after the fill and after a restart.
+  for pattern in "16 64 0" "16 64 100" "1 64 10"; do
+    read -r sessions inflight fanout <<<"$pattern"
+    shape=$([ "$fanout" = 0 ] && echo flat || echo "$fanout-wide")
+    sdir="$work/$kind-java-fill"; sport=$(free_port)
+    write_cfg "$sdir" "$sport"
+    start_serving "$kind" "$sdir" "$sport"
+    before=$(rss_kb "$pid")
+    count=$([ "$fanout" = 0 ] && echo "$znodes" || echo $((znodes + znodes / fanout)))
+    java -cp "$work/java:$java_cp" JavaFill "127.0.0.1:$sport" "$count" "$sessions" "$inflight" 100 "$fanout" 2>/dev/null >"$sdir/fill.json"
+    after=$(rss_kb "$pid")
+    stop "$pid"
+    start_serving "$kind" "$sdir" "$sport"; restart_ms=$serving_ms
+    restarted_rss=$(rss_kb "$pid")
+    stop "$pid"
+    echo "{\"Label\":\"$kind\",\"Workload\":\"java-fill-$sessions-x-$inflight-$shape\",\"Fill\":\"$sessions x $inflight in flight, $shape\",\"Znodes\":$count,\"RssBeforeKb\":$before,\"RssAfterKb\":$after,\"RssRestartedKb\":$restarted_rss,\"RestartMs\":$restart_ms,\"FillOpsPerSecond\":$(/usr/bin/python3 -c "import json; print(json.load(open('$sdir/fill.json'))['OpsPerSecond'])")}" >>"$results"
+    rm -rf "$sdir"
+  done
 done
 
 # --only-java-rate keeps its own table, leaving the full run's in place.

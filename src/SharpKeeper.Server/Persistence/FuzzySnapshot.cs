@@ -44,6 +44,8 @@ public sealed class FuzzySnapshot : IDisposable
     private JuteWriter? _segment = new(SegmentBytes);
     private int _pendingSegments;
     private Action? _resume;
+    private IReadOnlyList<Acl>? _lastAcl;
+    private long _lastAclId;
 
     public FuzzySnapshot(DataTree tree, IReadOnlyDictionary<long, int> sessions)
     {
@@ -229,10 +231,22 @@ public sealed class FuzzySnapshot : IDisposable
     }
 
     /// <summary>The node's id in the ACL table; null to leave out a node (and its subtree) created since the walk began with a newer list.</summary>
-    private long? AclIdOf(DataNode node) =>
-        _aclIds.TryGetValue(node.Acl, out var id) ? id
-        : node.Czxid > Zxid ? null
-        : SnapshotFile.OpenAclId;
+    private long? AclIdOf(DataNode node)
+    {
+        // Most nodes share one list: the last one found answers without a lookup.
+        if (ReferenceEquals(node.Acl, _lastAcl))
+        {
+            return _lastAclId;
+        }
+
+        if (!_aclIds.TryGetValue(node.Acl, out var id))
+        {
+            return node.Czxid > Zxid ? null : SnapshotFile.OpenAclId;
+        }
+
+        (_lastAcl, _lastAclId) = (node.Acl, id);
+        return id;
+    }
 
     private void WriteNode(string path, DataNode node, long aclId)
     {
