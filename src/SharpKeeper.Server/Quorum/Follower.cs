@@ -18,7 +18,7 @@ public sealed class Follower(QuorumContext context, long leaderId, Action<long> 
 {
     // A leader elected a moment ago may not listen yet: retry soon, then back off.
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(10);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMilliseconds(50);
     private readonly ILogger _logger = context.LoggerFactory.CreateLogger("SharpKeeper.Server.Quorum.Follower");
     private ServerCore Core => context.Core;
 

@@ -37,6 +37,38 @@ public class ElectionChannelTests
     }
 
     [Fact]
+    public async Task APeerWhoseConnectionEndsIsDialledAtOnceAndReportedUnreachableWhenItsPortIsClosed()
+    {
+        // A killed server's connections close; nothing need be sent to it for an election to learn
+        // that it is gone (otherwise a round whose quorum agrees waits out its finalize wait).
+        var lowPort = FreePort.Pick();
+        var highPort = FreePort.Pick();
+        var peers = new Dictionary<long, IReadOnlyList<EndPoint>>
+        {
+            [1] = [new IPEndPoint(IPAddress.Loopback, lowPort)],
+            [3] = [new IPEndPoint(IPAddress.Loopback, highPort)],
+        };
+        await using var low = await StartedAsync(() => new ElectionChannel(1, [new IPEndPoint(IPAddress.Loopback, lowPort)], $"127.0.0.1:{lowPort}", peers, NullLogger.Instance));
+        var unreachable = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        low.PeerUnreachable += sid => unreachable.TrySetResult(sid);
+        var high = await StartedAsync(() => new ElectionChannel(3, [new IPEndPoint(IPAddress.Loopback, highPort)], $"127.0.0.1:{highPort}", peers, NullLogger.Instance));
+        try
+        {
+            var hello = new byte[] { 7 };
+            low.Send(3, hello);
+            Assert.Equal(1, await ReceiveFromAsync(high, hello));
+            high.Send(1, hello);
+            Assert.Equal(3, await ReceiveFromAsync(low, hello));
+        }
+        finally
+        {
+            await high.DisposeAsync();
+        }
+
+        Assert.Equal(3, await unreachable.Task.WaitAsync(Deadline));
+    }
+
+    [Fact]
     public async Task AMessageToItselfIsDeliveredWithoutANetwork()
     {
         var port = FreePort.Pick();

@@ -35,6 +35,7 @@ public sealed class ElectionChannel : IAsyncDisposable
     private readonly Channel<(long From, byte[] Message)> _received = Channel.CreateUnbounded<(long, byte[])>();
     private readonly ConcurrentDictionary<long, PeerLink> _links = new();
     private readonly ConcurrentDictionary<long, byte[]> _lastSent = new();
+    private readonly ConcurrentDictionary<long, long> _lastRedial = new();
     private readonly Lock _dialGate = new();
     private readonly HashSet<long> _dialing = [];
     private readonly HashSet<long> _dialAgain = [];
@@ -420,8 +421,29 @@ public sealed class ElectionChannel : IAsyncDisposable
         finally
         {
             link.Close();
-            _links.TryRemove(new KeyValuePair<long, PeerLink>(sid, link));
+            if (_links.TryRemove(new KeyValuePair<long, PeerLink>(sid, link)) && !_stop.IsCancellationRequested)
+            {
+                RedialLost(sid);
+            }
         }
+    }
+
+    /// <summary>
+    /// The connection to a peer ended (not replaced by a newer one): dial it at once. A peer that
+    /// died refuses, and an election under way learns that now rather than after its finalize wait
+    /// (a server killed with its election port open closes its connections, which is how it shows).
+    /// A peer whose connections keep ending is dialled this way at most once a second.
+    /// </summary>
+    private void RedialLost(long sid)
+    {
+        var now = Environment.TickCount64;
+        if (_lastRedial.TryGetValue(sid, out var last) && now - last < 1000)
+        {
+            return;
+        }
+
+        _lastRedial[sid] = now;
+        Dial(sid);
     }
 
     public async ValueTask DisposeAsync()
