@@ -9,6 +9,7 @@
 # Reports the longest gap with no successful write and the time until every session wrote again,
 # the median of the rounds (a fresh ensemble each round).
 # Usage: bench/failover.sh [--rounds R] [--sessions S] [--rate W] [--faults kill,freeze]
+#   (a fault left out keeps its rows from the last run that had it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=3
@@ -51,29 +52,13 @@ for fault in ${faults//,/ }; do
   done
 done
 
-/usr/bin/python3 - "$results" <<'PY' | tee bench/results/failover.md
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-print("# Failover: Apache's Java client writing while the leader fails (3-server ensembles on loopback)\n")
-print("| fault | server | longest gap with no write, ms | all sessions writing again, ms | failed writes | rounds |")
-print("|---|---|---|---|---|---|")
-medians = {}
-for fault in dict.fromkeys(r["Fault"] for r in rows):
-    for label in ("apache", "sharp"):
-        runs = [r for r in rows if r["Fault"] == fault and r["Label"] == label]
-        if not runs:
-            continue
-        gap = statistics.median(r["LongestGapMs"] for r in runs)
-        again = statistics.median(r["AllSessionsAgainMs"] for r in runs)
-        medians[fault, label] = (gap, again)
-        detail = ", ".join("%.0f/%.0f" % (r["LongestGapMs"], r["AllSessionsAgainMs"]) for r in runs)
-        name = "Apache ZooKeeper" if label == "apache" else "SharpKeeper"
-        failed = statistics.median(r["Failures"] for r in runs)
-        print(f"| {fault} | {name} | {gap:.0f} | {again:.0f} | {failed:.0f} | {detail} |")
-print()
-for fault in dict.fromkeys(r["Fault"] for r in rows):
-    if (fault, "apache") in medians and (fault, "sharp") in medians:
-        (ag, aa), (sg, sa) = medians[fault, "apache"], medians[fault, "sharp"]
-        print(f"- {fault}: longest gap {sg / ag:.2f}x Apache's, all sessions writing again {sa / aa:.2f}x")
-PY
+# Faults not run this time keep their rows from the last run that had them.
+if [ -f bench/results/failover.jsonl ]; then
+  /usr/bin/python3 -c "
+import json, sys
+ran = {json.loads(l)['Fault'] for l in open('$results') if l.strip()}
+for l in open('bench/results/failover.jsonl'):
+    if l.strip() and json.loads(l)['Fault'] not in ran: print(l.strip())" >>"$results"
+fi
+/usr/bin/python3 bench/failover_report.py "$results" | tee bench/results/failover.md
 cp "$results" bench/results/failover.jsonl

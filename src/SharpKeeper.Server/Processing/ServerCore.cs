@@ -353,8 +353,9 @@ public sealed class ServerCore
         if (_snapshot.IsBackedUp)
         {
             // The writer is behind: the walk waits for it instead of holding the whole snapshot in
-            // memory. Registered again at every batch until it runs, so a wake-up is never lost.
-            _snapshot.ResumeWhenDrained(_resumeSnapshot ??= () => Post(SnapshotSliceMessage.Instance));
+            // memory. Registered again at every batch until it runs, so a wake-up is never lost; it
+            // goes through the pool, so the writer's thread goes back to writing.
+            _snapshot.ResumeWhenDrained(_resumeSnapshot ??= () => PostInBackground(SnapshotSliceMessage.Instance));
             return;
         }
 
