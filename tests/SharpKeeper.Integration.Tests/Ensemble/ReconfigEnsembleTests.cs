@@ -307,7 +307,10 @@ public sealed class ReconfigEnsembleTests(ITestOutputHelper output)
                 ["-cp", ApacheZooKeeperProcess.ClientClasspath, "org.apache.zookeeper.ZooKeeperMain", "-server", client.ConnectString],
                 TimeSpan.FromMinutes(2), stdin: script);
             Assert.False(result.TimedOut, result.Output);
-            return Normalize(result.Output, cluster);
+
+            // zkCli prints its answers on stdout and its error messages on stderr: each stream is
+            // compared in its own order (how the two interleave on arrival is not fixed).
+            return Normalize(result.StandardOutput, cluster) + "\n-- stderr:\n" + Normalize(result.StandardError, cluster);
         }
         catch
         {

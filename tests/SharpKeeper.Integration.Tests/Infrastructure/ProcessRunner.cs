@@ -6,7 +6,15 @@ namespace SharpKeeper.Integration.Tests.Infrastructure;
 /// <summary>Runs a command to completion with a deadline, killing it (by PID, whole tree) if the deadline passes.</summary>
 public static class ProcessRunner
 {
-    public sealed record Result(int ExitCode, string Output, bool TimedOut);
+    /// <summary>
+    /// <see cref="Output"/> holds both streams' lines as they arrived, which interleaves them in no
+    /// fixed order; <see cref="StandardOutput"/> and <see cref="StandardError"/> each keep their own order.
+    /// </summary>
+    public sealed record Result(int ExitCode, string Output, bool TimedOut)
+    {
+        public string StandardOutput { get; init; } = "";
+        public string StandardError { get; init; } = "";
+    }
 
     public static async Task<Result> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, string? workingDirectory = null, string? stdin = null)
     {
@@ -25,8 +33,10 @@ public static class ProcessRunner
 
         using var process = new Process { StartInfo = start };
         var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
+        var standardOutput = new StringBuilder();
+        var standardError = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); standardOutput.AppendLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); standardError.AppendLine(e.Data); } } };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -51,7 +61,11 @@ public static class ProcessRunner
 
         lock (output)
         {
-            return new Result(timedOut ? -1 : process.ExitCode, output.ToString(), timedOut);
+            return new Result(timedOut ? -1 : process.ExitCode, output.ToString(), timedOut)
+            {
+                StandardOutput = standardOutput.ToString(),
+                StandardError = standardError.ToString(),
+            };
         }
     }
 }
