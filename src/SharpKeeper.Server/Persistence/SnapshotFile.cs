@@ -19,33 +19,48 @@ public static class SnapshotFile
     /// <summary>The ACL id ZooKeeper reserves for world:anyone with all permissions.</summary>
     internal const long OpenAclId = -1;
 
-    /// <summary>Serializes the whole tree now (the caller owns it and nothing changes meanwhile), writing each segment as it fills.</summary>
+    /// <summary>
+    /// Serializes the whole tree now (the caller owns it and nothing changes meanwhile), writing each
+    /// segment as it fills, under a temporary name that is renamed once complete, so a crash never
+    /// leaves a half snapshot under the real name.
+    /// </summary>
     public static void Write(string path, DataTree tree, IReadOnlyDictionary<long, int> sessions, bool fsync)
     {
         using var snapshot = new FuzzySnapshot(tree, sessions);
-        WriteFile(path, fsync, (output, checksum) =>
+        var temporary = path + ".tmp";
+        try
         {
-            bool complete;
-            do
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                complete = snapshot.Step(4096);
-                checksum = WriteTaken(snapshot, output, checksum);
+                // Synced in 1 MB slices, so the log's fsyncs never queue behind the whole snapshot.
+                var output = fsync ? new PacedSyncStream(file, 1 << 20) : (Stream)file;
+                var checksum = WriteHeader(output);
+                bool complete;
+                do
+                {
+                    complete = snapshot.Step(4096);
+                    while (snapshot.TryTakeSegment(out var segment))
+                    {
+                        using (segment)
+                        {
+                            checksum.Update(segment.WrittenSpan);
+                            output.Write(segment.WrittenSpan);
+                        }
+                    }
+                }
+                while (!complete);
+
+                WriteSeal(output, checksum);
+                file.Flush(flushToDisk: fsync);
             }
-            while (!complete);
 
-            return checksum;
-        });
-    }
-
-    /// <summary>Writes a snapshot whose walk is complete (nothing steps it any more).</summary>
-    public static void Write(string path, FuzzySnapshot snapshot, bool fsync)
-    {
-        if (!snapshot.IsComplete)
-        {
-            throw new InvalidOperationException("the snapshot is not complete");
+            File.Move(temporary, path, overwrite: true);
         }
-
-        WriteFile(path, fsync, (output, checksum) => WriteTaken(snapshot, output, checksum));
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
     }
 
     /// <summary>
@@ -120,29 +135,6 @@ public static class SnapshotFile
         File.Move(temporary, path, overwrite: true);
     }
 
-    /// <summary>Writes under a temporary name and renames, so a crash never leaves a half snapshot under the real name.</summary>
-    private static void WriteFile(string path, bool fsync, Func<Stream, Adler32, Adler32> writeBody)
-    {
-        var temporary = path + ".tmp";
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                // Synced in 1 MB slices, so the log's fsyncs never queue behind the whole snapshot.
-                var output = fsync ? new PacedSyncStream(file, 1 << 20) : (Stream)file;
-                WriteSeal(output, writeBody(output, WriteHeader(output)));
-                file.Flush(flushToDisk: fsync);
-            }
-
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
-    }
-
     private static Adler32 WriteHeader(Stream output)
     {
         using var header = new JuteWriter(16);
@@ -150,21 +142,6 @@ public static class SnapshotFile
         var checksum = new Adler32();
         checksum.Update(header.WrittenSpan);
         output.Write(header.WrittenSpan);
-        return checksum;
-    }
-
-    /// <summary>Writes every segment serialized and not yet taken.</summary>
-    private static Adler32 WriteTaken(FuzzySnapshot snapshot, Stream output, Adler32 checksum)
-    {
-        while (snapshot.TryTakeSegment(out var segment))
-        {
-            using (segment)
-            {
-                checksum.Update(segment.WrittenSpan);
-                output.Write(segment.WrittenSpan);
-            }
-        }
-
         return checksum;
     }
 

@@ -24,7 +24,7 @@ public sealed class FuzzySnapshotTests : IDisposable
     [InlineData(3)]
     [InlineData(4)]
     [InlineData(5)]
-    public void SnapshotTakenDuringWritesRecoversToTheLiveTree(int seed)
+    public async Task SnapshotTakenDuringWritesRecoversToTheLiveTree(int seed)
     {
         var harness = new CoreHarness(CoreHarness.DefaultOptions with { SnapshotSliceNodes = 1 });
         var random = new Random(seed);
@@ -55,7 +55,7 @@ public sealed class FuzzySnapshotTests : IDisposable
 
         var store = new FileStore(_dir, _dir, NullLogger.Instance);
         Directory.CreateDirectory(store.SnapshotDirectory);
-        SnapshotFile.Write(Path.Combine(store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, taken.Zxid)), taken, fsync: false);
+        await SnapshotFile.WriteAsync(Path.Combine(store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, taken.Zxid)), taken, fsync: false);
         taken.Dispose();
         TestLogs.WriteDurably(_dir, harness.Log.Entries, forceSync: false);
 
@@ -69,7 +69,7 @@ public sealed class FuzzySnapshotTests : IDisposable
     }
 
     [Fact]
-    public void ANodeWithAnAclNewerThanTheSnapshotLoadsAndTheReplayGivesItItsAcl()
+    public async Task ANodeWithAnAclNewerThanTheSnapshotLoadsAndTheReplayGivesItItsAcl()
     {
         var harness = new CoreHarness(CoreHarness.DefaultOptions with { SnapshotSliceNodes = 1 });
         var client = harness.Connect();
@@ -96,7 +96,7 @@ public sealed class FuzzySnapshotTests : IDisposable
         var store = new FileStore(_dir, _dir, NullLogger.Instance);
         Directory.CreateDirectory(store.SnapshotDirectory);
         var path = Path.Combine(store.SnapshotDirectory, StoreLayout.FileName(StoreLayout.SnapshotPrefix, taken.Zxid));
-        SnapshotFile.Write(path, taken, fsync: false);
+        await SnapshotFile.WriteAsync(path, taken, fsync: false);
         taken.Dispose();
 
         // The snapshot alone loads: /n9 as it was before (any ACL the table has), /n0/child left out.
